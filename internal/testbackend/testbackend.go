@@ -1,0 +1,411 @@
+// Package testbackend is a hermes backend with no init system behind it,
+// for tests only (it is never built into a release). Profiles live in
+// memory, or in a JSON file when HERMES_TESTBACKEND_DIR is set so that state
+// survives across launches. Some profile names trigger failures on every
+// operation, so tests can drive each error path through a real plugin
+// process:
+//
+//	hang     blocks until the call's context ends
+//	panic    panics inside the backend
+//	crash    the plugin process exits with status 3
+//	cmdfail  a *CommandFailedError (exit 111, stderr "boom")
+//	denied   a *PermissionError
+//	exists   an *AlreadyExistsError from install and register
+//	badopt   an *InvalidOptionError
+//	plain    an untyped error
+//
+// HERMES_TESTBACKEND_CAPS restricts the capabilities: "none", or a comma
+// list of install, registration, logs, follow, system, elevated.
+// HERMES_TESTBACKEND_BROKEN=1 breaks the contract on purpose (lifecycle on a
+// missing profile succeeds, list is never empty, status names another
+// profile) so that tests can see the conformance kit catch it.
+package testbackend
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nousresearch/hermes-service/shared/service"
+)
+
+// Kind is the test backend's kind.
+const Kind = "test"
+
+// Version is reported by Identify.
+const Version = "v0.0.0-test"
+
+type entry struct {
+	Registered bool              `json:"registered"`
+	Installed  bool              `json:"installed"`
+	Running    bool              `json:"running"`
+	Enabled    bool              `json:"enabled"`
+	Desired    string            `json:"desired"`
+	Env        map[string]string `json:"env,omitempty"`
+	Command    []string          `json:"command,omitempty"`
+	PID        int               `json:"pid,omitempty"`
+	Since      time.Time         `json:"since"`
+	Restarts   int               `json:"restarts"`
+}
+
+// Backend is the test backend.
+type Backend struct {
+	caps   service.Capabilities
+	broken bool
+	dir    string // "" keeps state in memory
+	mu    sync.Mutex
+	state map[string]*entry
+}
+
+var _ service.Manager = (*Backend)(nil)
+
+// New returns a backend configured from the environment.
+func New() *Backend {
+	return &Backend{
+		caps:   capsFromEnv(os.Getenv("HERMES_TESTBACKEND_CAPS")),
+		broken: os.Getenv("HERMES_TESTBACKEND_BROKEN") == "1",
+		dir:   os.Getenv("HERMES_TESTBACKEND_DIR"),
+		state: map[string]*entry{},
+	}
+}
+
+func capsFromEnv(v string) service.Capabilities {
+	if v == "" {
+		return service.Capabilities{Install: true, Registration: true, Logs: true, FollowLogs: true,
+			SystemScope: true, ElevatedHandoff: true}
+	}
+	var c service.Capabilities
+	for _, f := range strings.Split(v, ",") {
+		switch strings.TrimSpace(f) {
+		case "install":
+			c.Install = true
+		case "registration":
+			c.Registration = true
+		case "logs":
+			c.Logs = true
+		case "follow":
+			c.FollowLogs = true
+		case "system":
+			c.SystemScope = true
+		case "elevated":
+			c.ElevatedHandoff = true
+		}
+	}
+	return c
+}
+
+// trigger runs the failure a special profile name asks for.
+func (b *Backend) trigger(ctx context.Context, op, profile string) error {
+	switch profile {
+	case "hang":
+		<-ctx.Done()
+		return ctx.Err()
+	case "panic":
+		panic("test backend told to panic during " + op)
+	case "crash":
+		// Straight to fd 2, as the Go runtime writes a fatal error: go-plugin
+		// has swapped os.Stderr for a pipe that dies with the process.
+		fmt.Fprintln(os.NewFile(2, "stderr"), "test backend: crashing on purpose during", op)
+		os.Exit(3)
+	case "cmdfail":
+		return &service.CommandFailedError{Service: "test-" + profile, Action: "test-tool " + op, ExitCode: 111, Stderr: "boom\n"}
+	case "denied":
+		return &service.PermissionError{Path: "/forbidden/" + profile, Operation: op, HintText: "the test backend always refuses this profile"}
+	case "badopt":
+		return &service.InvalidOptionError{Option: "run-as-user", Value: "nobody-here", Reason: "no such user"}
+	case "plain":
+		return errors.New("an untyped failure from the test backend")
+	}
+	return nil
+}
+
+func (b *Backend) missing(profile string) error {
+	if b.caps.Registration {
+		return &service.NotRegisteredError{Profile: profile, Service: "test-" + profile}
+	}
+	return &service.NotInstalledError{Profile: profile, Service: "test-" + profile}
+}
+
+// with runs fn under the lock on a fresh view of the state, and saves it
+// when fn succeeds and a state folder is set.
+func (b *Backend) with(fn func(map[string]*entry) error) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.dir != "" {
+		b.state = map[string]*entry{}
+		data, err := os.ReadFile(filepath.Join(b.dir, "state.json"))
+		if err == nil {
+			if err := json.Unmarshal(data, &b.state); err != nil {
+				return fmt.Errorf("test backend state: %w", err)
+			}
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	if err := fn(b.state); err != nil {
+		return err
+	}
+	if b.dir == "" {
+		return nil
+	}
+	data, err := json.MarshalIndent(b.state, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(b.dir, ".state.json.tmp")
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(b.dir, "state.json"))
+}
+
+// Identify reports the test kind and the configured capabilities.
+func (b *Backend) Identify(context.Context) (service.Identity, error) {
+	return service.Identity{Kind: Kind, Version: Version, Capabilities: b.caps}, nil
+}
+
+// Install records the profile as installed.
+func (b *Backend) Install(ctx context.Context, profile string, o service.InstallOptions) error {
+	if err := b.trigger(ctx, "install", profile); err != nil {
+		return err
+	}
+	if profile == "exists" {
+		return &service.AlreadyExistsError{Profile: profile, Service: "test-" + profile}
+	}
+	return b.with(func(s map[string]*entry) error {
+		if e := s[profile]; e != nil && e.Installed && !o.Force {
+			return &service.AlreadyExistsError{Profile: profile, Service: "test-" + profile}
+		}
+		e := &entry{Installed: true, Enabled: o.StartOnLogin, Env: o.Env, Command: o.Command, Desired: service.DesiredStopped}
+		if o.StartNow {
+			start(e)
+		}
+		s[profile] = e
+		return nil
+	})
+}
+
+// Uninstall forgets an installed profile.
+func (b *Backend) Uninstall(ctx context.Context, profile string) error {
+	if err := b.trigger(ctx, "uninstall", profile); err != nil {
+		return err
+	}
+	return b.with(func(s map[string]*entry) error {
+		if e := s[profile]; e != nil && e.Installed {
+			delete(s, profile)
+		}
+		return nil
+	})
+}
+
+func start(e *entry) {
+	if !e.Running {
+		e.Running = true
+		e.PID = 40000 + int(time.Now().UnixNano()%10000)
+		e.Since = time.Now().UTC().Truncate(time.Second)
+	}
+	e.Desired = service.DesiredRunning
+}
+
+func (b *Backend) lifecycle(ctx context.Context, op, profile string, fn func(*entry)) error {
+	if err := b.trigger(ctx, op, profile); err != nil {
+		return err
+	}
+	return b.with(func(s map[string]*entry) error {
+		e := s[profile]
+		if e == nil && b.broken {
+			return nil
+		}
+		if e == nil {
+			return b.missing(profile)
+		}
+		fn(e)
+		return nil
+	})
+}
+
+// Start marks the profile running.
+func (b *Backend) Start(ctx context.Context, profile string) error {
+	return b.lifecycle(ctx, "start", profile, start)
+}
+
+// Stop marks the profile stopped.
+func (b *Backend) Stop(ctx context.Context, profile string) error {
+	return b.lifecycle(ctx, "stop", profile, func(e *entry) {
+		e.Running, e.PID, e.Since, e.Desired = false, 0, time.Now().UTC().Truncate(time.Second), service.DesiredStopped
+	})
+}
+
+// Restart marks the profile running under a new pid.
+func (b *Backend) Restart(ctx context.Context, profile string) error {
+	return b.lifecycle(ctx, "restart", profile, func(e *entry) {
+		e.Running = false
+		e.Restarts++
+		start(e)
+	})
+}
+
+// Status reports the recorded entry.
+func (b *Backend) Status(ctx context.Context, profile string) (service.Status, error) {
+	if err := b.trigger(ctx, "status", profile); err != nil {
+		return service.Status{}, err
+	}
+	var st service.Status
+	err := b.with(func(s map[string]*entry) error {
+		st = statusOf(profile, s[profile])
+		return nil
+	})
+	if b.broken {
+		st.Profile = "someone-else"
+	}
+	return st, err
+}
+
+func statusOf(profile string, e *entry) service.Status {
+	st := service.Status{Profile: profile, Backend: Kind, State: service.StateStopped,
+		Unit: service.Ptr("test-" + profile)}
+	if e == nil {
+		st.Detail = "not installed"
+		return st
+	}
+	st.Installed = true
+	st.Enabled = service.Ptr(e.Enabled)
+	st.Restarts = service.Ptr(e.Restarts)
+	st.DesiredState = service.Ptr(e.Desired)
+	st.LastExit = service.Ptr(0)
+	if !e.Since.IsZero() {
+		st.Since = service.Ptr(e.Since)
+	}
+	if e.Running {
+		st.State = service.StateRunning
+		st.PID = service.Ptr(e.PID)
+	}
+	return st
+}
+
+// Statuses answers from one read of the state.
+func (b *Backend) Statuses(ctx context.Context, profiles []string) ([]service.Status, error) {
+	for _, p := range profiles {
+		if err := b.trigger(ctx, "statuses", p); err != nil {
+			return nil, err
+		}
+	}
+	var out []service.Status
+	err := b.with(func(s map[string]*entry) error {
+		if len(profiles) == 0 {
+			for p := range s {
+				profiles = append(profiles, p)
+			}
+			sort.Strings(profiles)
+		}
+		out = make([]service.Status, len(profiles))
+		for i, p := range profiles {
+			out[i] = statusOf(p, s[p])
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Register records the profile as registered.
+func (b *Backend) Register(ctx context.Context, profile string, o service.RegisterOptions) error {
+	if err := b.trigger(ctx, "register", profile); err != nil {
+		return err
+	}
+	if profile == "exists" {
+		return &service.AlreadyExistsError{Profile: profile, Service: "test-" + profile}
+	}
+	return b.with(func(s map[string]*entry) error {
+		if s[profile] != nil {
+			return &service.AlreadyExistsError{Profile: profile, Service: "test-" + profile,
+				HintText: "unregister it first: hermes -p " + profile + " gateway unregister"}
+		}
+		e := &entry{Registered: true, Env: o.Env, Command: o.Command, Desired: service.DesiredStopped}
+		if o.StartNow {
+			start(e)
+		}
+		s[profile] = e
+		return nil
+	})
+}
+
+// Unregister forgets a registered profile; a missing one is a no-op.
+func (b *Backend) Unregister(ctx context.Context, profile string) error {
+	if err := b.trigger(ctx, "unregister", profile); err != nil {
+		return err
+	}
+	return b.with(func(s map[string]*entry) error {
+		delete(s, profile)
+		return nil
+	})
+}
+
+// List returns the registered profiles.
+func (b *Backend) List(ctx context.Context) ([]string, error) {
+	out := []string{}
+	if b.broken {
+		out = append(out, "ghost")
+	}
+	err := b.with(func(s map[string]*entry) error {
+		for p, e := range s {
+			if e.Registered {
+				out = append(out, p)
+			}
+		}
+		return nil
+	})
+	slices.Sort(out)
+	return out, err
+}
+
+// Logs sends numbered lines; with Follow, a new one every 10 ms.
+func (b *Backend) Logs(ctx context.Context, profile string, o service.LogOptions, emit func(service.LogLine) error) error {
+	if err := b.trigger(ctx, "logs", profile); err != nil {
+		return err
+	}
+	if err := b.with(func(s map[string]*entry) error {
+		if s[profile] == nil {
+			return b.missing(profile)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	const total = 100
+	n := o.Lines
+	if n <= 0 || n > total {
+		n = min(total, 50)
+		if o.Lines > total {
+			n = total
+		}
+	}
+	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i := total - n + 1; i <= total; i++ {
+		if err := emit(service.LogLine{Time: base.Add(time.Duration(i) * time.Second), Text: fmt.Sprintf("%s line %d", profile, i)}); err != nil {
+			return err
+		}
+	}
+	if !o.Follow {
+		return nil
+	}
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for i := total + 1; ; i++ {
+		select {
+		case <-ctx.Done():
+			return nil
+		case now := <-tick.C:
+			if err := emit(service.LogLine{Time: now, Text: fmt.Sprintf("%s line %d", profile, i)}); err != nil {
+				return err
+			}
+		}
+	}
+}

@@ -1,0 +1,29 @@
+// Package plugin carries the hermes backend contract over HashiCorp
+// go-plugin and gRPC: Serve on the plugin side, Launch on the host side.
+//
+// A backend plugin is a program named hermes-service-<kind> whose main is
+// one call:
+//
+//	func main() {
+//		plugin.Serve(mybackend.New(plugin.Logger()))
+//	}
+//
+// where mybackend implements service.Manager (embed service.Unimplemented
+// and override what you support). Serve enforces the contract's rules that
+// do not depend on an init system: it validates profile names and
+// environment keys before the backend sees them, answers "unsupported" for
+// operations outside the capabilities the backend declares, turns a panic
+// into an error, and carries typed errors across the wire.
+//
+// Check a plugin with `hermes plugin check PATH`, or from Go with
+// plugintest.Run.
+//
+// # Transport security
+//
+// The connection is a Unix socket (a named pipe on Windows) that the host
+// creates in a fresh folder of mode 0700, so only the host's user can reach
+// it. go-plugin's AutoMTLS is off: it would add a key pair generation on both
+// sides to every launch (the host launches a plugin for each command, and
+// the whole `hermes gateway status` must stay within 25 ms) to protect a
+// socket that the folder's permissions already protect.
+package plugin

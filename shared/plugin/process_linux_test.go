@@ -1,0 +1,86 @@
+package plugin_test
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// livePIDs lists the processes (zombies excluded) running the executable
+// at path.
+func livePIDs(path string) []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
+		if err != nil || exe != path {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && len(stat) > i+2 && stat[i+2] == 'Z' {
+			continue
+		}
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
+// assertNoProcess fails when a process of the plugin at path is still alive
+// a moment later.
+func assertNoProcess(t *testing.T, path string) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		pids := livePIDs(path)
+		if len(pids) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("plugin processes left behind: %v", pids)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestPluginDiesWithAKilledHost kills a host with SIGKILL, so that it has
+// no chance to clean up, and expects the kernel to take its plugin along.
+func TestPluginDiesWithAKilledHost(t *testing.T) {
+	host := exec.Command(os.Args[0], "-test.run=^$")
+	host.Env = append(os.Environ(), "HERMES_TEST_HOST=1", "HERMES_TEST_PLUGIN="+testPlugin)
+	host.Stderr = os.Stderr
+	out, err := host.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := host.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		_ = host.Process.Kill()
+		t.Fatalf("host said nothing: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil || pid <= 0 {
+		t.Fatalf("host printed %q", line)
+	}
+	if err := syscall.Kill(pid, 0); err != nil {
+		t.Fatalf("plugin %d not running: %v", pid, err)
+	}
+	_ = host.Process.Signal(syscall.SIGKILL)
+	_ = host.Wait()
+	assertNoProcess(t, testPlugin)
+}

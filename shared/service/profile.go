@@ -1,0 +1,79 @@
+package service
+
+import (
+	"fmt"
+	"regexp"
+	"unicode/utf8"
+)
+
+// DefaultProfile is the profile that lives at the root of the Hermes home.
+const DefaultProfile = "default"
+
+// MaxProfileLen is the longest profile name accepted.
+const MaxProfileLen = 64
+
+var profilePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+
+// ValidateProfile checks a profile name before any file or command is
+// touched: ^[a-z0-9][a-z0-9_-]*$, 1 to 64 characters. The error is an
+// *InvalidProfileError whose Reason names the first problem found.
+func ValidateProfile(name string) error {
+	if reason := profileProblem(name); reason != "" {
+		return &InvalidProfileError{Name: name, Reason: reason}
+	}
+	return nil
+}
+
+func profileProblem(name string) string {
+	switch {
+	case name == "":
+		return "it is empty"
+	case len(name) > MaxProfileLen:
+		return fmt.Sprintf("it is %d bytes long, the limit is %d", len(name), MaxProfileLen)
+	case profilePattern.MatchString(name):
+		return ""
+	case name[0] == '-' || name[0] == '_':
+		return fmt.Sprintf("it starts with %q", name[0])
+	}
+	for i, r := range name {
+		switch {
+		case r == utf8.RuneError:
+			return fmt.Sprintf("byte %d is not valid UTF-8", i)
+		case r == 0:
+			return "it contains a NUL byte"
+		case r >= 'A' && r <= 'Z':
+			return "it contains upper-case letters"
+		case r == '/' || r == '\\':
+			return "it contains a path separator"
+		case r == '.':
+			return "it contains a dot"
+		case r == ' ' || r == '\t' || r == '\n':
+			return "it contains white space"
+		case r >= utf8.RuneSelf:
+			return fmt.Sprintf("it contains the non-ASCII character %q", r)
+		case !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_'):
+			return fmt.Sprintf("it contains the character %q", r)
+		}
+	}
+	return "it does not match ^[a-z0-9][a-z0-9_-]*$"
+}
+
+var envKeyPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// ValidateEnv checks extra environment for a gateway: every key must be a
+// shell identifier ([A-Za-z_][A-Za-z0-9_]*) and no value may hold a NUL byte,
+// which no environment can carry. The error is an *InvalidOptionError.
+func ValidateEnv(env map[string]string) error {
+	for k, v := range env {
+		if !envKeyPattern.MatchString(k) {
+			return &InvalidOptionError{Option: "env", Value: k,
+				Reason: "keys must match [A-Za-z_][A-Za-z0-9_]*"}
+		}
+		for i := 0; i < len(v); i++ {
+			if v[i] == 0 {
+				return &InvalidOptionError{Option: "env", Value: k, Reason: "the value contains a NUL byte"}
+			}
+		}
+	}
+	return nil
+}
