@@ -61,8 +61,8 @@ type Backend struct {
 	caps   service.Capabilities
 	broken bool
 	dir    string // "" keeps state in memory
-	mu    sync.Mutex
-	state map[string]*entry
+	mu     sync.Mutex
+	state  map[string]*entry
 }
 
 var _ service.Manager = (*Backend)(nil)
@@ -72,8 +72,8 @@ func New() *Backend {
 	return &Backend{
 		caps:   capsFromEnv(os.Getenv("HERMES_TESTBACKEND_CAPS")),
 		broken: os.Getenv("HERMES_TESTBACKEND_BROKEN") == "1",
-		dir:   os.Getenv("HERMES_TESTBACKEND_DIR"),
-		state: map[string]*entry{},
+		dir:    os.Getenv("HERMES_TESTBACKEND_DIR"),
+		state:  map[string]*entry{},
 	}
 }
 

@@ -1,7 +1,6 @@
 package plugin
 
 import (
-
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/nousresearch/hermes-service/shared/proto/hermes/service/v1"
@@ -129,4 +128,3 @@ func cloneEnv(m map[string]string) map[string]string {
 	}
 	return out
 }
-

@@ -8,8 +8,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/nousresearch/hermes-service/shared/service"
 	pb "github.com/nousresearch/hermes-service/shared/proto/hermes/service/v1"
+	"github.com/nousresearch/hermes-service/shared/service"
 )
 
 // toStatus turns a backend's error into a gRPC status whose details carry

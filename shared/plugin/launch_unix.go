@@ -6,7 +6,7 @@ import "os"
 
 // autoMTLS is off where the socket lives in a private folder; see the
 // package documentation.
-const autoMTLS = false
+var autoMTLS = false
 
 // privateSocketDir makes a folder only this user can enter, for the plugin's
 // Unix socket: with a permissive umask the socket itself could be reachable

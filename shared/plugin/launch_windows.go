@@ -6,7 +6,7 @@ import "os/exec"
 
 // autoMTLS is on for Windows: go-plugin listens on loopback TCP there, which
 // any local user can reach, so the connection needs its own authentication.
-const autoMTLS = true
+var autoMTLS = true
 
 func privateSocketDir() (string, error) { return "", nil }
 

@@ -1,0 +1,87 @@
+package service_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/nousresearch/hermes-service/shared/service"
+)
+
+func TestValidateProfile(t *testing.T) {
+	tests := []struct {
+		name   string
+		reason string // "" when valid
+	}{
+		{"default", ""},
+		{"work", ""},
+		{"a", ""},
+		{"0", ""},
+		{"team-42_x", ""},
+		{strings.Repeat("a", 64), ""},
+		{"", "empty"},
+		{"Coder", "upper-case"},
+		{"foo/bar", "path separator"},
+		{"../escape", "dot"},
+		{"..", "dot"},
+		{"-leading-dash", `starts with '-'`},
+		{"_leading_underscore", `starts with '_'`},
+		{"name with spaces", "white space"},
+		{"name.with.dots", "dot"},
+		{strings.Repeat("a", 65), "65 bytes long"},
+		{strings.Repeat("a", 252), "252 bytes long"},
+		{"café", "non-ASCII"},
+		{"nul\x00byte", "NUL"},
+		{"bad\xffutf8", "UTF-8"},
+		{"semi;colon", `character ';'`},
+		{"back\\slash", "path separator"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := service.ValidateProfile(tt.name)
+			if tt.reason == "" {
+				if err != nil {
+					t.Fatalf("rejected: %v", err)
+				}
+				return
+			}
+			var invalid *service.InvalidProfileError
+			if !errors.As(err, &invalid) || !errors.Is(err, service.ErrInvalidProfile) {
+				t.Fatalf("got %v, want *InvalidProfileError", err)
+			}
+			if invalid.Name != tt.name || !strings.Contains(invalid.Reason, tt.reason) {
+				t.Fatalf("got name %q reason %q, want reason mentioning %q", invalid.Name, invalid.Reason, tt.reason)
+			}
+			if invalid.Hint() == "" {
+				t.Fatal("no hint")
+			}
+		})
+	}
+}
+
+func TestValidateEnv(t *testing.T) {
+	tests := []struct {
+		env map[string]string
+		bad string
+	}{
+		{map[string]string{"A": "x", "_B1": "has spaces 'and' \"quotes\" $(x) `y`\n"}, ""},
+		{nil, ""},
+		{map[string]string{"1A": "x"}, "1A"},
+		{map[string]string{"A-B": "x"}, "A-B"},
+		{map[string]string{"": "x"}, ""},
+		{map[string]string{"A B": "x"}, "A B"},
+		{map[string]string{"OK": "nul\x00"}, "OK"},
+	}
+	for _, tt := range tests {
+		err := service.ValidateEnv(tt.env)
+		wantErr := tt.bad != "" || (len(tt.env) == 1 && tt.env[""] != "")
+		if (err != nil) != wantErr {
+			t.Errorf("ValidateEnv(%q) = %v", tt.env, err)
+			continue
+		}
+		var inv *service.InvalidOptionError
+		if err != nil && (!errors.As(err, &inv) || inv.Value != tt.bad || inv.Option != "env") {
+			t.Errorf("ValidateEnv(%q) = %#v", tt.env, err)
+		}
+	}
+}
