@@ -7,12 +7,25 @@ BUF_VERSION := v1.75.0
 BUF         := $(GO) run github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
 PROTO_DIR   := shared/proto
 
-.PHONY: all build test vet fmt-check unit proto proto-check bench
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS     := -s -w -X github.com/nousresearch/hermes-service/host.Version=$(VERSION)
+# Every plugin's main lives at plugins/<kind>/cmd/hermes-service-<kind>.
+PLUGIN_MAINS := $(wildcard ./plugins/*/cmd/hermes-service-*)
+
+.PHONY: all build demo test vet fmt-check unit proto proto-check bench
 
 all: build
 
+# build puts the host and every plugin into ./bin, where the host finds the
+# plugins beside itself.
 build:
-	$(GO) build -trimpath ./...
+	@mkdir -p bin
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/hermes $(PLUGIN_MAINS)
+
+# demo is the README's main command.
+demo: build
+	./bin/hermes version
+	./bin/hermes plugin list
 
 # test is what CI runs: formatting, vet on every OS we ship for, the race-
 # enabled unit and integration tests, and proof that the committed generated
@@ -45,6 +58,9 @@ proto-check:
 		diff -u "$(PROTO_DIR)/$$f" "$$tmp/$$f" || { echo "$(PROTO_DIR)/$$f is stale: run make proto"; exit 1; }; \
 	done; echo "proto-check: generated code is current"
 
-# bench measures the plugin launch and call costs side by side.
+# bench measures the plugin launch and call costs, and whole CLI commands
+# beside a Go hello-world, side by side in one run. GNU time reads peak RSS.
 bench:
+	@command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 5 ./shared/plugin/
+	$(GO) test -run '^$$' -bench BenchmarkCLI -benchtime 200x -count 3 ./host/

@@ -3,13 +3,16 @@
 //
 // HERMES_TESTBACKEND_MODE makes it misbehave before serving: "exit" exits at
 // once with status 3, "hang" never completes the handshake, "garbage"
-// prints a line that is not a handshake.
+// prints a line that is not a handshake, "wrong-cookie" serves with a
+// handshake of another program.
 package main
 
 import (
 	"fmt"
 	"os"
 	"time"
+
+	goplugin "github.com/hashicorp/go-plugin"
 
 	"github.com/nousresearch/hermes-service/internal/testbackend"
 	"github.com/nousresearch/hermes-service/shared/plugin"
@@ -25,6 +28,13 @@ func main() {
 	case "garbage":
 		fmt.Println("hello, I am not a plugin")
 		time.Sleep(time.Hour)
+	case "wrong-cookie":
+		goplugin.Serve(&goplugin.ServeConfig{
+			HandshakeConfig: goplugin.HandshakeConfig{ProtocolVersion: 1, MagicCookieKey: "SOME_OTHER_PLUGIN", MagicCookieValue: "x"},
+			Plugins:         goplugin.PluginSet{},
+			GRPCServer:      goplugin.DefaultGRPCServer,
+		})
+		return
 	}
 	plugin.Serve(testbackend.New())
 }

@@ -1,0 +1,217 @@
+// Package host is the hermes command: the CLI an operator types, platform
+// detection, plugin discovery and verification, and the launch of the
+// backend plugin that does the platform's work.
+package host
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/urfave/cli/v2"
+
+	"github.com/nousresearch/hermes-service/shared/plugin"
+	"github.com/nousresearch/hermes-service/shared/service"
+)
+
+// Version is hermes's version, set at build time with
+// -ldflags "-X github.com/nousresearch/hermes-service/host.Version=v1.2.3".
+var Version = ""
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// Main runs hermes with the process's arguments and returns its exit code.
+func Main() int {
+	return Run(context.Background(), os.Args, os.Stdout, os.Stderr)
+}
+
+// Run runs hermes with args and returns its exit code. Every plugin it
+// launched is gone when it returns, on every path: Ctrl-C and SIGTERM cancel
+// the command, and the plugins are closed on the way out.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	defer plugin.CleanupAll()
+	err := newApp(stdout, stderr).RunContext(ctx, args)
+	if err != nil && ctx.Err() != nil {
+		err = fmt.Errorf("interrupted: %w", err)
+	}
+	report(stderr, err)
+	return exitCode(err)
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	cli.VersionPrinter = func(c *cli.Context) { printVersion(c.App.Writer) }
+	app := &cli.App{
+		Name:  "hermes",
+		Usage: "keep the Hermes messaging gateway running as a service",
+		Description: "hermes installs, starts, stops and watches a Hermes gateway per profile under this machine's\n" +
+			"service manager (systemd, launchd, the Windows Service Control Manager, or s6 in containers),\n" +
+			"through a backend plugin named hermes-service-<backend>.",
+		Version:                   version(),
+		Writer:                    stdout,
+		ErrWriter:                 stderr,
+		EnableBashCompletion:      true,
+		DisableSliceFlagSeparator: true,
+		Flags:                     globalFlags(),
+		Commands:                  []*cli.Command{versionCommand(), gatewayCommand(), pluginCommand()},
+		OnUsageError:              onUsageError,
+		CommandNotFound:           commandNotFound,
+		ExitErrHandler:            func(*cli.Context, error) {}, // Run reports and exits
+	}
+	setUsageErrors(app.Commands)
+	return app
+}
+
+// setUsageErrors makes a bad flag on any command a *UsageError (exit 2),
+// reported once, like every other error.
+func setUsageErrors(cmds []*cli.Command) {
+	for _, c := range cmds {
+		c.OnUsageError = onUsageError
+		setUsageErrors(c.Subcommands)
+	}
+}
+
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		profileFlag(service.DefaultProfile),
+		&cli.StringFlag{Name: "home", EnvVars: []string{"HERMES_HOME"}, DefaultText: "~/.hermes",
+			Usage: "the Hermes home: the default profile's folder, with named profiles under profiles/"},
+		&cli.StringFlag{Name: "backend", EnvVars: []string{"HERMES_SERVICE_BACKEND"}, DefaultText: "detected",
+			Usage: "the backend to use (s6, systemd, launchd, windows, or another plugin's kind) instead of detecting one"},
+		&cli.BoolFlag{Name: "debug", Usage: "log every step, the plugins' included, to stderr"},
+		&cli.DurationFlag{Name: "plugin-timeout", EnvVars: []string{"HERMES_PLUGIN_TIMEOUT"}, Value: plugin.DefaultStartTimeout,
+			Usage: "how long a backend plugin may take to start before it is killed"},
+	}
+}
+
+// profileFlag is -p; it exists on hermes and on every gateway command, so
+// both `hermes -p work gateway start` and `hermes gateway start -p work` work.
+func profileFlag(def string) cli.Flag {
+	return &cli.StringFlag{Name: "profile", Aliases: []string{"p"}, Value: def, DefaultText: service.DefaultProfile,
+		Usage: "the profile whose gateway to act on"}
+}
+
+func onUsageError(_ *cli.Context, err error, _ bool) error { return &UsageError{Err: err} }
+
+func commandNotFound(c *cli.Context, name string) {
+	// urfave/cli reports nothing itself; the action that follows does.
+}
+
+// unknownSubcommand is the action of a command that only groups others.
+func unknownSubcommand(c *cli.Context) error {
+	if c.Args().Present() {
+		return usagef("unknown command %q for hermes %s", c.Args().First(), c.Command.Name)
+	}
+	return cli.ShowSubcommandHelp(c)
+}
+
+func versionCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print hermes's version, the plugin protocol and the platform",
+		Action: func(c *cli.Context) error {
+			printVersion(c.App.Writer)
+			return nil
+		},
+	}
+}
+
+func printVersion(w io.Writer) {
+	fmt.Fprintf(w, "hermes %s\nplugin protocol %d\n%s %s/%s\n", version(), plugin.ProtocolVersion,
+		runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+// session is what one command works with, resolved from its flags.
+type session struct {
+	ctx     context.Context
+	home    string
+	profile string
+	backend string // forced backend, "" to detect
+	forced  string // what forced it
+	timeout time.Duration
+	log     hclog.Logger
+	stdout  io.Writer
+	stderr  io.Writer
+}
+
+// newSession resolves the global flags and validates the profile name, so
+// that a bad name is refused before anything is launched or touched.
+func newSession(c *cli.Context) (*session, error) {
+	s := &session{
+		ctx:     c.Context,
+		profile: profileOf(c),
+		backend: c.String("backend"),
+		timeout: c.Duration("plugin-timeout"),
+		stdout:  c.App.Writer,
+		stderr:  c.App.ErrWriter,
+	}
+	if err := service.ValidateProfile(s.profile); err != nil {
+		return nil, &UsageError{Err: err}
+	}
+	if s.backend != "" {
+		if err := service.ValidateProfile(s.backend); err != nil {
+			return nil, usagef("invalid backend name %q: backend names follow the profile-name rules (lower case, digits, '-', '_')", s.backend)
+		}
+		s.forced = "forced by --backend"
+		if os.Getenv("HERMES_SERVICE_BACKEND") == s.backend {
+			s.forced = "forced by HERMES_SERVICE_BACKEND"
+		}
+	}
+	home, err := resolveHome(c.String("home"))
+	if err != nil {
+		return nil, &ConfigError{Err: err}
+	}
+	s.home = home
+	level := hclog.Warn
+	if c.Bool("debug") {
+		level = hclog.Trace
+	}
+	s.log = hclog.New(&hclog.LoggerOptions{Name: "hermes", Level: level, Output: s.stderr})
+	return s, nil
+}
+
+// profileOf is the innermost -p given (the command's, then hermes's),
+// else the default profile.
+func profileOf(c *cli.Context) string {
+	for _, ctx := range c.Lineage() {
+		for _, name := range ctx.LocalFlagNames() {
+			if name == "profile" || name == "p" {
+				return ctx.String("profile")
+			}
+		}
+	}
+	return service.DefaultProfile
+}
+
+func resolveHome(flag string) (string, error) {
+	home := flag
+	if home == "" {
+		dir, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("cannot find the Hermes home: %w (set HERMES_HOME or pass --home)", err)
+		}
+		home = filepath.Join(dir, ".hermes")
+	}
+	abs, err := filepath.Abs(home)
+	if err != nil {
+		return "", fmt.Errorf("Hermes home %q: %w", home, err)
+	}
+	return abs, nil
+}

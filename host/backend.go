@@ -1,0 +1,62 @@
+package host
+
+import (
+	"errors"
+	"os"
+
+	"github.com/nousresearch/hermes-service/shared/plugin"
+)
+
+// searcher is the plugin search path for this process.
+func searcher() Searcher {
+	exe, _ := os.Executable()
+	return Searcher{Dirs: SearchPath(os.Getenv("HERMES_PLUGIN_PATH"), exe)}
+}
+
+// detect says which backend the session uses, and why.
+func (s *session) detect(scope Scope) (Detection, error) {
+	if s.backend != "" {
+		return Detection{Kind: s.backend, Reason: s.backend + ": " + s.forced}, nil
+	}
+	d := ProbeFromEnv().Detect(scope)
+	if d.Kind == "" {
+		return d, &ConfigError{Err: &NoBackendError{Reason: d.Reason}}
+	}
+	return d, nil
+}
+
+// open finds, verifies and launches the backend plugin for scope. Any
+// failure on the way is a configuration problem (exit 78): nothing was
+// done yet, and retrying will not help.
+func (s *session) open(scope Scope) (*plugin.Client, Detection, error) {
+	d, err := s.detect(scope)
+	if err != nil {
+		return nil, d, err
+	}
+	s.log.Debug("backend", "kind", d.Kind, "reason", d.Reason)
+	cand, notes, err := searcher().Find(d.Kind)
+	for _, n := range notes {
+		s.log.Debug("plugin search", "path", n.Path, "note", n.Reason)
+	}
+	if err != nil {
+		return nil, d, &ConfigError{Err: err}
+	}
+	if cand.Refused != nil {
+		return nil, d, &ConfigError{Err: cand.Refused}
+	}
+	s.log.Debug("launching plugin", "path", cand.Path, "checksum", cand.ChecksumFile)
+	c, err := plugin.Launch(s.ctx, plugin.LaunchConfig{
+		Path:         cand.Path,
+		Env:          []string{"HERMES_HOME=" + s.home},
+		Logger:       s.log,
+		Checksum:     cand.Checksum,
+		StartTimeout: s.timeout,
+	})
+	if err != nil {
+		if s.ctx.Err() != nil {
+			return nil, d, errors.Join(s.ctx.Err(), err)
+		}
+		return nil, d, &ConfigError{Err: err}
+	}
+	return c, d, nil
+}

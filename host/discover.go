@@ -1,0 +1,300 @@
+package host
+
+import (
+	"bufio"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+)
+
+// PluginPrefix starts every backend plugin's file name.
+const PluginPrefix = "hermes-service-"
+
+// exeSuffix is what executables end with here.
+var exeSuffix = func() string {
+	if runtime.GOOS == "windows" {
+		return ".exe"
+	}
+	return ""
+}()
+
+// PluginFile is the file name of the plugin for kind.
+func PluginFile(kind string) string { return PluginPrefix + kind + exeSuffix }
+
+// SearchDir is one folder the host looks in for plugins.
+type SearchDir struct {
+	Path string
+	// Origin says why the folder is searched ("HERMES_PLUGIN_PATH", ...).
+	Origin string
+}
+
+// SearchPath lists, in order, the folders DESIGN.md names: each folder of
+// HERMES_PLUGIN_PATH, the hermes executable's folder, its
+// ../lib/hermes/plugins, the user's data folder, then the system folders.
+// Duplicates are dropped, the first keeping its place.
+func SearchPath(pluginPath, executable string) []SearchDir {
+	var dirs []SearchDir
+	for _, d := range filepath.SplitList(pluginPath) {
+		if d != "" {
+			dirs = append(dirs, SearchDir{d, "HERMES_PLUGIN_PATH"})
+		}
+	}
+	if executable != "" {
+		exeDir := filepath.Dir(executable)
+		dirs = append(dirs,
+			SearchDir{exeDir, "beside hermes"},
+			SearchDir{filepath.Join(exeDir, "..", "lib", "hermes", "plugins"), "beside hermes"})
+	}
+	if d := userPluginDir(); d != "" {
+		dirs = append(dirs, SearchDir{d, "user"})
+	}
+	for _, d := range systemPluginDirs() {
+		dirs = append(dirs, SearchDir{d, "system"})
+	}
+	seen := map[string]bool{}
+	out := dirs[:0]
+	for _, d := range dirs {
+		d.Path = filepath.Clean(d.Path)
+		if !seen[d.Path] {
+			seen[d.Path] = true
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// Candidate is a plugin file found on the search path.
+type Candidate struct {
+	Kind string
+	Path string
+	Dir  SearchDir
+	// Checksum is the SHA-256 recorded beside the plugin, nil when none is.
+	Checksum []byte
+	// ChecksumFile is where Checksum came from.
+	ChecksumFile string
+	// Refused says why the plugin must not be launched, nil when it may.
+	Refused error
+	// Shadowed is true when an earlier folder holds the same kind.
+	Shadowed bool
+}
+
+// Note is something the search saw and skipped, worth telling a person.
+type Note struct {
+	Path   string
+	Reason string
+}
+
+// Searcher finds plugins on a search path.
+type Searcher struct {
+	Dirs []SearchDir
+}
+
+// Find returns the plugin for kind: the first found wins. A folder that
+// cannot be searched is skipped; the notes say why.
+func (s Searcher) Find(kind string) (Candidate, []Note, error) {
+	var notes []Note
+	name := PluginFile(kind)
+	for _, d := range s.Dirs {
+		if ok, note := searchable(d); !ok {
+			notes = append(notes, note...)
+			continue
+		}
+		c, note, ok := examine(d, name, kind)
+		notes = append(notes, note...)
+		if ok {
+			return c, notes, nil
+		}
+	}
+	return Candidate{}, notes, &NoPluginError{Kind: kind, File: name, Searched: s.Dirs, Notes: notes}
+}
+
+// All returns every plugin on the search path, in search order; a kind
+// found again later is marked Shadowed.
+func (s Searcher) All() ([]Candidate, []Note) {
+	var (
+		out   []Candidate
+		notes []Note
+	)
+	seen := map[string]bool{}
+	for _, d := range s.Dirs {
+		if ok, note := searchable(d); !ok {
+			notes = append(notes, note...)
+			continue
+		}
+		entries, err := os.ReadDir(d.Path)
+		if err != nil {
+			notes = append(notes, Note{d.Path, errText(err)})
+			continue
+		}
+		names := make([]string, 0, len(entries))
+		for _, e := range entries {
+			n := e.Name()
+			if strings.HasPrefix(n, PluginPrefix) && strings.HasSuffix(n, exeSuffix) && !strings.HasSuffix(n, ".sha256") {
+				names = append(names, n)
+			}
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			kind := strings.TrimSuffix(strings.TrimPrefix(n, PluginPrefix), exeSuffix)
+			c, note, ok := examine(d, n, kind)
+			notes = append(notes, note...)
+			if !ok {
+				continue
+			}
+			c.Shadowed = seen[kind]
+			seen[kind] = true
+			out = append(out, c)
+		}
+	}
+	return out, notes
+}
+
+// searchable is false for a folder that is missing, not a folder, or a
+// symlink loop; only the unexpected cases make a note (a system folder that
+// does not exist is normal).
+func searchable(d SearchDir) (bool, []Note) {
+	info, err := os.Stat(d.Path)
+	switch {
+	case err == nil && info.IsDir():
+		return true, nil
+	case err == nil:
+		return false, []Note{{d.Path, "not a folder"}}
+	case errors.Is(err, os.ErrNotExist) && d.Origin == "HERMES_PLUGIN_PATH":
+		return false, []Note{{d.Path, "no such folder (from HERMES_PLUGIN_PATH)"}}
+	case errors.Is(err, os.ErrNotExist):
+		return false, nil
+	default:
+		return false, []Note{{d.Path, errText(err)}}
+	}
+}
+
+// examine looks at dir/name: ok is false when there is nothing usable there
+// to call a plugin (missing, a folder, not executable); a plugin that is
+// there but must not run comes back ok with Refused set.
+func examine(d SearchDir, name, kind string) (Candidate, []Note, bool) {
+	path := filepath.Join(d.Path, name)
+	info, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return Candidate{}, nil, false
+	case err != nil:
+		return Candidate{}, []Note{{path, errText(err)}}, false
+	case info.IsDir():
+		return Candidate{}, []Note{{path, "a folder named like a plugin, skipped"}}, false
+	case !info.Mode().IsRegular():
+		return Candidate{}, []Note{{path, "not a regular file, skipped"}}, false
+	case !isExecutable(info):
+		return Candidate{}, []Note{{path, "not executable, skipped"}}, false
+	}
+	c := Candidate{Kind: kind, Path: path, Dir: d}
+	if why := unsafePerms(path, info); why != "" {
+		c.Refused = &RefusedError{Path: path, Reason: why}
+		return c, nil, true
+	}
+	sum, file, err := recordedChecksum(d.Path, name)
+	if err != nil {
+		c.Refused = &RefusedError{Path: path, Reason: err.Error()}
+		return c, nil, true
+	}
+	c.Checksum, c.ChecksumFile = sum, file
+	return c, nil, true
+}
+
+// recordedChecksum reads the plugin's SHA-256 from <name>.sha256 (one file
+// per plugin, so that several packages can each ship their own) or from the
+// folder's SHA256SUMS, in the format sha256sum writes. No file, or no line
+// for the plugin, is "no checksum"; a malformed one is an error.
+func recordedChecksum(dir, name string) ([]byte, string, error) {
+	for _, file := range []string{filepath.Join(dir, name+".sha256"), filepath.Join(dir, "SHA256SUMS")} {
+		sum, err := readSumFile(file, name)
+		if errors.Is(err, os.ErrNotExist) || (err == nil && sum == nil) {
+			continue
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		return sum, file, nil
+	}
+	return nil, "", nil
+}
+
+func readSumFile(file, name string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	single := strings.HasSuffix(file, ".sha256")
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fields := strings.Fields(line)
+		var digest, target string
+		switch {
+		case len(fields) == 1 && single:
+			digest, target = fields[0], name
+		case len(fields) == 2:
+			digest, target = fields[0], strings.TrimPrefix(fields[1], "*")
+		default:
+			return nil, fmt.Errorf("%s line %d is not `<sha256>  <file>`", file, n)
+		}
+		if filepath.Base(target) != name {
+			continue
+		}
+		sum, err := hex.DecodeString(digest)
+		if err != nil || len(sum) != 32 {
+			return nil, fmt.Errorf("%s line %d: %q is not a SHA-256 digest", file, n, digest)
+		}
+		return sum, nil
+	}
+	return nil, sc.Err()
+}
+
+// NoPluginError is a backend without a plugin on the search path.
+type NoPluginError struct {
+	Kind     string
+	File     string
+	Searched []SearchDir
+	Notes    []Note
+}
+
+func (e *NoPluginError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "no plugin for the %s backend: %s is in none of these folders:", e.Kind, e.File)
+	for _, d := range e.Searched {
+		fmt.Fprintf(&b, "\n  %s (%s)", d.Path, d.Origin)
+	}
+	for _, n := range e.Notes {
+		fmt.Fprintf(&b, "\n  note: %s: %s", n.Path, n.Reason)
+	}
+	return b.String()
+}
+
+// Hint names the package that provides the plugin.
+func (e *NoPluginError) Hint() string {
+	return fmt.Sprintf("install the %s%s package (e.g. apt-get install %s%s), or put %s in a folder on HERMES_PLUGIN_PATH",
+		PluginPrefix, e.Kind, PluginPrefix, e.Kind, e.File)
+}
+
+// RefusedError is a plugin the host will not launch.
+type RefusedError struct {
+	Path   string
+	Reason string
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("refusing plugin %s: %s", e.Path, e.Reason)
+}
+
+// Hint says how to make it acceptable.
+func (e *RefusedError) Hint() string {
+	return "only its owner may be able to change a plugin: chmod o-w the file and its folder, or reinstall it"
+}

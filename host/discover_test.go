@@ -1,0 +1,118 @@
+package host
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+func writeExe(t *testing.T, path string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSearchPathOrder(t *testing.T) {
+	t.Setenv("XDG_DATA_HOME", "/data")
+	dirs := SearchPath("/a"+string(os.PathListSeparator)+string(os.PathListSeparator)+"/b"+string(os.PathListSeparator)+"/a", "/opt/hermes/bin/hermes")
+	var got []string
+	for _, d := range dirs {
+		got = append(got, filepath.ToSlash(d.Path)+" "+d.Origin)
+	}
+	want := []string{
+		"/a HERMES_PLUGIN_PATH",
+		"/b HERMES_PLUGIN_PATH",
+		"/opt/hermes/bin beside hermes",
+		"/opt/hermes/lib/hermes/plugins beside hermes",
+	}
+	if runtime.GOOS == "linux" {
+		want = append(want, "/data/hermes/plugins user", "/usr/local/lib/hermes/plugins system", "/usr/lib/hermes/plugins system")
+	}
+	if strings.Join(got[:len(want)], "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestFindFirstWins(t *testing.T) {
+	root := t.TempDir()
+	first, second := filepath.Join(root, "first"), filepath.Join(root, "second")
+	writeExe(t, filepath.Join(second, PluginFile("s6")))
+	writeExe(t, filepath.Join(first, PluginFile("s6")))
+	if err := os.Mkdir(filepath.Join(first, PluginFile("systemd")), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeExe(t, filepath.Join(second, PluginFile("systemd")))
+	s := Searcher{Dirs: []SearchDir{{first, "HERMES_PLUGIN_PATH"}, {second, "HERMES_PLUGIN_PATH"}}}
+
+	c, _, err := s.Find("s6")
+	if err != nil || c.Path != filepath.Join(first, PluginFile("s6")) {
+		t.Fatalf("got %+v %v", c, err)
+	}
+	c, notes, err := s.Find("systemd")
+	if err != nil || c.Path != filepath.Join(second, PluginFile("systemd")) {
+		t.Fatalf("got %+v %v", c, err)
+	}
+	if len(notes) != 1 || !strings.Contains(notes[0].Reason, "folder named like a plugin") {
+		t.Fatalf("notes %+v", notes)
+	}
+	_, _, err = s.Find("launchd")
+	var np *NoPluginError
+	if !errors.As(err, &np) || len(np.Searched) != 2 || !strings.Contains(np.Hint(), "hermes-service-launchd package") {
+		t.Fatalf("got %v", err)
+	}
+	all, _ := s.All()
+	if len(all) != 3 || all[0].Kind != "s6" || all[0].Shadowed || all[1].Kind != "s6" || !all[1].Shadowed || all[2].Kind != "systemd" {
+		t.Fatalf("all: %+v", all)
+	}
+}
+
+func TestRecordedChecksum(t *testing.T) {
+	digest := strings.Repeat("ab", 32)
+	want, _ := hex.DecodeString(digest)
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  []byte
+		file  string
+		err   string
+	}{
+		{name: "none", files: nil},
+		{name: "SHA256SUMS text mode", files: map[string]string{"SHA256SUMS": digest + "  hermes-service-s6\n"}, want: want, file: "SHA256SUMS"},
+		{name: "SHA256SUMS binary mode", files: map[string]string{"SHA256SUMS": digest + " *hermes-service-s6\n"}, want: want, file: "SHA256SUMS"},
+		{name: "SHA256SUMS for others only", files: map[string]string{"SHA256SUMS": digest + "  hermes-service-systemd\n"}},
+		{name: "per-plugin file", files: map[string]string{"hermes-service-s6.sha256": digest + "  hermes-service-s6\n"}, want: want, file: "hermes-service-s6.sha256"},
+		{name: "per-plugin bare digest", files: map[string]string{"hermes-service-s6.sha256": digest + "\n"}, want: want, file: "hermes-service-s6.sha256"},
+		{name: "per-plugin wins", files: map[string]string{"hermes-service-s6.sha256": digest, "SHA256SUMS": strings.Repeat("cd", 32) + "  hermes-service-s6\n"}, want: want, file: "hermes-service-s6.sha256"},
+		{name: "short digest", files: map[string]string{"SHA256SUMS": "abcd  hermes-service-s6\n"}, err: "is not a SHA-256 digest"},
+		{name: "three fields", files: map[string]string{"SHA256SUMS": digest + " a b\n"}, err: "is not `<sha256>  <file>`"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for n, c := range tt.files {
+				if err := os.WriteFile(filepath.Join(dir, n), []byte(c), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, file, err := recordedChecksum(dir, "hermes-service-s6")
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("got %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || !bytes.Equal(got, tt.want) || (tt.file != "" && filepath.Base(file) != tt.file) {
+				t.Fatalf("got %x %q %v", got, file, err)
+			}
+		})
+	}
+}

@@ -1,0 +1,34 @@
+//go:build !windows
+
+package host
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+func isExecutable(info fs.FileInfo) bool { return info.Mode().Perm()&0o111 != 0 }
+
+// unsafePerms refuses a plugin that anyone could have replaced: a
+// world-writable file, or a world-writable folder holding it (the sticky
+// bit does not help: whoever created a file there still owns it).
+func unsafePerms(path string, info fs.FileInfo) string {
+	if info.Mode().Perm()&0o002 != 0 {
+		return "the file is world-writable"
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return "cannot resolve it: " + errText(err)
+	}
+	for _, dir := range []string{filepath.Dir(path), filepath.Dir(real)} {
+		di, err := os.Stat(dir)
+		if err != nil {
+			return "cannot read its folder: " + errText(err)
+		}
+		if di.Mode().Perm()&0o002 != 0 {
+			return "its folder " + dir + " is world-writable"
+		}
+	}
+	return ""
+}

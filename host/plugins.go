@@ -1,0 +1,243 @@
+package host
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/nousresearch/hermes-service/shared/plugin"
+	"github.com/nousresearch/hermes-service/shared/plugintest"
+	"github.com/nousresearch/hermes-service/shared/service"
+)
+
+func pluginCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "plugin",
+		Usage:  "see and test the backend plugins",
+		Action: unknownSubcommand,
+		Subcommands: []*cli.Command{
+			{
+				Name:      "list",
+				Usage:     "show every backend plugin found, in search order, with its version and verification",
+				ArgsUsage: " ",
+				Flags:     []cli.Flag{jsonFlag()},
+				Action:    pluginList,
+			},
+			{
+				Name:      "check",
+				Usage:     "run the conformance checks against one plugin binary",
+				ArgsUsage: "PATH",
+				Description: "The checks launch the plugin as hermes does and test the contract: handshake, name\n" +
+					"validation, not-found and unsupported errors, status, concurrency and cancellation. They only\n" +
+					"use a profile that does not exist, so they change nothing on this machine.",
+				Action: pluginCheck,
+			},
+		},
+	}
+}
+
+// pluginInfo is one row of `hermes plugin list`.
+type pluginInfo struct {
+	Kind         string   `json:"kind"`
+	Path         string   `json:"path"`
+	Origin       string   `json:"origin"`
+	Version      *string  `json:"version"`
+	Protocol     *int     `json:"protocol"`
+	Capabilities []string `json:"capabilities"`
+	// Checksum is "verified", "absent" or "mismatch".
+	Checksum     string  `json:"checksum"`
+	ChecksumFile *string `json:"checksum_file"`
+	Verified     bool    `json:"verified"`
+	Shadowed     bool    `json:"shadowed"`
+	Error        *string `json:"error"`
+}
+
+func capabilityNames(c service.Capabilities) []string {
+	names := []string{}
+	for _, f := range []struct {
+		on   bool
+		name string
+	}{{c.Install, "install"}, {c.Registration, "registration"}, {c.Logs, "logs"}, {c.FollowLogs, "follow-logs"},
+		{c.SystemScope, "system-scope"}, {c.ElevatedHandoff, "elevated-handoff"}} {
+		if f.on {
+			names = append(names, f.name)
+		}
+	}
+	return names
+}
+
+// inspect launches one candidate to learn its identity.
+func inspect(ctx context.Context, s *session, c Candidate) pluginInfo {
+	info := pluginInfo{Kind: c.Kind, Path: c.Path, Origin: c.Dir.Origin, Shadowed: c.Shadowed,
+		Checksum: "absent", Capabilities: []string{}}
+	if c.ChecksumFile != "" {
+		info.ChecksumFile = &c.ChecksumFile
+	}
+	fail := func(err error) pluginInfo {
+		msg := err.Error()
+		info.Error = &msg
+		return info
+	}
+	if c.Refused != nil {
+		return fail(c.Refused)
+	}
+	client, err := plugin.Launch(ctx, plugin.LaunchConfig{Path: c.Path, Checksum: c.Checksum, Logger: s.log,
+		Env: []string{"HERMES_HOME=" + s.home}, StartTimeout: s.timeout})
+	var ce *plugin.ChecksumError
+	if errors.As(err, &ce) {
+		info.Checksum = "mismatch"
+	}
+	if err != nil {
+		return fail(err)
+	}
+	defer client.Close()
+	if c.Checksum != nil {
+		info.Checksum, info.Verified = "verified", true
+	}
+	id, err := client.Identify(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	proto := client.Protocol()
+	info.Protocol = &proto
+	info.Version = &id.Version
+	info.Capabilities = capabilityNames(id.Capabilities)
+	if id.Kind != c.Kind {
+		return fail(fmt.Errorf("named for kind %q but identifies as %q", c.Kind, id.Kind))
+	}
+	return info
+}
+
+func pluginList(c *cli.Context) error {
+	if err := noArgs(c); err != nil {
+		return err
+	}
+	s, err := newSession(c)
+	if err != nil {
+		return err
+	}
+	srch := searcher()
+	cands, notes := srch.All()
+	infos := make([]pluginInfo, len(cands))
+	for i, cand := range cands {
+		infos[i] = inspect(s.ctx, s, cand)
+	}
+	if c.Bool("json") {
+		enc := json.NewEncoder(s.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(infos)
+	}
+	printPlugins(s.stdout, infos, notes, srch.Dirs)
+	return nil
+}
+
+func printPlugins(w io.Writer, infos []pluginInfo, notes []Note, dirs []SearchDir) {
+	if len(infos) == 0 {
+		fmt.Fprintln(w, "no backend plugins found; searched, in order:")
+		for _, d := range dirs {
+			fmt.Fprintf(w, "  %s (%s)\n", d.Path, d.Origin)
+		}
+	} else {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "KIND\tVERSION\tPROTOCOL\tCHECKSUM\tPATH")
+		for _, p := range infos {
+			version, proto := "-", "-"
+			if p.Version != nil {
+				version = *p.Version
+			}
+			if p.Protocol != nil {
+				proto = fmt.Sprint(*p.Protocol)
+			}
+			path := p.Path
+			if p.Shadowed {
+				path += " (shadowed by an earlier one)"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Kind, version, proto, p.Checksum, path)
+		}
+		tw.Flush()
+		for _, p := range infos {
+			if p.Error != nil {
+				fmt.Fprintf(w, "\n%s: %s\n", p.Kind, indent(*p.Error))
+			}
+		}
+	}
+	for _, n := range notes {
+		fmt.Fprintf(w, "note: %s: %s\n", n.Path, n.Reason)
+	}
+}
+
+func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n  ") }
+
+func pluginCheck(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return usagef("hermes plugin check takes one PATH, the plugin binary to check")
+	}
+	s, err := newSession(c)
+	if err != nil {
+		return err
+	}
+	path, err := filepath.Abs(c.Args().First())
+	if err != nil {
+		return usagef("plugin path %q: %v", c.Args().First(), err)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		return usagef("plugin path %s: %v", path, errText(err))
+	}
+	kind := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(path), PluginPrefix), exeSuffix)
+	cand, _, ok := examine(SearchDir{Path: filepath.Dir(path), Origin: "command line"}, filepath.Base(path), kind)
+	if !ok {
+		return usagef("%s is not an executable file (mode %s)", path, info.Mode())
+	}
+	if cand.Refused != nil {
+		return &ConfigError{Err: cand.Refused}
+	}
+	fmt.Fprintf(s.stdout, "checking %s\n", path)
+	if cand.ChecksumFile != "" {
+		fmt.Fprintf(s.stdout, "  checksum %s from %s\n", hex.EncodeToString(cand.Checksum), cand.ChecksumFile)
+	}
+	results := plugintest.Check(s.ctx, plugintest.Config{
+		Binary: path, Checksum: cand.Checksum, Logger: s.log,
+		Env: []string{"HERMES_HOME=" + s.home},
+	})
+	failed, skipped := 0, 0
+	for _, r := range results {
+		took := r.Elapsed.Round(time.Millisecond)
+		switch {
+		case r.Err != nil:
+			failed++
+			fmt.Fprintf(s.stdout, "  FAIL  %s (%s)\n        %s\n", r.Name, took, strings.ReplaceAll(r.Err.Error(), "\n", "\n        "))
+		case r.Skipped != "":
+			skipped++
+			fmt.Fprintf(s.stdout, "  SKIP  %s: %s\n", r.Name, r.Skipped)
+		default:
+			fmt.Fprintf(s.stdout, "  PASS  %s (%s)\n", r.Name, took)
+		}
+	}
+	fmt.Fprintf(s.stdout, "%d of %d checks passed (%d failed, %d skipped)\n",
+		len(results)-failed-skipped, len(results), failed, skipped)
+	if failed > 0 {
+		return &pluginCheckFailed{failed: failed}
+	}
+	return nil
+}
+
+type pluginCheckFailed struct{ failed int }
+
+func (e *pluginCheckFailed) Error() string {
+	return fmt.Sprintf("the plugin failed %d conformance check(s)", e.failed)
+}
+
+func (e *pluginCheckFailed) Hint() string {
+	return "each FAIL above says what the contract expects; see the SDK docs of package shared/service"
+}
