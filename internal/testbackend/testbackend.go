@@ -34,6 +34,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nousresearch/hermes-service/shared/plugin"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
@@ -253,10 +254,16 @@ func (b *Backend) Restart(ctx context.Context, profile string) error {
 	})
 }
 
-// Status reports the recorded entry.
+// Status reports the recorded entry. With HERMES_TESTBACKEND_CHATTY=1 it
+// also prints to stdout and logs a warning, as a careless backend might.
 func (b *Backend) Status(ctx context.Context, profile string) (service.Status, error) {
 	if err := b.trigger(ctx, "status", profile); err != nil {
 		return service.Status{}, err
+	}
+	if os.Getenv("HERMES_TESTBACKEND_CHATTY") == "1" {
+		fmt.Println("a stray line on the plugin's stdout")
+		plugin.Logger().Warn("the test backend warns", "profile", profile)
+		plugin.Logger().Debug("the test backend says something only --debug shows")
 	}
 	var st service.Status
 	err := b.with(func(s map[string]*entry) error {
