@@ -1,0 +1,14 @@
+// Package gateway reads and writes the Hermes home: the folders of the
+// profiles, and the files the hermes runner shares with the Python gateway
+// (gateway_state.json, gateway.pid, gateway.lock and the planned-stop
+// marker). Every format here is byte-compatible with the Python side, so both
+// can work on one home: JSON objects are written compactly, as Python's
+// json.dumps(separators=(",", ":"), ensure_ascii=False) writes them, fields
+// this package does not know are kept as they are and where they are, and
+// every write goes to a temporary file beside the target that is fsynced and
+// renamed into place.
+//
+// Backends use MarkPlannedStop before they stop a gateway, so that the
+// gateway's runner can tell an operator's stop from one that came from
+// outside (a container restart, the OOM killer, a bare kill).
+package gateway

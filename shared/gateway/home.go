@@ -1,0 +1,88 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/nousresearch/hermes-service/shared/service"
+)
+
+// Home is a Hermes home: its root is the default profile's folder, and each
+// named profile lives at <root>/profiles/<name>.
+type Home struct {
+	Root string
+}
+
+// DefaultRoot is $HERMES_HOME, else ~/.hermes, made absolute.
+func DefaultRoot() (string, error) {
+	root := os.Getenv("HERMES_HOME")
+	if root == "" {
+		dir, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("cannot find the Hermes home: %w (set HERMES_HOME)", err)
+		}
+		root = filepath.Join(dir, ".hermes")
+	}
+	return filepath.Abs(root)
+}
+
+// ProfileDir is the folder of profile (validated first).
+func (h Home) ProfileDir(profile string) (string, error) {
+	if err := service.ValidateProfile(profile); err != nil {
+		return "", err
+	}
+	if profile == service.DefaultProfile {
+		return h.Root, nil
+	}
+	return filepath.Join(h.Root, "profiles", profile), nil
+}
+
+// ProfileOf is the profile whose folder dir is, or false when dir is no
+// profile folder of this home.
+func (h Home) ProfileOf(dir string) (string, bool) {
+	dir, root := filepath.Clean(dir), filepath.Clean(h.Root)
+	if dir == root {
+		return service.DefaultProfile, true
+	}
+	if filepath.Dir(dir) != filepath.Join(root, "profiles") {
+		return "", false
+	}
+	name := filepath.Base(dir)
+	if name == service.DefaultProfile || service.ValidateProfile(name) != nil {
+		return "", false
+	}
+	return name, true
+}
+
+// Profiles lists default and every valid name under profiles/, sorted after
+// default. A folder named profiles/default is skipped (it would shadow the
+// root); so is anything that is not a valid profile name or not a folder.
+func (h Home) Profiles() ([]string, error) {
+	out := []string{service.DefaultProfile}
+	entries, err := os.ReadDir(filepath.Join(h.Root, "profiles"))
+	if errors.Is(err, os.ErrNotExist) {
+		return out, nil
+	}
+	if err != nil {
+		return out, err
+	}
+	var named []string
+	for _, e := range entries {
+		if e.IsDir() && e.Name() != service.DefaultProfile && service.ValidateProfile(e.Name()) == nil {
+			named = append(named, e.Name())
+		}
+	}
+	sort.Strings(named)
+	return append(out, named...), nil
+}
+
+// File names inside a profile's folder, shared with the Python gateway.
+const (
+	StateFile       = "gateway_state.json"
+	PIDFile         = "gateway.pid"
+	LockFile        = "gateway.lock"
+	PlannedStopFile = ".gateway-planned-stop.json"
+)

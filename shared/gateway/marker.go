@@ -1,0 +1,120 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// MarkerTTL is how long a planned-stop marker stays valid.
+const MarkerTTL = 60 * time.Second
+
+// Marker is .gateway-planned-stop.json: "the stop of target_pid that is about
+// to come is the operator's".
+type Marker struct {
+	TargetPID       int    `json:"target_pid"`
+	TargetStartTime *int64 `json:"target_start_time"`
+	StopperPID      int    `json:"stopper_pid"`
+	WrittenAt       string `json:"written_at"`
+}
+
+// WriteMarker marks the coming stop of pid, the gateway of the profile at
+// dir, as planned. It writes atomically, and the error says whether it
+// worked.
+func WriteMarker(dir string, pid int) error {
+	m := Marker{TargetPID: pid, TargetStartTime: StartTime(pid), StopperPID: os.Getpid(), WrittenAt: isoNow(now())}
+	o := newObject()
+	for _, kv := range []struct {
+		k string
+		v any
+	}{{"target_pid", m.TargetPID}, {"target_start_time", m.TargetStartTime}, {"stopper_pid", m.StopperPID}, {"written_at", m.WrittenAt}} {
+		if err := o.put(kv.k, kv.v); err != nil {
+			return err
+		}
+	}
+	data, err := o.marshal()
+	if err != nil {
+		return err
+	}
+	return writeAtomic(filepath.Join(dir, PlannedStopFile), data, 0o644)
+}
+
+// MarkPlannedStop is what every backend calls before it stops a gateway:
+// write the marker for pid in the profile folder dir. Best effort: a
+// failure is logged and reported, and must never block the stop.
+func MarkPlannedStop(log hclog.Logger, dir string, pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	if err := WriteMarker(dir, pid); err != nil {
+		if log != nil {
+			log.Warn("could not mark the stop as planned; the gateway will record it as a stop from outside",
+				"pid", pid, "dir", dir, "error", err)
+		}
+		return false
+	}
+	return true
+}
+
+// markerState is what a marker on disk means for one process.
+type markerState int
+
+const (
+	markerNone    markerState = iota // no marker
+	markerInvalid                    // corrupt or expired: nobody's
+	markerOther                      // valid, for another process
+	markerSelf                       // valid, for this process
+)
+
+func readMarker(dir string, pid int) (markerState, *Marker) {
+	data, err := os.ReadFile(filepath.Join(dir, PlannedStopFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return markerNone, nil
+	}
+	if err != nil {
+		return markerNone, nil // unreadable: not ours to judge or remove
+	}
+	var m Marker
+	if json.Unmarshal(data, &m) != nil || m.TargetPID <= 0 {
+		return markerInvalid, nil
+	}
+	written, ok := parseISO(m.WrittenAt)
+	if !ok || now().Sub(written) > MarkerTTL {
+		return markerInvalid, &m
+	}
+	if m.TargetPID != pid {
+		return markerOther, &m
+	}
+	// Same pid: the start times, where both are known, tell this process
+	// from an earlier one that had the same pid.
+	if m.TargetStartTime != nil {
+		if cur := StartTime(pid); cur != nil && *cur != *m.TargetStartTime {
+			return markerInvalid, &m
+		}
+	}
+	return markerSelf, &m
+}
+
+// ConsumeMarker answers, for the process pid receiving SIGTERM, "was this
+// stop planned?". It removes a marker that names pid, and one that is
+// expired or corrupt; a live marker naming another process is left alone
+// (that process's stop is still coming).
+func ConsumeMarker(dir string, pid int) bool {
+	state, _ := readMarker(dir, pid)
+	switch state {
+	case markerSelf, markerInvalid:
+		_ = os.Remove(filepath.Join(dir, PlannedStopFile))
+	}
+	return state == markerSelf
+}
+
+// ProbeMarker reports whether a valid marker names pid, and never removes
+// anything.
+func ProbeMarker(dir string, pid int) bool {
+	state, _ := readMarker(dir, pid)
+	return state == markerSelf
+}

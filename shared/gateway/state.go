@@ -1,0 +1,152 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+// Keys of gateway_state.json that hermes reads or writes.
+const (
+	KeyGatewayState     = "gateway_state"
+	KeyDesiredState     = "desired_state"
+	KeyPID              = "pid"
+	KeyUpdatedAt        = "updated_at"
+	KeyExitReason       = "exit_reason"
+	KeyRestartRequested = "restart_requested"
+)
+
+// Values of gateway_state.
+const (
+	GatewayStarting      = "starting"
+	GatewayRunning       = "running"
+	GatewayDegraded      = "degraded"
+	GatewayDraining      = "draining"
+	GatewayStopped       = "stopped"
+	GatewayStartupFailed = "startup_failed"
+)
+
+// State is what a profile's gateway_state.json says. The zero State is "no
+// state": a missing, empty or corrupt file reads as that, never as an error.
+type State struct {
+	obj *object
+}
+
+// ReadState reads dir/gateway_state.json. The error is only for a file that
+// exists but cannot be read (permissions); the State is usable regardless.
+func ReadState(dir string) (State, error) {
+	o, err := readObject(filepath.Join(dir, StateFile))
+	return State{obj: o}, err
+}
+
+// Exists reports whether there was a state to read.
+func (s State) Exists() bool { return s.obj != nil }
+
+func (s State) str(key string) string {
+	var v string
+	if s.obj != nil {
+		s.obj.get(key, &v)
+	}
+	return v
+}
+
+// GatewayState is gateway_state, "" when unknown.
+func (s State) GatewayState() string { return s.str(KeyGatewayState) }
+
+// DesiredState is desired_state ("running" or "stopped"), "" when unknown.
+func (s State) DesiredState() string { return s.str(KeyDesiredState) }
+
+// PID is the recorded pid, 0 when unknown.
+func (s State) PID() int {
+	var v int
+	if s.obj != nil {
+		s.obj.get(KeyPID, &v)
+	}
+	return v
+}
+
+// UpdatedAt is updated_at, written as an ISO string or an epoch number.
+func (s State) UpdatedAt() (time.Time, bool) {
+	if s.obj == nil {
+		return time.Time{}, false
+	}
+	raw, ok := s.obj.values[KeyUpdatedAt]
+	if !ok {
+		return time.Time{}, false
+	}
+	return parseTimestamp(raw)
+}
+
+// Raw is the JSON of any field, nil when absent.
+func (s State) Raw(key string) json.RawMessage {
+	if s.obj == nil {
+		return nil
+	}
+	return s.obj.values[key]
+}
+
+// Keys lists the fields in file order.
+func (s State) Keys() []string {
+	if s.obj == nil {
+		return nil
+	}
+	return append([]string(nil), s.obj.keys...)
+}
+
+// now is the clock; tests pin it.
+var now = time.Now
+
+// stateLockTimeout bounds the wait for another hermes writer.
+const stateLockTimeout = 5 * time.Second
+
+// UpdateState merges fields into dir/gateway_state.json and stamps
+// updated_at, atomically: other fields, known or not, keep their values and
+// their order. A missing or corrupt file starts afresh. Writers in hermes
+// take a lock beside the file so that two of them (the runner and a stop)
+// never lose each other's update.
+func UpdateState(dir string, fields map[string]any) error {
+	lock := flock.New(filepath.Join(dir, ".gateway_state.lock"))
+	if err := ensureDir(dir); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), stateLockTimeout)
+	defer cancel()
+	if ok, err := lock.TryLockContext(ctx, 10*time.Millisecond); err != nil || !ok {
+		return fmt.Errorf("update %s: another writer holds %s: %v", StateFile, lock.Path(), err)
+	}
+	defer lock.Unlock()
+
+	path := filepath.Join(dir, StateFile)
+	o, err := readObject(path)
+	if err != nil {
+		return fmt.Errorf("update %s: %w", path, err)
+	}
+	if o == nil {
+		o = newObject()
+	}
+	for _, k := range sortedKeys(fields) {
+		if err := o.put(k, fields[k]); err != nil {
+			return fmt.Errorf("update %s: %w", path, err)
+		}
+	}
+	if err := o.put(KeyUpdatedAt, isoNow(now())); err != nil {
+		return err
+	}
+	data, err := o.marshal()
+	if err != nil {
+		return fmt.Errorf("update %s: %w", path, err)
+	}
+	if err := writeAtomic(path, data, 0o644); err != nil {
+		return fmt.Errorf("update %s: %w", path, err)
+	}
+	return nil
+}
+
+// SetDesiredState records the operator's intent for the gateway of dir.
+func SetDesiredState(dir, desired string) error {
+	return UpdateState(dir, map[string]any{KeyDesiredState: desired})
+}
