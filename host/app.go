@@ -95,7 +95,7 @@ func globalFlags() []cli.Flag {
 			Usage: "the Hermes home: the default profile's folder, with named profiles under profiles/"},
 		&cli.StringFlag{Name: "backend", EnvVars: []string{"HERMES_SERVICE_BACKEND"}, DefaultText: "detected",
 			Usage: "the backend to use (s6, systemd, launchd, windows, or another plugin's kind) instead of detecting one"},
-		&cli.BoolFlag{Name: "debug", Usage: "log every step, the plugins' included, to stderr"},
+		&cli.BoolFlag{Name: "debug", EnvVars: []string{"HERMES_DEBUG"}, Usage: "log every step, the plugins' included, to stderr"},
 		&cli.DurationFlag{Name: "plugin-timeout", EnvVars: []string{"HERMES_PLUGIN_TIMEOUT"}, Value: plugin.DefaultStartTimeout,
 			Usage: "how long a backend plugin may take to start before it is killed"},
 	}

@@ -39,7 +39,7 @@ func gatewayCommand() *cli.Command {
 			},
 			lifecycleCommand("uninstall", "stop the gateway and remove its service definition", service.Manager.Uninstall),
 			lifecycleCommand("start", "start the profile's gateway", service.Manager.Start),
-			lifecycleCommand("stop", "stop the profile's gateway (an operator stop: it stays down after a reboot)", service.Manager.Stop),
+			stopCommand(),
 			lifecycleCommand("restart", "restart the profile's gateway", service.Manager.Restart),
 			{
 				Name:      "status",
@@ -78,6 +78,8 @@ func gatewayCommand() *cli.Command {
 				},
 				Action: logs,
 			},
+			runCommand(),
+			markStopCommand(),
 		},
 	}
 }

@@ -4,15 +4,19 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/nousresearch/hermes-service/host"
 	"github.com/nousresearch/hermes-service/internal/testbackend"
+	"github.com/nousresearch/hermes-service/internal/testgateway"
+	"github.com/nousresearch/hermes-service/shared/gateway"
 )
 
 func TestMain(m *testing.M) {
@@ -22,9 +26,11 @@ func TestMain(m *testing.M) {
 }
 
 var (
-	buildOnce  sync.Once
-	testPlugin string
-	buildErr   error
+	buildOnce   sync.Once
+	testPlugin  string
+	testGateway string
+	hermesBin   string
+	buildErr    error
 )
 
 // builtPlugin compiles the test backend plugin once per test binary.
@@ -34,18 +40,35 @@ func builtPlugin(t *testing.T) string {
 }
 
 func builtPluginB(t testing.TB) string {
+	buildAll(t)
+	return testPlugin
+}
+
+// buildAll compiles, once per test binary, the test plugin, the test
+// gateway and hermes itself.
+func buildAll(t testing.TB) {
+	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "hermes-host-test-")
 		if err != nil {
 			buildErr = err
 			return
 		}
-		testPlugin, buildErr = testbackend.BuildPlugin(dir)
+		if testPlugin, buildErr = testbackend.BuildPlugin(dir); buildErr != nil {
+			return
+		}
+		if testGateway, buildErr = testgateway.Build(dir); buildErr != nil {
+			return
+		}
+		hermesBin = filepath.Join(dir, "hermes")
+		cmd := exec.Command("go", "build", "-o", hermesBin, "../cmd/hermes")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build hermes: %v\n%s", err, out)
+		}
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
-	return testPlugin
 }
 
 // TestScripts runs the CLI scripts in testdata/script: what a person types
@@ -56,6 +79,7 @@ func TestScripts(t *testing.T) {
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("TESTPLUGIN", plugin)
+			env.Setenv("TESTGATEWAY", testGateway)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -64,6 +88,7 @@ func TestScripts(t *testing.T) {
 			"flipbyte":       flipByte,
 			"noorphans":      noOrphans,
 			"waitplugin":     waitPlugin,
+			"waitstate":      waitState,
 		},
 	})
 }
@@ -109,4 +134,24 @@ func flipByte(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	data[len(data)/2] ^= 0x01
 	ts.Check(os.WriteFile(path, data, 0o755))
+}
+
+// waitstate DIR STATE waits (up to 10 s) until DIR/gateway_state.json says
+// gateway_state STATE.
+func waitState(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitstate DIR STATE")
+	}
+	dir := ts.MkAbs(args[0])
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, _ := gateway.ReadState(dir)
+		if st.GatewayState() == args[1] {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("gateway_state in %s is %q, not %q", dir, st.GatewayState(), args[1])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

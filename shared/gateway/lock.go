@@ -21,6 +21,7 @@ func TryLock(dir string) (l *Lock, ok bool, err error) {
 	fl := flock.New(filepath.Join(dir, LockFile), flock.SetPermissions(0o644))
 	ok, err = fl.TryLock()
 	if err != nil || !ok {
+		_ = fl.Close() // the failed attempt's file must not stay open
 		return nil, false, err
 	}
 	return &Lock{fl: fl}, true, nil

@@ -1,0 +1,9 @@
+//go:build !linux && !windows
+
+package host
+
+import "syscall"
+
+// setParentDeathSignal has no kernel support here; the runner's own exit
+// paths stop the gateway.
+func setParentDeathSignal(*syscall.SysProcAttr) {}

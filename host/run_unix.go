@@ -1,0 +1,44 @@
+//go:build !windows
+
+package host
+
+import (
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+)
+
+func notifySignals() chan os.Signal {
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGHUP)
+	return sigs
+}
+
+func stopSignals(sigs chan os.Signal) { signal.Stop(sigs) }
+
+func isInterrupt(sig os.Signal) bool { return sig == syscall.SIGINT }
+func isTerminate(sig os.Signal) bool { return sig == syscall.SIGTERM }
+
+// configureChild puts the gateway in a process group of its own, so it gets
+// exactly the signals the runner forwards (not a terminal's Ctrl-C as
+// well), and so a kill reaches everything it started.
+func configureChild(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	setParentDeathSignal(cmd.SysProcAttr)
+}
+
+func forward(child *exec.Cmd, sig os.Signal) error { return child.Process.Signal(sig) }
+
+func terminateChild(child *exec.Cmd) error { return child.Process.Signal(syscall.SIGTERM) }
+
+// killChild kills the gateway's whole process group.
+func killChild(child *exec.Cmd) error {
+	if err := syscall.Kill(-child.Process.Pid, syscall.SIGKILL); err != nil {
+		return child.Process.Kill()
+	}
+	return nil
+}
+
+func terminate(pid int) error { return syscall.Kill(pid, syscall.SIGTERM) }
+func kill(pid int) error      { return syscall.Kill(pid, syscall.SIGKILL) }

@@ -1,0 +1,59 @@
+// Command hermes-test-gateway stands in for the Hermes gateway in tests: it
+// logs what it sees and reacts to signals the way the real gateway does.
+//
+//	TESTGATEWAY_EXIT=N         exit with status N after 100 ms
+//	TESTGATEWAY_IGNORE_TERM=1  ignore SIGTERM (only SIGKILL ends it)
+//	TESTGATEWAY_PIDFILE=PATH   write its pid there once started
+//	TESTGATEWAY_ENV=K1,K2      print those variables, each on a line
+//
+// It prints a line per event, so a test can follow it on stdout.
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	fmt.Printf("test gateway started pid=%d HERMES_HOME=%s args=%q\n", os.Getpid(), os.Getenv("HERMES_HOME"), os.Args[1:])
+	for _, k := range strings.Split(os.Getenv("TESTGATEWAY_ENV"), ",") {
+		if k != "" {
+			v, ok := os.LookupEnv(k)
+			fmt.Printf("env %s=%q set=%v\n", k, v, ok)
+		}
+	}
+	if path := os.Getenv("TESTGATEWAY_PIDFILE"); path != "" {
+		if err := os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.Signal(0xa) /* SIGUSR1 */, syscall.SIGHUP)
+	var exit <-chan time.Time
+	if v := os.Getenv("TESTGATEWAY_EXIT"); v != "" {
+		exit = time.After(100 * time.Millisecond)
+	}
+	for {
+		select {
+		case <-exit:
+			code, _ := strconv.Atoi(os.Getenv("TESTGATEWAY_EXIT"))
+			fmt.Printf("test gateway exiting with %d\n", code)
+			os.Exit(code)
+		case s := <-sigs:
+			fmt.Printf("test gateway got %v\n", s)
+			if s == syscall.SIGTERM && os.Getenv("TESTGATEWAY_IGNORE_TERM") == "1" {
+				continue
+			}
+			if s == syscall.SIGTERM || s == syscall.SIGINT {
+				fmt.Println("test gateway stopping")
+				os.Exit(0)
+			}
+		}
+	}
+}
