@@ -1,10 +1,9 @@
 package host_test
 
 import (
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
+
+	"github.com/nousresearch/hermes-service/internal/proctest"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -30,22 +29,7 @@ func noOrphans(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-func processesUnder(dir string) []string {
-	var out []string
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
-		if err != nil || !strings.HasPrefix(exe, dir+"/") {
-			continue
-		}
-		stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && len(stat) > i+2 && stat[i+2] == 'Z' {
-			continue
-		}
-		out = append(out, e.Name()+" "+exe)
-	}
-	return out
-}
+func processesUnder(dir string) []string { return proctest.Live(proctest.Under(dir)) }
 
 // waitplugin waits (up to 10 s) until a process runs an executable from the
 // script's work folder, i.e. a plugin has been launched.

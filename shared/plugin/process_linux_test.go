@@ -4,39 +4,17 @@ import (
 	"bufio"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nousresearch/hermes-service/internal/proctest"
 )
 
-// livePIDs lists the processes (zombies excluded) running the executable
-// at path.
-func livePIDs(path string) []int {
-	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
-		if err != nil || exe != path {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && len(stat) > i+2 && stat[i+2] == 'Z' {
-			continue
-		}
-		pids = append(pids, pid)
-	}
-	return pids
-}
+// livePIDs lists the live processes running the executable at path.
+func livePIDs(path string) []string { return proctest.Live(proctest.Is(path)) }
 
 // assertNoProcess fails when a process of the plugin at path is still alive
 // a moment later.
