@@ -3,9 +3,9 @@ package host_test
 import (
 	"time"
 
-	"github.com/nousresearch/hermes-service/internal/proctest"
-
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/nousresearch/hermes-service/internal/proctest"
 )
 
 // noorphans fails when a live process still runs an executable from the
