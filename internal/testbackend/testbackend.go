@@ -355,6 +355,25 @@ func (b *Backend) Unregister(ctx context.Context, profile string) error {
 	})
 }
 
+// Reconcile registers every entry, replacing what exists.
+func (b *Backend) Reconcile(ctx context.Context, entries []service.Registration) error {
+	for _, e := range entries {
+		if err := b.trigger(ctx, "reconcile", e.Profile); err != nil {
+			return err
+		}
+	}
+	return b.with(func(s map[string]*entry) error {
+		for _, e := range entries {
+			n := &entry{Registered: true, Env: e.Env, Command: e.Command, Desired: service.DesiredStopped}
+			if e.StartNow {
+				start(n)
+			}
+			s[e.Profile] = n
+		}
+		return nil
+	})
+}
+
 // List returns the registered profiles.
 func (b *Backend) List(ctx context.Context) ([]string, error) {
 	out := []string{}

@@ -205,6 +205,20 @@ func (c *client) Unregister(ctx context.Context, profile string) error {
 	return c.fromRPC(ctx, "unregister", err)
 }
 
+func (c *client) Reconcile(ctx context.Context, entries []service.Registration) error {
+	req := &pb.ReconcileRequest{Entries: make([]*pb.RegisterRequest, len(entries))}
+	for i, e := range entries {
+		if err := sendable(e.Profile); err != nil {
+			return err
+		}
+		req.Entries[i] = &pb.RegisterRequest{Profile: e.Profile, StartNow: e.StartNow, Env: e.Env, Command: e.Command}
+	}
+	cctx, cancel := c.ctx(ctx)
+	defer cancel()
+	_, err := c.rpc.Reconcile(cctx, req)
+	return c.fromRPC(ctx, "reconcile", err)
+}
+
 func (c *client) List(ctx context.Context) ([]string, error) {
 	cctx, cancel := c.ctx(ctx)
 	defer cancel()

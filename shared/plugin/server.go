@@ -287,6 +287,24 @@ func (s *server) Unregister(ctx context.Context, req *pb.UnregisterRequest) (*pb
 	})
 }
 
+func (s *server) Reconcile(ctx context.Context, req *pb.ReconcileRequest) (*pb.ReconcileResponse, error) {
+	entries := make([]service.Registration, len(req.GetEntries()))
+	for i, e := range req.GetEntries() {
+		if err := validate(e.GetProfile()); err != nil {
+			return nil, err
+		}
+		if err := toStatus(service.ValidateEnv(e.GetEnv())); err != nil {
+			return nil, err
+		}
+		entries[i] = service.Registration{Profile: e.GetProfile(), RegisterOptions: service.RegisterOptions{
+			StartNow: e.GetStartNow(), Env: cloneEnv(e.GetEnv()), Command: e.GetCommand()}}
+	}
+	if err := s.require(ctx, "reconcile", func(c service.Capabilities) bool { return c.Registration }); err != nil {
+		return nil, err
+	}
+	return &pb.ReconcileResponse{}, s.guard(ctx, "reconcile", func() error { return s.impl.Reconcile(ctx, entries) })
+}
+
 func (s *server) List(ctx context.Context, _ *pb.ListRequest) (*pb.ListResponse, error) {
 	id, err := s.identity(ctx)
 	if err != nil {

@@ -207,6 +207,9 @@ func profileOps(m service.Manager) map[string]func(ctx context.Context, name str
 			return m.Register(ctx, n, service.RegisterOptions{Command: []string{"/bin/false"}})
 		},
 		"unregister": m.Unregister,
+		"reconcile": func(ctx context.Context, n string) error {
+			return m.Reconcile(ctx, []service.Registration{{Profile: n}})
+		},
 		"logs": func(ctx context.Context, n string) error {
 			return m.Logs(ctx, n, service.LogOptions{Lines: 1}, func(service.LogLine) error { return nil })
 		},
@@ -283,7 +286,8 @@ func checkUnsupported(ctx context.Context, s *session) error {
 			probe{"register", func() error {
 				return m.Register(ctx, MissingProfile, service.RegisterOptions{Command: []string{"/bin/false"}})
 			}},
-			probe{"unregister", func() error { return m.Unregister(ctx, MissingProfile) }})
+			probe{"unregister", func() error { return m.Unregister(ctx, MissingProfile) }},
+			probe{"reconcile", func() error { return m.Reconcile(ctx, []service.Registration{{Profile: MissingProfile}}) }})
 	}
 	if !caps.Logs {
 		probes = append(probes, probe{"logs", func() error {

@@ -70,6 +70,17 @@ type Registry interface {
 	Unregister(ctx context.Context, profile string) error
 	// List returns the registered profiles, sorted.
 	List(ctx context.Context) ([]string, error)
+	// Reconcile registers every entry, replacing a registration that
+	// exists, and clears what interrupted registrations left behind. It is
+	// one call so that a container's boot with many profiles costs one
+	// rescan of the supervision tree, not one per profile.
+	Reconcile(ctx context.Context, entries []Registration) error
+}
+
+// Registration is one profile to register, for Reconcile.
+type Registration struct {
+	Profile string
+	RegisterOptions
 }
 
 // LogReader reads a profile's gateway log.

@@ -60,6 +60,12 @@ func (u Unimplemented) Unregister(context.Context, string) error {
 		HintText: "runtime registration exists on the s6 backend only; use hermes gateway uninstall instead"}
 }
 
+// Reconcile is unsupported.
+func (u Unimplemented) Reconcile(context.Context, []Registration) error {
+	return &UnsupportedError{Operation: "reconcile", Backend: u.Kind,
+		HintText: "boot reconciliation exists on the s6 backend only; other service managers start gateways at boot themselves"}
+}
+
 // List is empty.
 func (u Unimplemented) List(context.Context) ([]string, error) { return []string{}, nil }
 

@@ -1092,6 +1092,86 @@ func (*UnregisterResponse) Descriptor() ([]byte, []int) {
 	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{20}
 }
 
+type ReconcileRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entries       []*RegisterRequest     `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReconcileRequest) Reset() {
+	*x = ReconcileRequest{}
+	mi := &file_hermes_service_v1_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconcileRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconcileRequest) ProtoMessage() {}
+
+func (x *ReconcileRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hermes_service_v1_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconcileRequest.ProtoReflect.Descriptor instead.
+func (*ReconcileRequest) Descriptor() ([]byte, []int) {
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ReconcileRequest) GetEntries() []*RegisterRequest {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+type ReconcileResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReconcileResponse) Reset() {
+	*x = ReconcileResponse{}
+	mi := &file_hermes_service_v1_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReconcileResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReconcileResponse) ProtoMessage() {}
+
+func (x *ReconcileResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hermes_service_v1_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReconcileResponse.ProtoReflect.Descriptor instead.
+func (*ReconcileResponse) Descriptor() ([]byte, []int) {
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{22}
+}
+
 type ListRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1100,7 +1180,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_hermes_service_v1_service_proto_msgTypes[21]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1112,7 +1192,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hermes_service_v1_service_proto_msgTypes[21]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1125,7 +1205,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{21}
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{23}
 }
 
 type ListResponse struct {
@@ -1137,7 +1217,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_hermes_service_v1_service_proto_msgTypes[22]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1149,7 +1229,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hermes_service_v1_service_proto_msgTypes[22]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1162,7 +1242,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{22}
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListResponse) GetProfiles() []string {
@@ -1183,7 +1263,7 @@ type LogsRequest struct {
 
 func (x *LogsRequest) Reset() {
 	*x = LogsRequest{}
-	mi := &file_hermes_service_v1_service_proto_msgTypes[23]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1195,7 +1275,7 @@ func (x *LogsRequest) String() string {
 func (*LogsRequest) ProtoMessage() {}
 
 func (x *LogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hermes_service_v1_service_proto_msgTypes[23]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1208,7 +1288,7 @@ func (x *LogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsRequest.ProtoReflect.Descriptor instead.
 func (*LogsRequest) Descriptor() ([]byte, []int) {
-	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{23}
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *LogsRequest) GetProfile() string {
@@ -1242,7 +1322,7 @@ type LogsResponse struct {
 
 func (x *LogsResponse) Reset() {
 	*x = LogsResponse{}
-	mi := &file_hermes_service_v1_service_proto_msgTypes[24]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1254,7 +1334,7 @@ func (x *LogsResponse) String() string {
 func (*LogsResponse) ProtoMessage() {}
 
 func (x *LogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hermes_service_v1_service_proto_msgTypes[24]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1267,7 +1347,7 @@ func (x *LogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsResponse.ProtoReflect.Descriptor instead.
 func (*LogsResponse) Descriptor() ([]byte, []int) {
-	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{24}
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *LogsResponse) GetTime() *timestamppb.Timestamp {
@@ -1304,7 +1384,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_hermes_service_v1_service_proto_msgTypes[25]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1316,7 +1396,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_hermes_service_v1_service_proto_msgTypes[25]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1329,7 +1409,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{25}
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Status) GetProfile() string {
@@ -1437,7 +1517,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_hermes_service_v1_service_proto_msgTypes[26]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1449,7 +1529,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_hermes_service_v1_service_proto_msgTypes[26]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1462,7 +1542,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{26}
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Error) GetKind() isError_Kind {
@@ -1606,7 +1686,7 @@ type InvalidProfile struct {
 
 func (x *InvalidProfile) Reset() {
 	*x = InvalidProfile{}
-	mi := &file_hermes_service_v1_service_proto_msgTypes[27]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1618,7 +1698,7 @@ func (x *InvalidProfile) String() string {
 func (*InvalidProfile) ProtoMessage() {}
 
 func (x *InvalidProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_hermes_service_v1_service_proto_msgTypes[27]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1631,7 +1711,7 @@ func (x *InvalidProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvalidProfile.ProtoReflect.Descriptor instead.
 func (*InvalidProfile) Descriptor() ([]byte, []int) {
-	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{27}
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *InvalidProfile) GetName() string {
@@ -1659,7 +1739,7 @@ type InvalidOption struct {
 
 func (x *InvalidOption) Reset() {
 	*x = InvalidOption{}
-	mi := &file_hermes_service_v1_service_proto_msgTypes[28]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1671,7 +1751,7 @@ func (x *InvalidOption) String() string {
 func (*InvalidOption) ProtoMessage() {}
 
 func (x *InvalidOption) ProtoReflect() protoreflect.Message {
-	mi := &file_hermes_service_v1_service_proto_msgTypes[28]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1684,7 +1764,7 @@ func (x *InvalidOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvalidOption.ProtoReflect.Descriptor instead.
 func (*InvalidOption) Descriptor() ([]byte, []int) {
-	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{28}
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *InvalidOption) GetOption() string {
@@ -1719,7 +1799,7 @@ type NotRegistered struct {
 
 func (x *NotRegistered) Reset() {
 	*x = NotRegistered{}
-	mi := &file_hermes_service_v1_service_proto_msgTypes[29]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1731,7 +1811,7 @@ func (x *NotRegistered) String() string {
 func (*NotRegistered) ProtoMessage() {}
 
 func (x *NotRegistered) ProtoReflect() protoreflect.Message {
-	mi := &file_hermes_service_v1_service_proto_msgTypes[29]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1744,7 +1824,7 @@ func (x *NotRegistered) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotRegistered.ProtoReflect.Descriptor instead.
 func (*NotRegistered) Descriptor() ([]byte, []int) {
-	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{29}
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *NotRegistered) GetProfile() string {
@@ -1779,7 +1859,7 @@ type NotInstalled struct {
 
 func (x *NotInstalled) Reset() {
 	*x = NotInstalled{}
-	mi := &file_hermes_service_v1_service_proto_msgTypes[30]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1791,7 +1871,7 @@ func (x *NotInstalled) String() string {
 func (*NotInstalled) ProtoMessage() {}
 
 func (x *NotInstalled) ProtoReflect() protoreflect.Message {
-	mi := &file_hermes_service_v1_service_proto_msgTypes[30]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1804,7 +1884,7 @@ func (x *NotInstalled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotInstalled.ProtoReflect.Descriptor instead.
 func (*NotInstalled) Descriptor() ([]byte, []int) {
-	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{30}
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *NotInstalled) GetProfile() string {
@@ -1839,7 +1919,7 @@ type AlreadyExists struct {
 
 func (x *AlreadyExists) Reset() {
 	*x = AlreadyExists{}
-	mi := &file_hermes_service_v1_service_proto_msgTypes[31]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1851,7 +1931,7 @@ func (x *AlreadyExists) String() string {
 func (*AlreadyExists) ProtoMessage() {}
 
 func (x *AlreadyExists) ProtoReflect() protoreflect.Message {
-	mi := &file_hermes_service_v1_service_proto_msgTypes[31]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1864,7 +1944,7 @@ func (x *AlreadyExists) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlreadyExists.ProtoReflect.Descriptor instead.
 func (*AlreadyExists) Descriptor() ([]byte, []int) {
-	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{31}
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *AlreadyExists) GetProfile() string {
@@ -1901,7 +1981,7 @@ type CommandFailed struct {
 
 func (x *CommandFailed) Reset() {
 	*x = CommandFailed{}
-	mi := &file_hermes_service_v1_service_proto_msgTypes[32]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1913,7 +1993,7 @@ func (x *CommandFailed) String() string {
 func (*CommandFailed) ProtoMessage() {}
 
 func (x *CommandFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_hermes_service_v1_service_proto_msgTypes[32]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1926,7 +2006,7 @@ func (x *CommandFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandFailed.ProtoReflect.Descriptor instead.
 func (*CommandFailed) Descriptor() ([]byte, []int) {
-	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{32}
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *CommandFailed) GetService() string {
@@ -1975,7 +2055,7 @@ type Unsupported struct {
 
 func (x *Unsupported) Reset() {
 	*x = Unsupported{}
-	mi := &file_hermes_service_v1_service_proto_msgTypes[33]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1987,7 +2067,7 @@ func (x *Unsupported) String() string {
 func (*Unsupported) ProtoMessage() {}
 
 func (x *Unsupported) ProtoReflect() protoreflect.Message {
-	mi := &file_hermes_service_v1_service_proto_msgTypes[33]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2000,7 +2080,7 @@ func (x *Unsupported) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Unsupported.ProtoReflect.Descriptor instead.
 func (*Unsupported) Descriptor() ([]byte, []int) {
-	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{33}
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Unsupported) GetOperation() string {
@@ -2035,7 +2115,7 @@ type PermissionDenied struct {
 
 func (x *PermissionDenied) Reset() {
 	*x = PermissionDenied{}
-	mi := &file_hermes_service_v1_service_proto_msgTypes[34]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2047,7 +2127,7 @@ func (x *PermissionDenied) String() string {
 func (*PermissionDenied) ProtoMessage() {}
 
 func (x *PermissionDenied) ProtoReflect() protoreflect.Message {
-	mi := &file_hermes_service_v1_service_proto_msgTypes[34]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2060,7 +2140,7 @@ func (x *PermissionDenied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PermissionDenied.ProtoReflect.Descriptor instead.
 func (*PermissionDenied) Descriptor() ([]byte, []int) {
-	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{34}
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *PermissionDenied) GetPath() string {
@@ -2147,7 +2227,10 @@ const file_hermes_service_v1_service_proto_rawDesc = "" +
 	"\x10RegisterResponse\"-\n" +
 	"\x11UnregisterRequest\x12\x18\n" +
 	"\aprofile\x18\x01 \x01(\tR\aprofile\"\x14\n" +
-	"\x12UnregisterResponse\"\r\n" +
+	"\x12UnregisterResponse\"P\n" +
+	"\x10ReconcileRequest\x12<\n" +
+	"\aentries\x18\x01 \x03(\v2\".hermes.service.v1.RegisterRequestR\aentries\"\x13\n" +
+	"\x11ReconcileResponse\"\r\n" +
 	"\vListRequest\"*\n" +
 	"\fListResponse\x12\x1a\n" +
 	"\bprofiles\x18\x01 \x03(\tR\bprofiles\"U\n" +
@@ -2229,7 +2312,7 @@ const file_hermes_service_v1_service_proto_rawDesc = "" +
 	"\rSTATE_STOPPED\x10\x02\x12\x12\n" +
 	"\x0eSTATE_STARTING\x10\x03\x12\x10\n" +
 	"\fSTATE_FAILED\x10\x04\x12\x11\n" +
-	"\rSTATE_UNKNOWN\x10\x052\xde\a\n" +
+	"\rSTATE_UNKNOWN\x10\x052\xb6\b\n" +
 	"\x0eManagerService\x12S\n" +
 	"\bIdentify\x12\".hermes.service.v1.IdentifyRequest\x1a#.hermes.service.v1.IdentifyResponse\x12P\n" +
 	"\aInstall\x12!.hermes.service.v1.InstallRequest\x1a\".hermes.service.v1.InstallResponse\x12V\n" +
@@ -2242,7 +2325,8 @@ const file_hermes_service_v1_service_proto_rawDesc = "" +
 	"\bRegister\x12\".hermes.service.v1.RegisterRequest\x1a#.hermes.service.v1.RegisterResponse\x12Y\n" +
 	"\n" +
 	"Unregister\x12$.hermes.service.v1.UnregisterRequest\x1a%.hermes.service.v1.UnregisterResponse\x12G\n" +
-	"\x04List\x12\x1e.hermes.service.v1.ListRequest\x1a\x1f.hermes.service.v1.ListResponse\x12I\n" +
+	"\x04List\x12\x1e.hermes.service.v1.ListRequest\x1a\x1f.hermes.service.v1.ListResponse\x12V\n" +
+	"\tReconcile\x12#.hermes.service.v1.ReconcileRequest\x1a$.hermes.service.v1.ReconcileResponse\x12I\n" +
 	"\x04Logs\x12\x1e.hermes.service.v1.LogsRequest\x1a\x1f.hermes.service.v1.LogsResponse0\x01BQZOgithub.com/nousresearch/hermes-service/shared/proto/hermes/service/v1;servicev1b\x06proto3"
 
 var (
@@ -2258,7 +2342,7 @@ func file_hermes_service_v1_service_proto_rawDescGZIP() []byte {
 }
 
 var file_hermes_service_v1_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_hermes_service_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_hermes_service_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_hermes_service_v1_service_proto_goTypes = []any{
 	(State)(0),                    // 0: hermes.service.v1.State
 	(*IdentifyRequest)(nil),       // 1: hermes.service.v1.IdentifyRequest
@@ -2282,70 +2366,75 @@ var file_hermes_service_v1_service_proto_goTypes = []any{
 	(*RegisterResponse)(nil),      // 19: hermes.service.v1.RegisterResponse
 	(*UnregisterRequest)(nil),     // 20: hermes.service.v1.UnregisterRequest
 	(*UnregisterResponse)(nil),    // 21: hermes.service.v1.UnregisterResponse
-	(*ListRequest)(nil),           // 22: hermes.service.v1.ListRequest
-	(*ListResponse)(nil),          // 23: hermes.service.v1.ListResponse
-	(*LogsRequest)(nil),           // 24: hermes.service.v1.LogsRequest
-	(*LogsResponse)(nil),          // 25: hermes.service.v1.LogsResponse
-	(*Status)(nil),                // 26: hermes.service.v1.Status
-	(*Error)(nil),                 // 27: hermes.service.v1.Error
-	(*InvalidProfile)(nil),        // 28: hermes.service.v1.InvalidProfile
-	(*InvalidOption)(nil),         // 29: hermes.service.v1.InvalidOption
-	(*NotRegistered)(nil),         // 30: hermes.service.v1.NotRegistered
-	(*NotInstalled)(nil),          // 31: hermes.service.v1.NotInstalled
-	(*AlreadyExists)(nil),         // 32: hermes.service.v1.AlreadyExists
-	(*CommandFailed)(nil),         // 33: hermes.service.v1.CommandFailed
-	(*Unsupported)(nil),           // 34: hermes.service.v1.Unsupported
-	(*PermissionDenied)(nil),      // 35: hermes.service.v1.PermissionDenied
-	nil,                           // 36: hermes.service.v1.InstallRequest.EnvEntry
-	nil,                           // 37: hermes.service.v1.RegisterRequest.EnvEntry
-	(*timestamppb.Timestamp)(nil), // 38: google.protobuf.Timestamp
+	(*ReconcileRequest)(nil),      // 22: hermes.service.v1.ReconcileRequest
+	(*ReconcileResponse)(nil),     // 23: hermes.service.v1.ReconcileResponse
+	(*ListRequest)(nil),           // 24: hermes.service.v1.ListRequest
+	(*ListResponse)(nil),          // 25: hermes.service.v1.ListResponse
+	(*LogsRequest)(nil),           // 26: hermes.service.v1.LogsRequest
+	(*LogsResponse)(nil),          // 27: hermes.service.v1.LogsResponse
+	(*Status)(nil),                // 28: hermes.service.v1.Status
+	(*Error)(nil),                 // 29: hermes.service.v1.Error
+	(*InvalidProfile)(nil),        // 30: hermes.service.v1.InvalidProfile
+	(*InvalidOption)(nil),         // 31: hermes.service.v1.InvalidOption
+	(*NotRegistered)(nil),         // 32: hermes.service.v1.NotRegistered
+	(*NotInstalled)(nil),          // 33: hermes.service.v1.NotInstalled
+	(*AlreadyExists)(nil),         // 34: hermes.service.v1.AlreadyExists
+	(*CommandFailed)(nil),         // 35: hermes.service.v1.CommandFailed
+	(*Unsupported)(nil),           // 36: hermes.service.v1.Unsupported
+	(*PermissionDenied)(nil),      // 37: hermes.service.v1.PermissionDenied
+	nil,                           // 38: hermes.service.v1.InstallRequest.EnvEntry
+	nil,                           // 39: hermes.service.v1.RegisterRequest.EnvEntry
+	(*timestamppb.Timestamp)(nil), // 40: google.protobuf.Timestamp
 }
 var file_hermes_service_v1_service_proto_depIdxs = []int32{
 	3,  // 0: hermes.service.v1.IdentifyResponse.capabilities:type_name -> hermes.service.v1.Capabilities
-	36, // 1: hermes.service.v1.InstallRequest.env:type_name -> hermes.service.v1.InstallRequest.EnvEntry
-	26, // 2: hermes.service.v1.StatusResponse.status:type_name -> hermes.service.v1.Status
-	26, // 3: hermes.service.v1.StatusesResponse.statuses:type_name -> hermes.service.v1.Status
-	37, // 4: hermes.service.v1.RegisterRequest.env:type_name -> hermes.service.v1.RegisterRequest.EnvEntry
-	38, // 5: hermes.service.v1.LogsResponse.time:type_name -> google.protobuf.Timestamp
-	0,  // 6: hermes.service.v1.Status.state:type_name -> hermes.service.v1.State
-	38, // 7: hermes.service.v1.Status.since:type_name -> google.protobuf.Timestamp
-	28, // 8: hermes.service.v1.Error.invalid_profile:type_name -> hermes.service.v1.InvalidProfile
-	29, // 9: hermes.service.v1.Error.invalid_option:type_name -> hermes.service.v1.InvalidOption
-	30, // 10: hermes.service.v1.Error.not_registered:type_name -> hermes.service.v1.NotRegistered
-	31, // 11: hermes.service.v1.Error.not_installed:type_name -> hermes.service.v1.NotInstalled
-	32, // 12: hermes.service.v1.Error.already_exists:type_name -> hermes.service.v1.AlreadyExists
-	33, // 13: hermes.service.v1.Error.command_failed:type_name -> hermes.service.v1.CommandFailed
-	34, // 14: hermes.service.v1.Error.unsupported:type_name -> hermes.service.v1.Unsupported
-	35, // 15: hermes.service.v1.Error.permission_denied:type_name -> hermes.service.v1.PermissionDenied
-	1,  // 16: hermes.service.v1.ManagerService.Identify:input_type -> hermes.service.v1.IdentifyRequest
-	4,  // 17: hermes.service.v1.ManagerService.Install:input_type -> hermes.service.v1.InstallRequest
-	6,  // 18: hermes.service.v1.ManagerService.Uninstall:input_type -> hermes.service.v1.UninstallRequest
-	8,  // 19: hermes.service.v1.ManagerService.Start:input_type -> hermes.service.v1.StartRequest
-	10, // 20: hermes.service.v1.ManagerService.Stop:input_type -> hermes.service.v1.StopRequest
-	12, // 21: hermes.service.v1.ManagerService.Restart:input_type -> hermes.service.v1.RestartRequest
-	14, // 22: hermes.service.v1.ManagerService.Status:input_type -> hermes.service.v1.StatusRequest
-	16, // 23: hermes.service.v1.ManagerService.Statuses:input_type -> hermes.service.v1.StatusesRequest
-	18, // 24: hermes.service.v1.ManagerService.Register:input_type -> hermes.service.v1.RegisterRequest
-	20, // 25: hermes.service.v1.ManagerService.Unregister:input_type -> hermes.service.v1.UnregisterRequest
-	22, // 26: hermes.service.v1.ManagerService.List:input_type -> hermes.service.v1.ListRequest
-	24, // 27: hermes.service.v1.ManagerService.Logs:input_type -> hermes.service.v1.LogsRequest
-	2,  // 28: hermes.service.v1.ManagerService.Identify:output_type -> hermes.service.v1.IdentifyResponse
-	5,  // 29: hermes.service.v1.ManagerService.Install:output_type -> hermes.service.v1.InstallResponse
-	7,  // 30: hermes.service.v1.ManagerService.Uninstall:output_type -> hermes.service.v1.UninstallResponse
-	9,  // 31: hermes.service.v1.ManagerService.Start:output_type -> hermes.service.v1.StartResponse
-	11, // 32: hermes.service.v1.ManagerService.Stop:output_type -> hermes.service.v1.StopResponse
-	13, // 33: hermes.service.v1.ManagerService.Restart:output_type -> hermes.service.v1.RestartResponse
-	15, // 34: hermes.service.v1.ManagerService.Status:output_type -> hermes.service.v1.StatusResponse
-	17, // 35: hermes.service.v1.ManagerService.Statuses:output_type -> hermes.service.v1.StatusesResponse
-	19, // 36: hermes.service.v1.ManagerService.Register:output_type -> hermes.service.v1.RegisterResponse
-	21, // 37: hermes.service.v1.ManagerService.Unregister:output_type -> hermes.service.v1.UnregisterResponse
-	23, // 38: hermes.service.v1.ManagerService.List:output_type -> hermes.service.v1.ListResponse
-	25, // 39: hermes.service.v1.ManagerService.Logs:output_type -> hermes.service.v1.LogsResponse
-	28, // [28:40] is the sub-list for method output_type
-	16, // [16:28] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	38, // 1: hermes.service.v1.InstallRequest.env:type_name -> hermes.service.v1.InstallRequest.EnvEntry
+	28, // 2: hermes.service.v1.StatusResponse.status:type_name -> hermes.service.v1.Status
+	28, // 3: hermes.service.v1.StatusesResponse.statuses:type_name -> hermes.service.v1.Status
+	39, // 4: hermes.service.v1.RegisterRequest.env:type_name -> hermes.service.v1.RegisterRequest.EnvEntry
+	18, // 5: hermes.service.v1.ReconcileRequest.entries:type_name -> hermes.service.v1.RegisterRequest
+	40, // 6: hermes.service.v1.LogsResponse.time:type_name -> google.protobuf.Timestamp
+	0,  // 7: hermes.service.v1.Status.state:type_name -> hermes.service.v1.State
+	40, // 8: hermes.service.v1.Status.since:type_name -> google.protobuf.Timestamp
+	30, // 9: hermes.service.v1.Error.invalid_profile:type_name -> hermes.service.v1.InvalidProfile
+	31, // 10: hermes.service.v1.Error.invalid_option:type_name -> hermes.service.v1.InvalidOption
+	32, // 11: hermes.service.v1.Error.not_registered:type_name -> hermes.service.v1.NotRegistered
+	33, // 12: hermes.service.v1.Error.not_installed:type_name -> hermes.service.v1.NotInstalled
+	34, // 13: hermes.service.v1.Error.already_exists:type_name -> hermes.service.v1.AlreadyExists
+	35, // 14: hermes.service.v1.Error.command_failed:type_name -> hermes.service.v1.CommandFailed
+	36, // 15: hermes.service.v1.Error.unsupported:type_name -> hermes.service.v1.Unsupported
+	37, // 16: hermes.service.v1.Error.permission_denied:type_name -> hermes.service.v1.PermissionDenied
+	1,  // 17: hermes.service.v1.ManagerService.Identify:input_type -> hermes.service.v1.IdentifyRequest
+	4,  // 18: hermes.service.v1.ManagerService.Install:input_type -> hermes.service.v1.InstallRequest
+	6,  // 19: hermes.service.v1.ManagerService.Uninstall:input_type -> hermes.service.v1.UninstallRequest
+	8,  // 20: hermes.service.v1.ManagerService.Start:input_type -> hermes.service.v1.StartRequest
+	10, // 21: hermes.service.v1.ManagerService.Stop:input_type -> hermes.service.v1.StopRequest
+	12, // 22: hermes.service.v1.ManagerService.Restart:input_type -> hermes.service.v1.RestartRequest
+	14, // 23: hermes.service.v1.ManagerService.Status:input_type -> hermes.service.v1.StatusRequest
+	16, // 24: hermes.service.v1.ManagerService.Statuses:input_type -> hermes.service.v1.StatusesRequest
+	18, // 25: hermes.service.v1.ManagerService.Register:input_type -> hermes.service.v1.RegisterRequest
+	20, // 26: hermes.service.v1.ManagerService.Unregister:input_type -> hermes.service.v1.UnregisterRequest
+	24, // 27: hermes.service.v1.ManagerService.List:input_type -> hermes.service.v1.ListRequest
+	22, // 28: hermes.service.v1.ManagerService.Reconcile:input_type -> hermes.service.v1.ReconcileRequest
+	26, // 29: hermes.service.v1.ManagerService.Logs:input_type -> hermes.service.v1.LogsRequest
+	2,  // 30: hermes.service.v1.ManagerService.Identify:output_type -> hermes.service.v1.IdentifyResponse
+	5,  // 31: hermes.service.v1.ManagerService.Install:output_type -> hermes.service.v1.InstallResponse
+	7,  // 32: hermes.service.v1.ManagerService.Uninstall:output_type -> hermes.service.v1.UninstallResponse
+	9,  // 33: hermes.service.v1.ManagerService.Start:output_type -> hermes.service.v1.StartResponse
+	11, // 34: hermes.service.v1.ManagerService.Stop:output_type -> hermes.service.v1.StopResponse
+	13, // 35: hermes.service.v1.ManagerService.Restart:output_type -> hermes.service.v1.RestartResponse
+	15, // 36: hermes.service.v1.ManagerService.Status:output_type -> hermes.service.v1.StatusResponse
+	17, // 37: hermes.service.v1.ManagerService.Statuses:output_type -> hermes.service.v1.StatusesResponse
+	19, // 38: hermes.service.v1.ManagerService.Register:output_type -> hermes.service.v1.RegisterResponse
+	21, // 39: hermes.service.v1.ManagerService.Unregister:output_type -> hermes.service.v1.UnregisterResponse
+	25, // 40: hermes.service.v1.ManagerService.List:output_type -> hermes.service.v1.ListResponse
+	23, // 41: hermes.service.v1.ManagerService.Reconcile:output_type -> hermes.service.v1.ReconcileResponse
+	27, // 42: hermes.service.v1.ManagerService.Logs:output_type -> hermes.service.v1.LogsResponse
+	30, // [30:43] is the sub-list for method output_type
+	17, // [17:30] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_hermes_service_v1_service_proto_init() }
@@ -2353,8 +2442,8 @@ func file_hermes_service_v1_service_proto_init() {
 	if File_hermes_service_v1_service_proto != nil {
 		return
 	}
-	file_hermes_service_v1_service_proto_msgTypes[25].OneofWrappers = []any{}
-	file_hermes_service_v1_service_proto_msgTypes[26].OneofWrappers = []any{
+	file_hermes_service_v1_service_proto_msgTypes[27].OneofWrappers = []any{}
+	file_hermes_service_v1_service_proto_msgTypes[28].OneofWrappers = []any{
 		(*Error_InvalidProfile)(nil),
 		(*Error_InvalidOption)(nil),
 		(*Error_NotRegistered)(nil),
@@ -2370,7 +2459,7 @@ func file_hermes_service_v1_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hermes_service_v1_service_proto_rawDesc), len(file_hermes_service_v1_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   37,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

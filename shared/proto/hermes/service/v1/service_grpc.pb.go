@@ -37,6 +37,7 @@ const (
 	ManagerService_Register_FullMethodName   = "/hermes.service.v1.ManagerService/Register"
 	ManagerService_Unregister_FullMethodName = "/hermes.service.v1.ManagerService/Unregister"
 	ManagerService_List_FullMethodName       = "/hermes.service.v1.ManagerService/List"
+	ManagerService_Reconcile_FullMethodName  = "/hermes.service.v1.ManagerService/Reconcile"
 	ManagerService_Logs_FullMethodName       = "/hermes.service.v1.ManagerService/Logs"
 )
 
@@ -57,6 +58,8 @@ type ManagerServiceClient interface {
 	Register(ctx context.Context, in *RegisterRequest, opts ...grpc.CallOption) (*RegisterResponse, error)
 	Unregister(ctx context.Context, in *UnregisterRequest, opts ...grpc.CallOption) (*UnregisterResponse, error)
 	List(ctx context.Context, in *ListRequest, opts ...grpc.CallOption) (*ListResponse, error)
+	// Reconcile registers many profiles at once, replacing existing ones.
+	Reconcile(ctx context.Context, in *ReconcileRequest, opts ...grpc.CallOption) (*ReconcileResponse, error)
 	// Logs streams recent lines, then new ones while follow is set.
 	Logs(ctx context.Context, in *LogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[LogsResponse], error)
 }
@@ -179,6 +182,16 @@ func (c *managerServiceClient) List(ctx context.Context, in *ListRequest, opts .
 	return out, nil
 }
 
+func (c *managerServiceClient) Reconcile(ctx context.Context, in *ReconcileRequest, opts ...grpc.CallOption) (*ReconcileResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReconcileResponse)
+	err := c.cc.Invoke(ctx, ManagerService_Reconcile_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *managerServiceClient) Logs(ctx context.Context, in *LogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[LogsResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &ManagerService_ServiceDesc.Streams[0], ManagerService_Logs_FullMethodName, cOpts...)
@@ -215,6 +228,8 @@ type ManagerServiceServer interface {
 	Register(context.Context, *RegisterRequest) (*RegisterResponse, error)
 	Unregister(context.Context, *UnregisterRequest) (*UnregisterResponse, error)
 	List(context.Context, *ListRequest) (*ListResponse, error)
+	// Reconcile registers many profiles at once, replacing existing ones.
+	Reconcile(context.Context, *ReconcileRequest) (*ReconcileResponse, error)
 	// Logs streams recent lines, then new ones while follow is set.
 	Logs(*LogsRequest, grpc.ServerStreamingServer[LogsResponse]) error
 	mustEmbedUnimplementedManagerServiceServer()
@@ -259,6 +274,9 @@ func (UnimplementedManagerServiceServer) Unregister(context.Context, *Unregister
 }
 func (UnimplementedManagerServiceServer) List(context.Context, *ListRequest) (*ListResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method List not implemented")
+}
+func (UnimplementedManagerServiceServer) Reconcile(context.Context, *ReconcileRequest) (*ReconcileResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Reconcile not implemented")
 }
 func (UnimplementedManagerServiceServer) Logs(*LogsRequest, grpc.ServerStreamingServer[LogsResponse]) error {
 	return status.Error(codes.Unimplemented, "method Logs not implemented")
@@ -482,6 +500,24 @@ func _ManagerService_List_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ManagerService_Reconcile_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReconcileRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ManagerServiceServer).Reconcile(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ManagerService_Reconcile_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ManagerServiceServer).Reconcile(ctx, req.(*ReconcileRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ManagerService_Logs_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(LogsRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -543,6 +579,10 @@ var ManagerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "List",
 			Handler:    _ManagerService_List_Handler,
+		},
+		{
+			MethodName: "Reconcile",
+			Handler:    _ManagerService_Reconcile_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
