@@ -12,7 +12,9 @@ LDFLAGS     := -s -w -X github.com/nousresearch/hermes-service/host.Version=$(VE
 # Every plugin's main lives at plugins/<kind>/cmd/hermes-service-<kind>.
 PLUGIN_MAINS := $(wildcard ./plugins/*/cmd/hermes-service-*)
 
-.PHONY: all build demo test vet fmt-check unit proto proto-check bench
+SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all build demo deps test vet fmt-check unit proto proto-check bench
 
 all: build
 
@@ -30,7 +32,14 @@ demo: build
 # test is what CI runs: formatting, vet on every OS we ship for, the race-
 # enabled unit and integration tests, and proof that the committed generated
 # code is what the pinned generators produce.
-test: fmt-check vet unit proto-check
+test: deps fmt-check vet unit proto-check
+
+# deps installs what the tests run for real: s6 (s6-svscan and its tools)
+# from Debian's packages when it is missing.
+deps:
+	@command -v s6-svscan >/dev/null 2>&1 || { \
+		echo "installing Debian's s6 for the s6 backend's tests"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq s6 >/dev/null; }
 
 fmt-check:
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; \
@@ -64,3 +73,4 @@ bench:
 	@command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 5 ./shared/plugin/
 	$(GO) test -run '^$$' -bench BenchmarkCLI -benchtime 200x -count 3 ./host/
+	$(GO) test -run '^$$' -bench . -benchtime 20x -count 3 ./plugins/s6/

@@ -95,6 +95,8 @@ func globalFlags() []cli.Flag {
 			Usage: "the Hermes home: the default profile's folder, with named profiles under profiles/"},
 		&cli.StringFlag{Name: "backend", EnvVars: []string{"HERMES_SERVICE_BACKEND"}, DefaultText: "detected",
 			Usage: "the backend to use (s6, systemd, launchd, windows, or another plugin's kind) instead of detecting one"},
+		&cli.StringFlag{Name: "scandir", EnvVars: []string{"HERMES_S6_SCANDIR"}, DefaultText: "/run/service",
+			Usage: "the s6 scandir the s6 backend registers gateways in"},
 		&cli.BoolFlag{Name: "debug", EnvVars: []string{"HERMES_DEBUG"}, Usage: "log every step, the plugins' included, to stderr"},
 		&cli.DurationFlag{Name: "plugin-timeout", EnvVars: []string{"HERMES_PLUGIN_TIMEOUT"}, Value: plugin.DefaultStartTimeout,
 			Usage: "how long a backend plugin may take to start before it is killed"},
@@ -146,6 +148,7 @@ type session struct {
 	backend string // forced backend, "" to detect
 	forced  string // what forced it
 	timeout time.Duration
+	scandir string
 	log     hclog.Logger
 	stdout  io.Writer
 	stderr  io.Writer
@@ -159,6 +162,7 @@ func newSession(c *cli.Context) (*session, error) {
 		profile: profileOf(c),
 		backend: c.String("backend"),
 		timeout: c.Duration("plugin-timeout"),
+		scandir: c.String("scandir"),
 		stdout:  c.App.Writer,
 		stderr:  c.App.ErrWriter,
 	}

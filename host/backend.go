@@ -3,6 +3,7 @@ package host
 import (
 	"errors"
 	"os"
+	"path/filepath"
 
 	"github.com/nousresearch/hermes-service/shared/plugin"
 )
@@ -47,7 +48,7 @@ func (s *session) open(scope Scope) (*plugin.Client, Detection, error) {
 	s.log.Debug("launching plugin", "path", cand.Path, "checksum", cand.ChecksumFile)
 	c, err := plugin.Launch(s.ctx, plugin.LaunchConfig{
 		Path:         cand.Path,
-		Env:          []string{"HERMES_HOME=" + s.home},
+		Env:          s.pluginEnv(),
 		Logger:       s.log,
 		Checksum:     cand.Checksum,
 		StartTimeout: s.timeout,
@@ -59,4 +60,16 @@ func (s *session) open(scope Scope) (*plugin.Client, Detection, error) {
 		return nil, d, &ConfigError{Err: err}
 	}
 	return c, d, nil
+}
+
+// pluginEnv is what the host tells every plugin: the home, and the
+// backend-specific settings given as flags.
+func (s *session) pluginEnv() []string {
+	env := []string{"HERMES_HOME=" + s.home}
+	if s.scandir != "" {
+		if abs, err := filepath.Abs(s.scandir); err == nil {
+			env = append(env, "HERMES_S6_SCANDIR="+abs)
+		}
+	}
+	return env
 }

@@ -79,6 +79,7 @@ func gatewayCommand() *cli.Command {
 				Action: logs,
 			},
 			runCommand(),
+			reconcileCommand(),
 			markStopCommand(),
 		},
 	}

@@ -92,7 +92,7 @@ func inspect(ctx context.Context, s *session, c Candidate) pluginInfo {
 		return fail(c.Refused)
 	}
 	client, err := plugin.Launch(ctx, plugin.LaunchConfig{Path: c.Path, Checksum: c.Checksum, Logger: s.log,
-		Env: []string{"HERMES_HOME=" + s.home}, StartTimeout: s.timeout})
+		Env: s.pluginEnv(), StartTimeout: s.timeout})
 	var ce *plugin.ChecksumError
 	if errors.As(err, &ce) {
 		info.Checksum = "mismatch"
@@ -208,7 +208,7 @@ func pluginCheck(c *cli.Context) error {
 	}
 	results := plugintest.Check(s.ctx, plugintest.Config{
 		Binary: path, Checksum: cand.Checksum, Logger: s.log,
-		Env: []string{"HERMES_HOME=" + s.home},
+		Env: s.pluginEnv(),
 	})
 	failed, skipped := 0, 0
 	for _, r := range results {

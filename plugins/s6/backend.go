@@ -1,0 +1,495 @@
+//go:build !windows
+
+package s6
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofrs/flock"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/nousresearch/hermes-service/shared/gateway"
+	"github.com/nousresearch/hermes-service/shared/service"
+)
+
+// Backend keeps profile gateways as s6 slots.
+type Backend struct {
+	cfg Config
+	log hclog.Logger
+}
+
+var _ service.Manager = (*Backend)(nil)
+
+// New returns the backend for cfg.
+func New(cfg Config) *Backend {
+	log := cfg.Log
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	return &Backend{cfg: cfg, log: log}
+}
+
+// Version is the plugin's version, set at build time with -ldflags -X.
+var Version = ""
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}
+
+// Identify reports s6: runtime registration and logs, no install (an s6
+// container's boot reconciles instead).
+func (b *Backend) Identify(context.Context) (service.Identity, error) {
+	return service.Identity{Kind: service.KindS6, Version: version(),
+		Capabilities: service.Capabilities{Registration: true, Logs: true, FollowLogs: true}}, nil
+}
+
+// Install is not how s6 containers work.
+func (b *Backend) Install(context.Context, string, service.InstallOptions) error {
+	return &service.UnsupportedError{Operation: "install", Backend: service.KindS6,
+		HintText: "in an s6 container, register the gateway instead: hermes gateway register (reconcile brings it back at boot)"}
+}
+
+// Uninstall is not how s6 containers work.
+func (b *Backend) Uninstall(context.Context, string) error {
+	return &service.UnsupportedError{Operation: "uninstall", Backend: service.KindS6,
+		HintText: "in an s6 container, unregister the gateway instead: hermes gateway unregister"}
+}
+
+func (b *Backend) notRegistered(profile string) error {
+	return &service.NotRegisteredError{Profile: profile, Service: slotName(profile)}
+}
+
+// registered reports whether the profile's slot exists (a folder).
+func (b *Backend) registered(profile string) bool {
+	info, err := os.Stat(b.cfg.slot(profile))
+	return err == nil && info.IsDir()
+}
+
+// lockProfile serialises registration work on one profile across
+// processes: eight concurrent registers must make one slot.
+func (b *Backend) lockProfile(ctx context.Context, profile string) (func(), error) {
+	if err := os.MkdirAll(b.cfg.ScanDir, 0o755); err != nil {
+		return nil, scanDirError(b.cfg.ScanDir, err)
+	}
+	l := flock.New(filepath.Join(b.cfg.ScanDir, "."+slotName(profile)+".lock"))
+	ok, err := l.TryLockContext(ctx, 5*time.Millisecond)
+	if err != nil || !ok {
+		if err == nil {
+			err = ctx.Err()
+		}
+		return nil, fmt.Errorf("lock the %s slot: %w", profile, err)
+	}
+	return func() { _ = l.Unlock() }, nil
+}
+
+func scanDirError(dir string, err error) error {
+	if errors.Is(err, os.ErrPermission) {
+		return &service.PermissionError{Path: dir, Operation: "write the s6 scandir",
+			HintText: "run as the user that owns the scandir, or point HERMES_S6_SCANDIR (--scandir) at one you can write"}
+	}
+	return fmt.Errorf("s6 scandir %s: %w", dir, err)
+}
+
+// publish builds the profile's slot in .gateway-<p>.tmp and moves it into
+// place; with replace, an existing slot is swapped out atomically.
+func (b *Backend) publish(profile string, opts service.RegisterOptions, replace bool) error {
+	hermes, err := b.cfg.hermesBinary(opts.Command)
+	if err != nil {
+		return &service.InvalidOptionError{Option: "command", Value: strings.Join(opts.Command, " "), Reason: err.Error()}
+	}
+	slot := b.cfg.slot(profile)
+	tmp := filepath.Join(b.cfg.ScanDir, "."+slotName(profile)+".tmp")
+	if err := os.RemoveAll(tmp); err != nil {
+		return scanDirError(b.cfg.ScanDir, err)
+	}
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		return scanDirError(b.cfg.ScanDir, err)
+	}
+	if err := b.cfg.writeSlot(tmp, profile, hermes, opts.Env, !opts.StartNow); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	if replace && b.registered(profile) {
+		if err := exchange(tmp, slot); err != nil {
+			os.RemoveAll(tmp)
+			return fmt.Errorf("replace %s: %w", slot, err)
+		}
+		return os.RemoveAll(tmp) // now the old slot
+	}
+	if err := os.Rename(tmp, slot); err != nil {
+		os.RemoveAll(tmp)
+		if b.registered(profile) {
+			return b.exists(profile)
+		}
+		return scanDirError(b.cfg.ScanDir, err)
+	}
+	return nil
+}
+
+func (b *Backend) exists(profile string) error {
+	return &service.AlreadyExistsError{Profile: profile, Service: slotName(profile),
+		HintText: "it is registered already; start it (hermes " + pflag(profile) + "gateway start), or unregister it first"}
+}
+
+func pflag(profile string) string {
+	if profile == service.DefaultProfile {
+		return ""
+	}
+	return "-p " + profile + " "
+}
+
+// Register publishes the profile's slot and has s6-svscan pick it up. A
+// failed rescan takes the slot away again: nothing half-registered stays.
+func (b *Backend) Register(ctx context.Context, profile string, opts service.RegisterOptions) error {
+	if err := service.ValidateProfile(profile); err != nil {
+		return err
+	}
+	if err := service.ValidateEnv(opts.Env); err != nil {
+		return err
+	}
+	unlock, err := b.lockProfile(ctx, profile)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if b.registered(profile) {
+		return b.exists(profile)
+	}
+	if err := b.publish(profile, opts, false); err != nil {
+		return err
+	}
+	if _, err := b.run(ctx, slotName(profile), "s6-svscanctl", "-a", b.cfg.ScanDir); err != nil {
+		if rmErr := os.RemoveAll(b.cfg.slot(profile)); rmErr != nil {
+			b.log.Error("could not roll back the slot", "slot", b.cfg.slot(profile), "error", rmErr)
+		}
+		return err
+	}
+	if opts.StartNow {
+		b.recordDesired(profile, service.DesiredRunning)
+	}
+	return nil
+}
+
+// Reconcile registers every entry, replacing what is there, removes the
+// staging folders interrupted registrations left, and has s6-svscan rescan
+// once.
+func (b *Backend) Reconcile(ctx context.Context, entries []service.Registration) error {
+	stale, _ := filepath.Glob(filepath.Join(b.cfg.ScanDir, ".gateway-*.tmp"))
+	for _, dir := range stale {
+		b.log.Info("removing a stale staging folder", "dir", dir)
+		_ = os.RemoveAll(dir)
+	}
+	for _, e := range entries {
+		if err := service.ValidateProfile(e.Profile); err != nil {
+			return err
+		}
+		unlock, err := b.lockProfile(ctx, e.Profile)
+		if err != nil {
+			return err
+		}
+		err = b.publish(e.Profile, e.RegisterOptions, true)
+		unlock()
+		if err != nil {
+			return fmt.Errorf("reconcile %s: %w", e.Profile, err)
+		}
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	// -n also ends the supervisors of slots that were swapped out.
+	if _, err := b.run(ctx, "", "s6-svscanctl", "-an", b.cfg.ScanDir); err != nil {
+		// At container start s6-svscan may not run yet; it will find the
+		// slots when it does.
+		b.log.Warn("s6-svscan did not take the rescan; it will find the slots when it starts", "error", err)
+	}
+	return nil
+}
+
+// Unregister stops the slot's gateway, waits for it (bounded), takes the
+// slot out of s6-svscan's sight and removes it. A missing slot is a no-op.
+func (b *Backend) Unregister(ctx context.Context, profile string) error {
+	if err := service.ValidateProfile(profile); err != nil {
+		return err
+	}
+	unlock, err := b.lockProfile(ctx, profile)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	slot := b.cfg.slot(profile)
+	if !b.registered(profile) {
+		return nil
+	}
+	if pid := b.supervisedPID(ctx, profile); pid > 0 {
+		gateway.MarkPlannedStop(b.log, b.cfg.profileDir(profile), pid)
+	}
+	// A slot whose supervisor is not running cannot be told to go down;
+	// that is no reason to keep it.
+	if _, err := b.run(ctx, slotName(profile), "s6-svc", "-d", slot); err != nil {
+		b.log.Debug("s6-svc -d before removal failed", "error", err)
+	} else if _, err := b.run(ctx, slotName(profile), "s6-svwait", "-D", "-t", "10000", slot); err != nil {
+		b.log.Warn("the gateway did not go down within 10 s; removing the slot anyway", "slot", slot, "error", err)
+	}
+	gone := filepath.Join(b.cfg.ScanDir, "."+slotName(profile)+".removing")
+	_ = os.RemoveAll(gone)
+	if err := os.Rename(slot, gone); err != nil {
+		return scanDirError(b.cfg.ScanDir, err)
+	}
+	if _, err := b.run(ctx, slotName(profile), "s6-svscanctl", "-an", b.cfg.ScanDir); err != nil {
+		b.log.Warn("s6-svscan did not take the rescan", "error", err)
+	}
+	return os.RemoveAll(gone)
+}
+
+// List is every gateway-* slot folder.
+func (b *Backend) List(context.Context) ([]string, error) {
+	entries, err := os.ReadDir(b.cfg.ScanDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return []string{}, nil
+	}
+	if err != nil {
+		return nil, scanDirError(b.cfg.ScanDir, err)
+	}
+	out := []string{}
+	for _, e := range entries {
+		name, ok := strings.CutPrefix(e.Name(), "gateway-")
+		if !ok || !e.IsDir() || service.ValidateProfile(name) != nil {
+			continue
+		}
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// recordDesired writes the operator's intent, best effort: the init
+// system's state is what matters, the record only guides the next boot.
+func (b *Backend) recordDesired(profile, desired string) {
+	if err := gateway.SetDesiredState(b.cfg.profileDir(profile), desired); err != nil {
+		b.log.Warn("could not record the desired state", "profile", profile, "desired", desired, "error", err)
+	}
+}
+
+// setDown creates or removes the slot's down file, so that what s6 does on
+// a supervisor restart matches the operator's last word.
+func (b *Backend) setDown(profile string, down bool) {
+	path := filepath.Join(b.cfg.slot(profile), "down")
+	var err error
+	if down {
+		err = writeFile(path, "", 0o644)
+	} else if err = os.Remove(path); errors.Is(err, os.ErrNotExist) {
+		err = nil
+	}
+	if err != nil {
+		b.log.Warn("could not update the down file", "path", path, "error", err)
+	}
+}
+
+// supervisedPID is the pid s6 supervises for the slot (the runner), 0 when
+// down or unknown.
+func (b *Backend) supervisedPID(ctx context.Context, profile string) int {
+	out, err := b.run(ctx, slotName(profile), "s6-svstat", "-o", "pid", b.cfg.slot(profile))
+	if err != nil {
+		return 0
+	}
+	var pid int
+	if _, err := fmt.Sscan(out, &pid); err != nil {
+		return 0
+	}
+	return pid
+}
+
+// Start brings the gateway up and records the intent.
+func (b *Backend) Start(ctx context.Context, profile string) error {
+	if !b.registered(profile) {
+		return b.notRegistered(profile)
+	}
+	b.setDown(profile, false)
+	if _, err := b.run(ctx, slotName(profile), "s6-svc", "-u", b.cfg.slot(profile)); err != nil {
+		return err
+	}
+	b.recordDesired(profile, service.DesiredRunning)
+	return nil
+}
+
+// Stop marks the stop as planned for the supervised pid, then takes the
+// gateway down: the runner records "stopped", and it stays down.
+func (b *Backend) Stop(ctx context.Context, profile string) error {
+	if !b.registered(profile) {
+		return b.notRegistered(profile)
+	}
+	if pid := b.supervisedPID(ctx, profile); pid > 0 {
+		gateway.MarkPlannedStop(b.log, b.cfg.profileDir(profile), pid)
+	}
+	b.setDown(profile, true)
+	if _, err := b.run(ctx, slotName(profile), "s6-svc", "-d", b.cfg.slot(profile)); err != nil {
+		return err
+	}
+	b.recordDesired(profile, service.DesiredStopped)
+	return nil
+}
+
+// Restart signals the gateway to restart (s6 brings it back: it is wanted
+// up), or starts it when it is down. No planned-stop marker: a planned stop
+// exits 0, which the finish script turns into "do not restart".
+func (b *Backend) Restart(ctx context.Context, profile string) error {
+	if !b.registered(profile) {
+		return b.notRegistered(profile)
+	}
+	b.setDown(profile, false)
+	flag := "-u"
+	if st, err := b.svstat(ctx, profile); err == nil && st.Up {
+		flag = "-t"
+	}
+	if _, err := b.run(ctx, slotName(profile), "s6-svc", flag, b.cfg.slot(profile)); err != nil {
+		return err
+	}
+	b.recordDesired(profile, service.DesiredRunning)
+	return nil
+}
+
+func (b *Backend) svstat(ctx context.Context, profile string) (svStatus, error) {
+	out, err := b.run(ctx, slotName(profile), "s6-svstat", "-o", svstatFields, b.cfg.slot(profile))
+	if err != nil {
+		return svStatus{}, err
+	}
+	return parseSvstat(out)
+}
+
+// Status asks s6-svstat, never parsing its human line.
+func (b *Backend) Status(ctx context.Context, profile string) (service.Status, error) {
+	if !b.registered(profile) {
+		return b.missingStatus(profile), nil
+	}
+	st, err := b.svstat(ctx, profile)
+	if err != nil {
+		if ctx.Err() != nil {
+			return service.Status{}, ctx.Err()
+		}
+		out := b.baseStatus(profile)
+		out.Installed = true
+		out.State = service.StateUnknown
+		var cf *service.CommandFailedError
+		if errors.As(err, &cf) {
+			out.Detail = "s6-svstat: " + cf.Stderr + " (is s6-svscan running on " + b.cfg.ScanDir + "?)"
+		} else {
+			out.Detail = err.Error()
+		}
+		return out, nil
+	}
+	return b.toStatus(profile, st), nil
+}
+
+// Statuses reads every slot's status file directly: one read per slot, no
+// process per slot, so a thousand profiles take milliseconds.
+func (b *Backend) Statuses(ctx context.Context, profiles []string) ([]service.Status, error) {
+	if len(profiles) == 0 {
+		var err error
+		if profiles, err = b.List(ctx); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]service.Status, len(profiles))
+	const workers = 8
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i] = b.fileStatus(profiles[i])
+			}
+		}()
+	}
+	for i := range profiles {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out, ctx.Err()
+}
+
+func (b *Backend) fileStatus(profile string) service.Status {
+	if !b.registered(profile) {
+		return b.missingStatus(profile)
+	}
+	st, err := readStatusFile(b.cfg.slot(profile))
+	if err != nil {
+		out := b.baseStatus(profile)
+		out.Installed = true
+		out.State = service.StateUnknown
+		out.Detail = err.Error()
+		if errors.Is(err, errNoSupervisor) {
+			out.State = service.StateStarting
+		}
+		return out
+	}
+	return b.toStatus(profile, st)
+}
+
+func (b *Backend) baseStatus(profile string) service.Status {
+	st := service.Status{Profile: profile, Backend: service.KindS6, State: service.StateStopped,
+		Unit: service.Ptr(slotName(profile))}
+	if gs, err := gateway.ReadState(b.cfg.profileDir(profile)); err == nil && gs.DesiredState() != "" {
+		st.DesiredState = service.Ptr(gs.DesiredState())
+	}
+	return st
+}
+
+func (b *Backend) missingStatus(profile string) service.Status {
+	st := b.baseStatus(profile)
+	st.Detail = "not registered"
+	return st
+}
+
+// toStatus maps s6's view to the shared shape: up is running; down but
+// wanted up is starting (s6 is bringing it back); down after exit 78 is
+// failed; otherwise stopped.
+func (b *Backend) toStatus(profile string, sv svStatus) service.Status {
+	st := b.baseStatus(profile)
+	st.Installed = true
+	st.Enabled = service.Ptr(sv.NormallyUp)
+	if !sv.Since.IsZero() {
+		st.Since = service.Ptr(sv.Since)
+	}
+	switch {
+	case sv.Up:
+		st.State = service.StateRunning
+		st.PID = service.Ptr(sv.PID)
+		st.Detail = fmt.Sprintf("up (pid %d)", sv.PID)
+		if !sv.WantedUp {
+			st.Detail += ", going down"
+		}
+	case sv.ExitCode == 78:
+		st.State = service.StateFailed
+		st.LastExit = service.Ptr(sv.ExitCode)
+		st.Detail = "down: fatal configuration (exit 78); fix it, then hermes " + pflag(profile) + "gateway start"
+	case sv.WantedUp:
+		st.State = service.StateStarting
+		st.Detail = "down, wanted up: s6 is restarting it"
+	default:
+		st.State = service.StateStopped
+		st.Detail = "down"
+	}
+	if !sv.Up && sv.ExitCode >= 0 {
+		st.LastExit = service.Ptr(sv.ExitCode)
+		st.Detail += fmt.Sprintf(" (last exit %d)", sv.ExitCode)
+	}
+	return st
+}

@@ -1,0 +1,117 @@
+//go:build !windows
+
+package s6
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/nousresearch/hermes-service/shared/gateway"
+)
+
+// DefaultScanDir is s6-overlay's dynamic scandir.
+const DefaultScanDir = "/run/service"
+
+// overlayBinDir is where s6-overlay installs the s6 tools.
+const overlayBinDir = "/command"
+
+// Config is where the backend finds s6 and the Hermes home.
+type Config struct {
+	// Home is the Hermes home's root.
+	Home string
+	// ScanDir is the folder s6-svscan watches.
+	ScanDir string
+	// BinDir holds the s6 tools; "" finds them on PATH.
+	BinDir string
+	// User is the account a slot's gateway runs as when the slot starts as
+	// root; "" runs it as root.
+	User string
+	// Hermes is the hermes binary run scripts execute; "" uses the
+	// registering one.
+	Hermes string
+	Log    hclog.Logger
+}
+
+// ConfigFromEnv reads the configuration the host passes in the environment.
+func ConfigFromEnv(log hclog.Logger) (Config, error) {
+	home, err := gateway.DefaultRoot()
+	if err != nil {
+		return Config{}, err
+	}
+	cfg := Config{Home: home, ScanDir: os.Getenv("HERMES_S6_SCANDIR"), BinDir: os.Getenv("HERMES_S6_BIN_DIR"),
+		Hermes: os.Getenv("HERMES_S6_HERMES"), Log: log}
+	if cfg.ScanDir == "" {
+		cfg.ScanDir = DefaultScanDir
+	}
+	if cfg.BinDir == "" {
+		if info, err := os.Stat(overlayBinDir); err == nil && info.IsDir() {
+			cfg.BinDir = overlayBinDir
+		}
+	}
+	if user, ok := os.LookupEnv("HERMES_S6_USER"); ok {
+		cfg.User = user
+	} else {
+		cfg.User = "hermes"
+	}
+	if cfg.ScanDir, err = filepath.Abs(cfg.ScanDir); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// tool is the path to run an s6 tool by: inside BinDir, or its name for a
+// PATH lookup.
+func (c Config) tool(name string) string {
+	if c.BinDir != "" {
+		return filepath.Join(c.BinDir, name)
+	}
+	return name
+}
+
+// toolPath resolves a tool to an absolute path for the scripts s6 runs
+// (their PATH is s6-svscan's, not ours); the bare name when it cannot.
+func (c Config) toolPath(name string) string {
+	if c.BinDir != "" {
+		return filepath.Join(c.BinDir, name)
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		if abs, err := filepath.Abs(p); err == nil {
+			return abs
+		}
+	}
+	return name
+}
+
+// hermesBinary is the hermes the run script executes.
+func (c Config) hermesBinary(command []string) (string, error) {
+	if c.Hermes != "" {
+		return c.Hermes, nil
+	}
+	if len(command) > 0 && filepath.IsAbs(command[0]) {
+		return command[0], nil
+	}
+	if p, err := exec.LookPath("hermes"); err == nil {
+		return filepath.Abs(p)
+	}
+	return "", errors.New("no hermes binary for the run script: the registration named none and hermes is not on PATH (set HERMES_S6_HERMES)")
+}
+
+// profileDir is the profile's folder in the Hermes home.
+func (c Config) profileDir(profile string) string {
+	dir, _ := gateway.Home{Root: c.Home}.ProfileDir(profile)
+	return dir
+}
+
+// slotName is the service slot of profile.
+func slotName(profile string) string { return "gateway-" + profile }
+
+func (c Config) slot(profile string) string { return filepath.Join(c.ScanDir, slotName(profile)) }
+
+func (c Config) String() string {
+	return fmt.Sprintf("scandir=%s bin=%s user=%q home=%s", c.ScanDir, c.BinDir, c.User, c.Home)
+}
