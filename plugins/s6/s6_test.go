@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -287,6 +288,11 @@ func TestContainerRestartStory(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(tr.home, "profiles", "nosoul"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// A folder literally named default would shadow the root profile.
+	if err := os.MkdirAll(filepath.Join(tr.home, "profiles", "default"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.WriteFile(filepath.Join(tr.home, "profiles", "default", "SOUL.md"), nil, 0o644)
 	gw := "HERMES_GATEWAY_COMMAND=" + bins.gateway
 	tr.register("work", "--env", gw)
 	tr.waitUp("work")
@@ -314,7 +320,25 @@ func TestContainerRestartStory(t *testing.T) {
 	tr.boot = []string{gw}
 	tr.start()
 	t.Cleanup(tr.stop)
+	// Leftovers of the old container: a pid record from another pid
+	// namespace, a half-built staging folder, a full audit log.
+	stalePID := `{"pid": 1, "kind": "hermes-gateway", "argv": [], "start_time": 1, "hermes_home": "x"}`
+	if err := os.WriteFile(filepath.Join(tr.profileDir("work"), gateway.PIDFile), []byte(stalePID), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.MkdirAll(filepath.Join(tr.scandir, ".gateway-gone.tmp"), 0o755)
+	_ = os.MkdirAll(filepath.Join(tr.home, "logs"), 0o755)
+	_ = os.WriteFile(filepath.Join(tr.home, "logs", "container-boot.log"), []byte(strings.Repeat("old line\n", 30000)), 0o644)
 	out, errOut, code := tr.hermes("gateway", "reconcile")
+	if !strings.Contains(errOut, `reconcile: warning: skipping `+filepath.Join(tr.home, "profiles", "default")+`: "default" is the profile at the root of the home`) {
+		t.Errorf("no warning for profiles/default:\n%s", errOut)
+	}
+	if _, err := os.Stat(filepath.Join(tr.scandir, ".gateway-gone.tmp")); !os.IsNotExist(err) {
+		t.Error("stale staging folder left")
+	}
+	if rotated, err := os.ReadFile(filepath.Join(tr.home, "logs", "container-boot.log.1")); err != nil || !strings.HasPrefix(string(rotated), "old line") {
+		t.Errorf("audit log not rotated: %v", err)
+	}
 	if code != 0 {
 		t.Fatalf("reconcile exit %d:\n%s%s", code, out, errOut)
 	}
@@ -463,4 +487,78 @@ func TestConformance(t *testing.T) {
 				func() { os.RemoveAll(dir) }, nil
 		},
 	})
+}
+
+func TestScriptsAndOwnership(t *testing.T) {
+	tr := newTree(t)
+	tr.register("work", "--no-start")
+	logRun, _ := os.ReadFile(filepath.Join(tr.slot("work"), "log", "run"))
+	for _, want := range []string{`log_dir="$HERMES_HOME/logs/gateways/work"`, `mkdir -p "$log_dir"`, ` 1 n10 s1000000 T "$log_dir"`} {
+		if !strings.Contains(string(logRun), want) {
+			t.Errorf("log/run lacks %q:\n%s", want, logRun)
+		}
+	}
+	finish := filepath.Join(tr.slot("work"), "finish")
+	for arg, want := range map[string]int{"0": 125, "78": 125, "1": 0, "75": 0, "256": 0} {
+		err := exec.Command("/bin/sh", finish, arg, "0").Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		if code != want {
+			t.Errorf("finish %s exits %d, want %d", arg, code, want)
+		}
+	}
+	run, _ := os.ReadFile(filepath.Join(tr.slot("work"), "run"))
+	if strings.Contains(string(run), "s6-setuidgid") {
+		t.Errorf("HERMES_S6_USER is empty, yet run drops privileges:\n%s", run)
+	}
+	// --scandir on the host reaches the plugin.
+	other := filepath.Join(t.TempDir(), "elsewhere")
+	if err := os.MkdirAll(filepath.Join(other, "gateway-there"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out := tr.must("--scandir", other, "gateway", "list"); strings.TrimSpace(out) != "there" {
+		t.Errorf("--scandir: %q", out)
+	}
+}
+
+func TestServiceUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("chown needs root")
+	}
+	tr := newTree(t)
+	// A user that exists: the skeleton is handed to it, the scripts drop
+	// privileges when they start as root.
+	cmd := exec.Command(bins.hermes, "-p", "work", "gateway", "register", "--no-start")
+	cmd.Env = append(tr.env(), "HERMES_S6_USER=nobody")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, rel := range []string{"event", "supervise", "supervise/event", "supervise/control", "log/supervise/control"} {
+		info, err := os.Lstat(filepath.Join(tr.slot("work"), rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if uid := info.Sys().(*syscall.Stat_t).Uid; uid != 65534 {
+			t.Errorf("%s owned by %d, want nobody (65534)", rel, uid)
+		}
+	}
+	run, _ := os.ReadFile(filepath.Join(tr.slot("work"), "run"))
+	if !strings.Contains(string(run), `[ "$(id -u)" = 0 ] || exec `) || !strings.Contains(string(run), "s6-setuidgid' 'nobody' ") {
+		t.Errorf("run:\n%s", run)
+	}
+	// A user that does not exist: refused, nothing left.
+	cmd = exec.Command(bins.hermes, "-p", "other", "gateway", "register")
+	cmd.Env = append(tr.env(), "HERMES_S6_USER=no-such-user-here")
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), `invalid HERMES_S6_USER "no-such-user-here": no such user`) {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if _, err := os.Stat(tr.slot("other")); !os.IsNotExist(err) {
+		t.Fatal("slot left behind")
+	}
+	if tmps, _ := filepath.Glob(filepath.Join(tr.scandir, ".gateway-*.tmp")); len(tmps) != 0 {
+		t.Fatalf("staging left: %v", tmps)
+	}
 }

@@ -74,7 +74,8 @@ func TestErrorsCrossTheWire(t *testing.T) {
 			return m.Register(ctx, "work", service.RegisterOptions{Env: map[string]string{"BAD-KEY": "x"}})
 		}, want: service.ValidateEnv(map[string]string{"BAD-KEY": "x"}), is: []error{service.ErrInvalidOption}, as: new(*service.InvalidOptionError)},
 		{name: "unsupported", caps: "none", call: register("work"),
-			want: &service.UnsupportedError{Operation: "register", Backend: testbackend.Kind},
+			want: &service.UnsupportedError{Operation: "register", Backend: testbackend.Kind,
+				HintText: "runtime registration exists on the s6 backend only; use hermes gateway install instead"},
 			is:   []error{service.ErrUnsupported, errors.ErrUnsupported}, as: new(*service.UnsupportedError)},
 	}
 	for _, tt := range tests {

@@ -87,9 +87,19 @@ func (s *server) require(ctx context.Context, op string, has func(service.Capabi
 		return err
 	}
 	if !has(id.Capabilities) {
-		return toStatus(&service.UnsupportedError{Operation: op, Backend: id.Kind})
+		return toStatus(&service.UnsupportedError{Operation: op, Backend: id.Kind, HintText: unsupportedHints[op]})
 	}
 	return nil
+}
+
+// unsupportedHints say what to do instead, where the contract knows.
+var unsupportedHints = map[string]string{
+	"register":      "runtime registration exists on the s6 backend only; use hermes gateway install instead",
+	"unregister":    "runtime registration exists on the s6 backend only; use hermes gateway uninstall instead",
+	"reconcile":     "boot reconciliation exists on the s6 backend only; other service managers start gateways at boot themselves",
+	"install":       "this backend registers gateways at run time instead: hermes gateway register",
+	"uninstall":     "this backend registers gateways at run time instead: hermes gateway unregister",
+	"logs --follow": "run it without -f",
 }
 
 func validate(profile string) error {
