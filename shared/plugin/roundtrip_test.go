@@ -76,7 +76,7 @@ func TestErrorsCrossTheWire(t *testing.T) {
 		{name: "unsupported", caps: "none", call: register("work"),
 			want: &service.UnsupportedError{Operation: "register", Backend: testbackend.Kind,
 				HintText: "runtime registration exists on the s6 backend only; use hermes gateway install instead"},
-			is:   []error{service.ErrUnsupported, errors.ErrUnsupported}, as: new(*service.UnsupportedError)},
+			is: []error{service.ErrUnsupported, errors.ErrUnsupported}, as: new(*service.UnsupportedError)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
