@@ -8,7 +8,8 @@ BUF         := $(GO) run github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
 PROTO_DIR   := shared/proto
 
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS     := -s -w -X github.com/nousresearch/hermes-service/host.Version=$(VERSION)
+LDFLAGS     := -s -w -X github.com/nousresearch/hermes-service/host.Version=$(VERSION) \
+               -X github.com/nousresearch/hermes-service/plugins/s6.Version=$(VERSION)
 # Every plugin's main lives at plugins/<kind>/cmd/hermes-service-<kind>.
 PLUGIN_MAINS := $(wildcard ./plugins/*/cmd/hermes-service-*)
 
@@ -24,15 +25,15 @@ build:
 	@mkdir -p bin
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/hermes $(PLUGIN_MAINS)
 
-# demo is the README's main command.
-demo: build
-	./bin/hermes version
-	./bin/hermes plugin list
+# demo is the README's main command: a gateway kept alive across a
+# container restart on a private s6 tree.
+demo:
+	bash scripts/demo.sh
 
 # test is what CI runs: formatting, vet on every OS we ship for, the race-
 # enabled unit and integration tests, and proof that the committed generated
 # code is what the pinned generators produce.
-test: deps fmt-check vet unit proto-check
+test: deps fmt-check vet proto-check demo unit
 
 # deps installs what the tests run for real: s6 (s6-svscan and its tools)
 # from Debian's packages when it is missing.
