@@ -106,39 +106,73 @@ func scanDirError(dir string, err error) error {
 }
 
 // publish builds the profile's slot in .gateway-<p>.tmp and moves it into
-// place; with replace, an existing slot is swapped out atomically.
-func (b *Backend) publish(profile string, opts service.RegisterOptions, replace bool) error {
+// place. With replace, an existing slot is swapped out in one step and
+// left at .gateway-<p>.old, which the caller removes once s6-svscan has let
+// go of it (see retire); displaced is that folder, "" when nothing was
+// replaced.
+func (b *Backend) publish(profile string, opts service.RegisterOptions, replace bool) (displaced string, err error) {
 	hermes, err := b.cfg.hermesBinary(opts.Command)
 	if err != nil {
-		return &service.InvalidOptionError{Option: "command", Value: strings.Join(opts.Command, " "), Reason: err.Error()}
+		return "", &service.InvalidOptionError{Option: "command", Value: strings.Join(opts.Command, " "), Reason: err.Error()}
 	}
 	slot := b.cfg.slot(profile)
 	tmp := filepath.Join(b.cfg.ScanDir, "."+slotName(profile)+".tmp")
 	if err := os.RemoveAll(tmp); err != nil {
-		return scanDirError(b.cfg.ScanDir, err)
+		return "", scanDirError(b.cfg.ScanDir, err)
 	}
 	if err := os.Mkdir(tmp, 0o755); err != nil {
-		return scanDirError(b.cfg.ScanDir, err)
+		return "", scanDirError(b.cfg.ScanDir, err)
 	}
 	if err := b.cfg.writeSlot(tmp, profile, hermes, opts.Env, !opts.StartNow); err != nil {
 		os.RemoveAll(tmp)
-		return err
+		return "", err
 	}
 	if replace && b.registered(profile) {
 		if err := exchange(tmp, slot); err != nil {
 			os.RemoveAll(tmp)
-			return fmt.Errorf("replace %s: %w", slot, err)
+			return "", fmt.Errorf("replace %s: %w", slot, err)
 		}
-		return os.RemoveAll(tmp) // now the old slot
+		old := filepath.Join(b.cfg.ScanDir, "."+slotName(profile)+".old")
+		_ = os.RemoveAll(old)
+		if err := os.Rename(tmp, old); err != nil {
+			return "", err
+		}
+		return old, nil
 	}
 	if err := os.Rename(tmp, slot); err != nil {
 		os.RemoveAll(tmp)
 		if b.registered(profile) {
-			return b.exists(profile)
+			return "", b.exists(profile)
 		}
-		return scanDirError(b.cfg.ScanDir, err)
+		return "", scanDirError(b.cfg.ScanDir, err)
 	}
-	return nil
+	return "", nil
+}
+
+// retire removes a slot folder that s6-svscan no longer sees, once its
+// supervisors (the service's and the logger's) have let go of it: each
+// holds supervise/lock while it runs.
+func (b *Backend) retire(ctx context.Context, dir string) {
+	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for _, lock := range []string{filepath.Join(dir, "supervise", "lock"), filepath.Join(dir, "log", "supervise", "lock")} {
+		if _, err := os.Stat(lock); err != nil {
+			continue
+		}
+		l := flock.New(lock)
+		if ok, err := l.TryLockContext(wait, 10*time.Millisecond); err != nil || !ok {
+			b.log.Warn("a supervisor still holds the old slot; removing it anyway", "lock", lock, "error", err)
+		}
+		_ = l.Close()
+	}
+	var err error
+	for range 50 {
+		if err = os.RemoveAll(dir); err == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b.log.Warn("could not remove an old slot folder", "dir", dir, "error", err)
 }
 
 func (b *Backend) exists(profile string) error {
@@ -170,7 +204,7 @@ func (b *Backend) Register(ctx context.Context, profile string, opts service.Reg
 	if b.registered(profile) {
 		return b.exists(profile)
 	}
-	if err := b.publish(profile, opts, false); err != nil {
+	if _, err := b.publish(profile, opts, false); err != nil {
 		return err
 	}
 	if _, err := b.run(ctx, slotName(profile), "s6-svscanctl", "-a", b.cfg.ScanDir); err != nil {
@@ -189,11 +223,19 @@ func (b *Backend) Register(ctx context.Context, profile string, opts service.Reg
 // staging folders interrupted registrations left, and has s6-svscan rescan
 // once.
 func (b *Backend) Reconcile(ctx context.Context, entries []service.Registration) error {
-	stale, _ := filepath.Glob(filepath.Join(b.cfg.ScanDir, ".gateway-*.tmp"))
-	for _, dir := range stale {
-		b.log.Info("removing a stale staging folder", "dir", dir)
-		_ = os.RemoveAll(dir)
+	for _, pattern := range []string{".gateway-*.tmp", ".gateway-*.old", ".gateway-*.removing"} {
+		stale, _ := filepath.Glob(filepath.Join(b.cfg.ScanDir, pattern))
+		for _, dir := range stale {
+			b.log.Info("removing what an interrupted registration left", "dir", dir)
+			b.retire(ctx, dir)
+		}
 	}
+	var displaced []string
+	defer func() {
+		for _, dir := range displaced {
+			b.retire(ctx, dir)
+		}
+	}()
 	for _, e := range entries {
 		if err := service.ValidateProfile(e.Profile); err != nil {
 			return err
@@ -202,10 +244,13 @@ func (b *Backend) Reconcile(ctx context.Context, entries []service.Registration)
 		if err != nil {
 			return err
 		}
-		err = b.publish(e.Profile, e.RegisterOptions, true)
+		old, err := b.publish(e.Profile, e.RegisterOptions, true)
 		unlock()
 		if err != nil {
 			return fmt.Errorf("reconcile %s: %w", e.Profile, err)
+		}
+		if old != "" {
+			displaced = append(displaced, old)
 		}
 	}
 	if len(entries) == 0 {
@@ -253,7 +298,8 @@ func (b *Backend) Unregister(ctx context.Context, profile string) error {
 	if _, err := b.run(ctx, slotName(profile), "s6-svscanctl", "-an", b.cfg.ScanDir); err != nil {
 		b.log.Warn("s6-svscan did not take the rescan", "error", err)
 	}
-	return os.RemoveAll(gone)
+	b.retire(ctx, gone)
+	return nil
 }
 
 // List is every gateway-* slot folder.
