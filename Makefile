@@ -9,7 +9,8 @@ PROTO_DIR   := shared/proto
 
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -s -w -X github.com/nousresearch/hermes-service/host.Version=$(VERSION) \
-               -X github.com/nousresearch/hermes-service/plugins/s6.Version=$(VERSION)
+               -X github.com/nousresearch/hermes-service/plugins/s6.Version=$(VERSION) \
+               -X github.com/nousresearch/hermes-service/plugins/systemd.Version=$(VERSION)
 # Every plugin's main lives at plugins/<kind>/cmd/hermes-service-<kind>.
 PLUGIN_MAINS := $(wildcard ./plugins/*/cmd/hermes-service-*)
 
@@ -35,12 +36,17 @@ demo:
 # code is what the pinned generators produce.
 test: deps fmt-check vet proto-check demo unit
 
-# deps installs what the tests run for real: s6 (s6-svscan and its tools)
-# from Debian's packages when it is missing.
+# deps installs what the tests run for real, from Debian's packages when
+# missing: s6 (s6-svscan and its tools) and systemd (for systemd-analyze
+# verify; installing the package starts no manager).
 deps:
-	@command -v s6-svscan >/dev/null 2>&1 || { \
-		echo "installing Debian's s6 for the s6 backend's tests"; \
-		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq s6 >/dev/null; }
+	@missing=""; \
+	command -v s6-svscan >/dev/null 2>&1 || missing="$$missing s6"; \
+	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian's$$missing for the backends' tests"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 fmt-check:
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; \
