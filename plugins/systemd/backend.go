@@ -179,6 +179,12 @@ func (b *Backend) Install(ctx context.Context, profile string, opts service.Inst
 		}
 	}
 	if _, err := b.systemctl(ctx, s, name, "daemon-reload"); err != nil {
+		var cf *service.CommandFailedError
+		if !s.system && errors.As(err, &cf) {
+			cf.HintText = "the user's systemd manager did not answer: log in as " + b.cfg.User +
+				" (a session starts it), or run `sudo loginctl enable-linger " + b.cfg.User + "` and set XDG_RUNTIME_DIR=/run/user/$(id -u); " +
+				"or install a system unit: sudo hermes gateway install --system --run-as-user " + b.cfg.User
+		}
 		return err
 	}
 	if opts.StartOnLogin {
