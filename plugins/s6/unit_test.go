@@ -3,10 +3,7 @@
 package s6
 
 import (
-	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -43,33 +40,5 @@ func TestParseLogLine(t *testing.T) {
 	}
 	if l := parseLogLine("no timestamp  here"); l.Text != "no timestamp  here" || !l.Time.IsZero() {
 		t.Fatalf("%+v", l)
-	}
-}
-
-func TestTail(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "current")
-	var b strings.Builder
-	for i := range 5000 {
-		b.WriteString(strings.Repeat("x", i%97) + "\n")
-	}
-	b.WriteString("unfinished")
-	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f, _ := os.Open(path)
-	defer f.Close()
-	lines, end, err := tail(f, 3)
-	if err != nil || len(lines) != 3 || lines[2] != strings.Repeat("x", 4999%97) {
-		t.Fatalf("%q %v", lines, err)
-	}
-	if info, _ := f.Stat(); end != info.Size()-int64(len("unfinished")) {
-		t.Fatalf("end %d", end)
-	}
-	empty := filepath.Join(t.TempDir(), "empty")
-	_ = os.WriteFile(empty, nil, 0o644)
-	g, _ := os.Open(empty)
-	defer g.Close()
-	if lines, end, err := tail(g, 10); len(lines) != 0 || end != 0 || err != nil {
-		t.Fatalf("empty: %q %d %v", lines, end, err)
 	}
 }
