@@ -10,7 +10,8 @@ PROTO_DIR   := shared/proto
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -s -w -X github.com/nousresearch/hermes-service/host.Version=$(VERSION) \
                -X github.com/nousresearch/hermes-service/plugins/s6.Version=$(VERSION) \
-               -X github.com/nousresearch/hermes-service/plugins/systemd.Version=$(VERSION)
+               -X github.com/nousresearch/hermes-service/plugins/systemd.Version=$(VERSION) \
+               -X github.com/nousresearch/hermes-service/plugins/launchd.Version=$(VERSION)
 # Every plugin's main lives at plugins/<kind>/cmd/hermes-service-<kind>.
 PLUGIN_MAINS := $(wildcard ./plugins/*/cmd/hermes-service-*)
 
@@ -37,12 +38,14 @@ demo:
 test: deps fmt-check vet proto-check demo unit
 
 # deps installs what the tests run for real, from Debian's packages when
-# missing: s6 (s6-svscan and its tools) and systemd (for systemd-analyze
-# verify; installing the package starts no manager).
+# missing: s6 (s6-svscan and its tools), systemd (for systemd-analyze
+# verify; installing the package starts no manager) and python3 (plistlib
+# reads every plist the launchd backend writes).
 deps:
 	@missing=""; \
 	command -v s6-svscan >/dev/null 2>&1 || missing="$$missing s6"; \
 	command -v systemd-analyze >/dev/null 2>&1 || missing="$$missing systemd"; \
+	command -v python3 >/dev/null 2>&1 || missing="$$missing python3"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian's$$missing for the backends' tests"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing >/dev/null; \

@@ -347,6 +347,12 @@ func (r *runner) exited(child *exec.Cmd, err error) int {
 		r.say("the gateway reported a fatal configuration problem (exit %d); it must not be restarted until that is fixed", code)
 		r.update(map[string]any{gateway.KeyGatewayState: gateway.GatewayStartupFailed,
 			gateway.KeyExitReason: "fatal configuration (exit 78)"})
+		// launchd's KeepAlive can spare a clean exit from a restart, not a
+		// particular code: under launchd, "do not restart" is exit 0 (the
+		// state file keeps the real reason).
+		if os.Getenv("HERMES_SERVICE_MANAGER") == "launchd" {
+			return RunExitOK
+		}
 		return RunExitConfig
 	}
 	reason := fmt.Sprintf("the gateway failed: %v", err)

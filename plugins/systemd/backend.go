@@ -16,6 +16,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/nousresearch/hermes-service/internal/atomicfile"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
@@ -229,7 +230,7 @@ func (b *Backend) writeUnit(profile, path string, data []byte, force bool) (chan
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return false, unitFileError(path, err)
 	}
-	if err := writeFileAtomic(path, data); err != nil {
+	if err := atomicfile.WriteFile(path, data); err != nil {
 		return false, unitFileError(path, err)
 	}
 	return true, nil
