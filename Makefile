@@ -2,6 +2,7 @@
 # (see README.md). Everything here runs with nothing but Go installed; the
 # targets that need an init system's tools install them.
 
+SHELL       := /bin/bash
 GO          ?= go
 BUF_VERSION := v1.75.0
 BUF         := $(GO) run github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
@@ -11,20 +12,29 @@ VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 
 LDFLAGS     := -s -w -X github.com/nousresearch/hermes-service/host.Version=$(VERSION) \
                -X github.com/nousresearch/hermes-service/plugins/s6.Version=$(VERSION) \
                -X github.com/nousresearch/hermes-service/plugins/systemd.Version=$(VERSION) \
-               -X github.com/nousresearch/hermes-service/plugins/launchd.Version=$(VERSION)
-# Every plugin's main lives at plugins/<kind>/cmd/hermes-service-<kind>.
-PLUGIN_MAINS := $(wildcard ./plugins/*/cmd/hermes-service-*)
+               -X github.com/nousresearch/hermes-service/plugins/launchd.Version=$(VERSION) \
+               -X github.com/nousresearch/hermes-service/plugins/windows.Version=$(VERSION)
+# Every plugin's main lives at plugins/<kind>/cmd/hermes-service-<kind>;
+# build makes the ones that belong on this OS.
+GOOS_HOST   := $(shell $(GO) env GOOS)
+PLUGINS_linux   := s6 systemd
+PLUGINS_darwin  := launchd
+PLUGINS_windows := windows
+PLUGIN_MAINS := $(foreach k,$(PLUGINS_$(GOOS_HOST)),./plugins/$(k)/cmd/hermes-service-$(k))
 
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build demo deps test vet fmt-check unit proto proto-check bench
+WINE_KIT    := ../shared/tools/wine/setup.sh
+WINEPREFIX_DIR ?= $(CURDIR)/.wine
+
+.PHONY: all build demo deps test vet fmt-check unit wine-test proto proto-check bench
 
 all: build
 
 # build puts the host and every plugin into ./bin, where the host finds the
 # plugins beside itself.
 build:
-	@mkdir -p bin
+	@mkdir -p bin && rm -f bin/hermes-service-*
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/hermes $(PLUGIN_MAINS)
 
 # demo is the README's main command: a gateway kept alive across a
@@ -35,7 +45,7 @@ demo:
 # test is what CI runs: formatting, vet on every OS we ship for, the race-
 # enabled unit and integration tests, and proof that the committed generated
 # code is what the pinned generators produce.
-test: deps fmt-check vet proto-check demo unit
+test: deps fmt-check vet proto-check demo wine-test unit
 
 # deps installs what the tests run for real, from Debian's packages when
 # missing: s6 (s6-svscan and its tools), systemd (for systemd-analyze
@@ -64,6 +74,19 @@ vet:
 
 unit:
 	$(GO) test -race -count=1 ./...
+
+# wine-test runs the Windows backend against a real Service Control Manager,
+# Wine's: the team kit prepares Wine, the Windows binaries are built here,
+# and Wine's background processes are stopped at the end, pass or fail.
+wine-test:
+	@bash $(WINE_KIT) $(WINEPREFIX_DIR) >/dev/null
+	@tmp="$$(mktemp -d)"; \
+	export WINEPREFIX=$(WINEPREFIX_DIR) WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="; \
+	GOOS=windows $(GO) build -o "$$tmp/" ./cmd/hermes ./plugins/windows/cmd/hermes-service-windows \
+		./internal/testgateway/cmd/hermes-test-gateway || exit 1; \
+	HERMES_WIN_TEST_BIN="Z:$$(printf '%s' "$$tmp" | tr / '\\')" GOOS=windows $(GO) test -exec wine -count=1 -v \
+		-run 'TestServiceUnderTheSCM|TestNames|TestStartType' ./plugins/windows/ 2>&1 | grep -v '^=== RUN'; \
+	status=$${PIPESTATUS[0]}; wineserver -k 2>/dev/null; rm -rf "$$tmp"; exit $$status
 
 # proto regenerates the wire code from shared/proto with pinned generators.
 proto:

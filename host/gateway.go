@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -180,6 +181,16 @@ func install(c *cli.Context) error {
 			ElevatedHandoff: c.Bool("elevated-handoff"), System: c.Bool("system"), RunAsUser: c.String("run-as-user"),
 			Env: env, Command: argv,
 		})
+		if errors.Is(err, service.ErrPermission) && c.Bool("elevated-handoff") {
+			// Not elevated: hand the same command to an elevated hermes
+			// (Windows' UAC prompt) and wait for it.
+			fmt.Fprintln(s.stderr, "hermes: not elevated; asking Windows to run the install elevated")
+			code, herr := elevatedRerun(os.Args[1:])
+			if herr != nil {
+				return fmt.Errorf("elevated handoff: %w (after: %v)", herr, err)
+			}
+			return exitStatus(code)
+		}
 		if err != nil {
 			return err
 		}

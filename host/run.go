@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/shlex"
 	"github.com/hashicorp/go-hclog"
 	"github.com/urfave/cli/v2"
 
@@ -61,7 +60,7 @@ func gatewayCommandLine(args []string) ([]string, error) {
 	if line == "" {
 		return nil, &ConfigError{Err: &noGatewayCommandError{}}
 	}
-	words, err := shlex.Split(line)
+	words, err := splitCommandLine(line)
 	if err != nil || len(words) == 0 {
 		return nil, &ConfigError{Err: fmt.Errorf("HERMES_GATEWAY_COMMAND %q cannot be split into words: %v", line, err)}
 	}

@@ -6,34 +6,70 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+
+	"golang.org/x/sys/windows"
+
+	"github.com/nousresearch/hermes-service/shared/gateway"
 )
 
-// On Windows the service wrapper stops the runner; Ctrl-C (os.Interrupt) is
-// the only signal, and it is a planned stop.
+// stopRequest is the Windows stand-in for SIGTERM: the service wrapper set
+// the runner's stop event (gateway.StopEventName).
+type stopRequest struct{}
+
+func (stopRequest) String() string { return "stop request" }
+func (stopRequest) Signal()        {}
+
+// notifySignals delivers Ctrl-C (a planned stop) and the stop event, which
+// like SIGTERM is planned only when the marker names this runner.
 func notifySignals() chan os.Signal {
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, os.Interrupt)
+	name, err := windows.UTF16PtrFromString(gateway.StopEventName(os.Getpid()))
+	if err != nil {
+		return sigs
+	}
+	ev, err := windows.CreateEvent(nil, 1, 0, name)
+	if err != nil {
+		return sigs
+	}
+	go func() {
+		if e, _ := windows.WaitForSingleObject(ev, windows.INFINITE); e == windows.WAIT_OBJECT_0 {
+			sigs <- stopRequest{}
+		}
+	}()
 	return sigs
 }
 
 func stopSignals(sigs chan os.Signal) { signal.Stop(sigs) }
 
 func isInterrupt(sig os.Signal) bool { return sig == os.Interrupt }
-func isTerminate(os.Signal) bool     { return false }
+func isTerminate(sig os.Signal) bool { _, ok := sig.(stopRequest); return ok }
 
 func configureChild(*exec.Cmd) {}
 
 func forward(*exec.Cmd, os.Signal) error { return nil }
 
+// terminateChild has no gentle way to stop an arbitrary program on
+// Windows: the gateway is ended.
 func terminateChild(child *exec.Cmd) error { return child.Process.Kill() }
 func killChild(child *exec.Cmd) error      { return child.Process.Kill() }
 
+// terminate asks a runner to stop through its stop event, as SIGTERM
+// would on Unix; a process without one is ended.
 func terminate(pid int) error {
+	if name, err := windows.UTF16PtrFromString(gateway.StopEventName(pid)); err == nil {
+		if ev, err := windows.OpenEvent(windows.EVENT_MODIFY_STATE, false, name); err == nil {
+			defer windows.CloseHandle(ev)
+			return windows.SetEvent(ev)
+		}
+	}
+	return kill(pid)
+}
+
+func kill(pid int) error {
 	p, err := os.FindProcess(pid)
 	if err != nil {
 		return err
 	}
 	return p.Kill()
 }
-
-func kill(pid int) error { return terminate(pid) }

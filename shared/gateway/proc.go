@@ -1,5 +1,7 @@
 package gateway
 
+import "strconv"
+
 // Process identity. A pid alone can be reused by an unrelated process after
 // the gateway dies, so every record pairs it with the process's start time
 // where the platform tells it (Linux: field 22 of /proc/PID/stat, clock ticks
@@ -28,3 +30,8 @@ func SameProcess(pid int, recorded *int64) bool {
 	cur := StartTime(pid)
 	return cur == nil || *cur == *recorded
 }
+
+// StopEventName is the named Windows event a gateway runner with pid waits
+// on: Windows has no SIGTERM, so the service wrapper sets this event to ask
+// the runner to stop (reading the planned-stop marker, as on SIGTERM).
+func StopEventName(pid int) string { return `Local\hermes-gateway-run-` + strconv.Itoa(pid) }

@@ -1,0 +1,493 @@
+//go:build windows
+
+package windows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/hashicorp/go-hclog"
+	win "golang.org/x/sys/windows"
+	"golang.org/x/sys/windows/svc"
+	"golang.org/x/sys/windows/svc/eventlog"
+	"golang.org/x/sys/windows/svc/mgr"
+
+	"github.com/nousresearch/hermes-service/internal/logtail"
+	"github.com/nousresearch/hermes-service/shared/gateway"
+	"github.com/nousresearch/hermes-service/shared/service"
+)
+
+// Config is what the backend works with.
+type Config struct {
+	Home string // the Hermes home's root
+	// ServiceExe is the binary the service runs in service mode: this
+	// plugin's own, unless a test says otherwise.
+	ServiceExe string
+	Log        hclog.Logger
+}
+
+// ConfigFromEnv reads the configuration from the environment.
+func ConfigFromEnv(log hclog.Logger) (Config, error) {
+	home, err := gateway.DefaultRoot()
+	if err != nil {
+		return Config{}, err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return Config{}, err
+	}
+	return Config{Home: home, ServiceExe: exe, Log: log}, nil
+}
+
+// Backend keeps profile gateways as Windows services.
+type Backend struct {
+	service.Unimplemented
+	cfg Config
+	log hclog.Logger
+}
+
+var _ service.Manager = (*Backend)(nil)
+
+// New returns the backend for cfg.
+func New(cfg Config) *Backend {
+	log := cfg.Log
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	return &Backend{Unimplemented: service.Unimplemented{Kind: service.KindWindows}, cfg: cfg, log: log}
+}
+
+// Version is the plugin's version, set at build time with -ldflags -X.
+var Version = ""
+
+// Identify reports windows: install, logs, elevated handoff.
+func (b *Backend) Identify(context.Context) (service.Identity, error) {
+	v := Version
+	if v == "" {
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			v = bi.Main.Version
+		}
+	}
+	return service.Identity{Kind: service.KindWindows, Version: v, Capabilities: service.Capabilities{
+		Install: true, Logs: true, FollowLogs: true, ElevatedHandoff: true}}, nil
+}
+
+// scmError turns an SCM failure into the contract's errors: access denied
+// is a permission error with the way out, a missing service not-installed,
+// anything else command-failed with the Win32 code and its text.
+func scmError(profile, action string, err error) error {
+	var errno win.Errno
+	if !errors.As(err, &errno) {
+		return &service.CommandFailedError{Service: ServiceName(profile), Action: action, ExitCode: -1, Stderr: err.Error()}
+	}
+	switch errno {
+	case win.ERROR_ACCESS_DENIED:
+		return &service.PermissionError{Operation: action + " " + ServiceName(profile),
+			HintText: "open an elevated prompt (Run as administrator) and run the command again, or add --elevated-handoff"}
+	case win.ERROR_SERVICE_DOES_NOT_EXIST:
+		return &service.NotInstalledError{Profile: profile, Service: ServiceName(profile)}
+	case win.ERROR_SERVICE_EXISTS:
+		return &service.AlreadyExistsError{Profile: profile, Service: ServiceName(profile),
+			HintText: "uninstall it first (hermes " + pflag(profile) + "gateway uninstall), or install with --force"}
+	}
+	return &service.CommandFailedError{Service: ServiceName(profile), Action: action, ExitCode: int(errno), Stderr: errno.Error(),
+		HintText: "see the Windows event log (source " + ServiceName(profile) + ") and " + filepath.Join("<profile home>", "logs", "gateway.log")}
+}
+
+func pflag(profile string) string {
+	if profile == service.DefaultProfile {
+		return ""
+	}
+	return "-p " + profile + " "
+}
+
+func (b *Backend) connect(profile, action string) (*mgr.Mgr, error) {
+	m, err := mgr.Connect()
+	if err != nil {
+		return nil, scmError(profile, action, err)
+	}
+	return m, nil
+}
+
+func (b *Backend) open(profile, action string) (*mgr.Mgr, *mgr.Service, error) {
+	m, err := b.connect(profile, action)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := m.OpenService(ServiceName(profile))
+	if err != nil {
+		m.Disconnect()
+		return nil, nil, scmError(profile, action, err)
+	}
+	return m, s, nil
+}
+
+func (b *Backend) profileDir(profile string) string {
+	dir, _ := gateway.Home{Root: b.cfg.Home}.ProfileDir(profile)
+	return dir
+}
+
+func (b *Backend) logFile(profile string) string {
+	return filepath.Join(b.profileDir(profile), "logs", "gateway.log")
+}
+
+// waitFor polls the service until it reaches want (bounded).
+func waitFor(ctx context.Context, s *mgr.Service, want svc.State, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		st, err := s.Query()
+		if err != nil {
+			return err
+		}
+		if st.State == want {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("still in state %d after %s, want %d", st.State, timeout, want)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+const waitTimeout = 30 * time.Second
+
+// eventLog writes to the Windows event log under the service's source,
+// best effort.
+func (b *Backend) eventLog(profile string, failure bool, msg string) {
+	l, err := eventlog.Open(ServiceName(profile))
+	if err != nil {
+		return
+	}
+	defer l.Close()
+	if failure {
+		_ = l.Error(1, msg)
+	} else {
+		_ = l.Info(1, msg)
+	}
+}
+
+// Install creates the service; see the package doc for how it runs.
+func (b *Backend) Install(ctx context.Context, profile string, opts service.InstallOptions) (err error) {
+	if err := service.ValidateProfile(profile); err != nil {
+		return err
+	}
+	if err := service.ValidateEnv(opts.Env); err != nil {
+		return err
+	}
+	if len(opts.Command) == 0 || !filepath.IsAbs(opts.Command[0]) {
+		return &service.InvalidOptionError{Option: "command", Value: strings.Join(opts.Command, " "),
+			Reason: "the service needs the absolute path of hermes.exe"}
+	}
+	defer func() {
+		if err != nil {
+			b.eventLog(profile, true, "install failed: "+err.Error())
+		}
+	}()
+	m, err := b.connect(profile, "install")
+	if err != nil {
+		return err
+	}
+	defer m.Disconnect()
+	name := ServiceName(profile)
+	if old, err := m.OpenService(name); err == nil {
+		if !opts.Force {
+			old.Close()
+			return scmError(profile, "install", win.ERROR_SERVICE_EXISTS)
+		}
+		if err := b.remove(ctx, profile, old); err != nil {
+			return err
+		}
+		if err := waitGone(ctx, m, name); err != nil {
+			return scmError(profile, "delete the old service", err)
+		}
+	}
+	kind, delayed := startType(opts.StartOnLogin)
+	spec := Spec{Profile: profile, Home: b.cfg.Home, Hermes: opts.Command[0], Env: opts.Env}
+	// Description and delayed start are set apart from the creation: Wine's
+	// SCM refuses some config levels, and a refusal must not leave a half
+	// made service.
+	s, err := m.CreateService(name, b.cfg.ServiceExe, mgr.Config{DisplayName: DisplayName(profile), StartType: kind,
+		ErrorControl: mgr.ErrorNormal}, spec.ServiceArgs()...)
+	if err != nil {
+		return scmError(profile, "create", err)
+	}
+	defer s.Close()
+	setDescription(s, Description)
+	if delayed {
+		if err := setDelayedStart(s); err != nil {
+			b.log.Warn("delayed automatic start not set; the service starts automatically without the delay", "error", err)
+		}
+	}
+	if err := s.SetRecoveryActions([]mgr.RecoveryAction{
+		{Type: mgr.ServiceRestart, Delay: 5 * time.Second},
+		{Type: mgr.ServiceRestart, Delay: 5 * time.Second},
+		{Type: mgr.ServiceRestart, Delay: 5 * time.Second},
+	}, 24*60*60); err != nil {
+		b.log.Warn("recovery actions not set", "error", err)
+	}
+	_ = eventlog.InstallAsEventCreate(name, eventlog.Error|eventlog.Warning|eventlog.Info)
+	_ = os.MkdirAll(filepath.Join(b.profileDir(profile), "logs"), 0o755)
+	b.eventLog(profile, false, "installed by hermes")
+	if opts.StartNow {
+		if err := startService(ctx, s); err != nil {
+			return scmError(profile, "start", err)
+		}
+		if err := waitFor(ctx, s, svc.Running, waitTimeout); err != nil {
+			return scmError(profile, "start", err)
+		}
+		b.recordDesired(profile, service.DesiredRunning)
+	}
+	return nil
+}
+
+// startService starts s, riding out a service database that is briefly
+// locked (Wine's SCM locks it right after a service's creation; Windows'
+// while another configuration change is in flight).
+func startService(ctx context.Context, s *mgr.Service) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := s.Start()
+		if !errors.Is(err, win.ERROR_SERVICE_DATABASE_LOCKED) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func setDescription(s *mgr.Service, text string) {
+	p, err := win.UTF16PtrFromString(text)
+	if err != nil {
+		return
+	}
+	d := win.SERVICE_DESCRIPTION{Description: p}
+	_ = win.ChangeServiceConfig2(s.Handle, win.SERVICE_CONFIG_DESCRIPTION, (*byte)(unsafe.Pointer(&d)))
+}
+
+func setDelayedStart(s *mgr.Service) error {
+	info := win.SERVICE_DELAYED_AUTO_START_INFO{IsDelayedAutoStartUp: 1}
+	return win.ChangeServiceConfig2(s.Handle, win.SERVICE_CONFIG_DELAYED_AUTO_START_INFO, (*byte)(unsafe.Pointer(&info)))
+}
+
+// waitGone waits until the SCM has really deleted a service (it marks it
+// for deletion while handles are open).
+func waitGone(ctx context.Context, m *mgr.Mgr, name string) error {
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		s, err := m.OpenService(name)
+		if err != nil {
+			return nil
+		}
+		s.Close()
+		if time.Now().After(deadline) {
+			return fmt.Errorf("service %s is still marked for deletion", name)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// remove stops (waiting) and deletes s, then closes it.
+func (b *Backend) remove(ctx context.Context, profile string, s *mgr.Service) error {
+	defer s.Close()
+	if st, err := s.Query(); err == nil && st.State != svc.Stopped {
+		b.markRunner(profile)
+		if _, err := s.Control(svc.Stop); err == nil {
+			_ = waitFor(ctx, s, svc.Stopped, waitTimeout)
+		}
+	}
+	if err := s.Delete(); err != nil {
+		return scmError(profile, "delete", err)
+	}
+	return nil
+}
+
+// Uninstall stops and deletes the service; a missing one is a no-op.
+func (b *Backend) Uninstall(ctx context.Context, profile string) error {
+	m, s, err := b.open(profile, "uninstall")
+	if errors.Is(err, service.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer m.Disconnect()
+	if err := b.remove(ctx, profile, s); err != nil {
+		return err
+	}
+	if err := waitGone(ctx, m, ServiceName(profile)); err != nil {
+		return scmError(profile, "delete", err)
+	}
+	_ = eventlog.Remove(ServiceName(profile))
+	return nil
+}
+
+// markRunner writes the planned-stop marker for the profile's runner (the
+// service wrapper marks it too, on the SCM's Stop), best effort.
+func (b *Backend) markRunner(profile string) {
+	if rec, _ := gateway.ReadPIDRecord(b.profileDir(profile)); rec != nil {
+		gateway.MarkPlannedStop(b.log, b.profileDir(profile), rec.PID)
+	}
+}
+
+func (b *Backend) recordDesired(profile, desired string) {
+	if err := gateway.SetDesiredState(b.profileDir(profile), desired); err != nil {
+		b.log.Warn("could not record the desired state", "profile", profile, "error", err)
+	}
+}
+
+// Start starts the service and waits for Running.
+func (b *Backend) Start(ctx context.Context, profile string) error {
+	m, s, err := b.open(profile, "start")
+	if err != nil {
+		return err
+	}
+	defer m.Disconnect()
+	defer s.Close()
+	if err := startService(ctx, s); err != nil && !errors.Is(err, win.ERROR_SERVICE_ALREADY_RUNNING) {
+		return scmError(profile, "start", err)
+	}
+	if err := waitFor(ctx, s, svc.Running, waitTimeout); err != nil {
+		return scmError(profile, "start", err)
+	}
+	b.recordDesired(profile, service.DesiredRunning)
+	return nil
+}
+
+// Stop marks the stop as planned and stops the service, waiting for it.
+func (b *Backend) Stop(ctx context.Context, profile string) error {
+	m, s, err := b.open(profile, "stop")
+	if err != nil {
+		return err
+	}
+	defer m.Disconnect()
+	defer s.Close()
+	b.markRunner(profile)
+	if _, err := s.Control(svc.Stop); err != nil && !errors.Is(err, win.ERROR_SERVICE_NOT_ACTIVE) {
+		return scmError(profile, "stop", err)
+	}
+	if err := waitFor(ctx, s, svc.Stopped, waitTimeout); err != nil {
+		return scmError(profile, "stop", err)
+	}
+	b.recordDesired(profile, service.DesiredStopped)
+	return nil
+}
+
+// Restart stops the service (a planned stop) and starts it again.
+func (b *Backend) Restart(ctx context.Context, profile string) error {
+	if err := b.Stop(ctx, profile); err != nil {
+		return err
+	}
+	return b.Start(ctx, profile)
+}
+
+// Status asks the SCM.
+func (b *Backend) Status(ctx context.Context, profile string) (service.Status, error) {
+	st := service.Status{Profile: profile, Backend: service.KindWindows, State: service.StateStopped,
+		Unit: service.Ptr(ServiceName(profile)), Detail: "not installed"}
+	if gs, _ := gateway.ReadState(b.profileDir(profile)); gs.DesiredState() != "" {
+		st.DesiredState = service.Ptr(gs.DesiredState())
+	}
+	m, s, err := b.open(profile, "status")
+	if errors.Is(err, service.ErrNotFound) {
+		return st, nil
+	}
+	if err != nil {
+		return st, err
+	}
+	defer m.Disconnect()
+	defer s.Close()
+	st.Installed = true
+	q, err := s.Query()
+	if err != nil {
+		st.State, st.Detail = service.StateUnknown, err.Error()
+		return st, nil
+	}
+	switch q.State {
+	case svc.Running:
+		st.State = service.StateRunning
+		st.PID = service.Ptr(int(q.ProcessId))
+	case svc.StartPending, svc.ContinuePending:
+		st.State = service.StateStarting
+	case svc.Stopped:
+		st.State = service.StateStopped
+		code := int(q.Win32ExitCode)
+		if q.Win32ExitCode == uint32(win.ERROR_SERVICE_SPECIFIC_ERROR) {
+			code = int(q.ServiceSpecificExitCode)
+		}
+		st.LastExit = service.Ptr(code)
+		if code == 78 {
+			st.State = service.StateFailed
+		}
+	default:
+		st.State = service.StateStopped
+	}
+	st.Detail = fmt.Sprintf("SCM state %d", q.State)
+	if kind, err := queryStartType(s); err == nil {
+		st.Enabled = service.Ptr(kind == startAutomatic)
+	}
+	return st, nil
+}
+
+// queryStartType reads the start type with QueryServiceConfig alone:
+// mgr.Service.Config also asks for levels Wine's SCM refuses.
+func queryStartType(s *mgr.Service) (uint32, error) {
+	var needed uint32
+	buf := make([]byte, 1024)
+	for {
+		err := win.QueryServiceConfig(s.Handle, (*win.QUERY_SERVICE_CONFIG)(unsafe.Pointer(&buf[0])), uint32(len(buf)), &needed)
+		if err == nil {
+			return (*win.QUERY_SERVICE_CONFIG)(unsafe.Pointer(&buf[0])).StartType, nil
+		}
+		if !errors.Is(err, win.ERROR_INSUFFICIENT_BUFFER) || needed <= uint32(len(buf)) {
+			return 0, err
+		}
+		buf = make([]byte, needed)
+	}
+}
+
+// Statuses is Status for each profile asked about.
+func (b *Backend) Statuses(ctx context.Context, profiles []string) ([]service.Status, error) {
+	out := make([]service.Status, len(profiles))
+	for i, p := range profiles {
+		var err error
+		if out[i], err = b.Status(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Logs tails the gateway's log file under the profile home.
+func (b *Backend) Logs(ctx context.Context, profile string, opts service.LogOptions, emit func(service.LogLine) error) error {
+	if _, err := os.Stat(b.logFile(profile)); err != nil {
+		m, s, err := b.open(profile, "logs")
+		if err != nil {
+			return err
+		}
+		s.Close()
+		m.Disconnect()
+	}
+	n := opts.Lines
+	if n <= 0 {
+		n = 50
+	}
+	return logtail.File(ctx, b.logFile(profile), n, opts.Follow, logtail.Plain, emit)
+}

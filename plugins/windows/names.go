@@ -1,0 +1,114 @@
+package windows
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/nousresearch/hermes-service/shared/service"
+)
+
+// ServiceName is the Windows service of profile.
+func ServiceName(profile string) string {
+	if profile == service.DefaultProfile {
+		return "hermes-gateway"
+	}
+	return "hermes-gateway-" + profile
+}
+
+// DisplayName is what services.msc shows.
+func DisplayName(profile string) string { return "Hermes gateway (" + profile + ")" }
+
+// Description is the service's description.
+const Description = "Keeps the Hermes messaging gateway running: runs `hermes gateway run` for one profile."
+
+// Spec is what the service mode needs to run a profile's gateway; it
+// travels in the service's command line.
+type Spec struct {
+	Profile string
+	Home    string
+	Hermes  string
+	Env     map[string]string
+}
+
+// ServiceArgs are the arguments after the binary in the service's command
+// line (the SCM's ImagePath); ParseServiceArgs reads them back.
+func (s Spec) ServiceArgs() []string {
+	args := []string{"service", "--profile", s.Profile, "--home", s.Home, "--hermes", s.Hermes}
+	keys := make([]string, 0, len(s.Env))
+	for k := range s.Env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		args = append(args, "--env", k+"="+s.Env[k])
+	}
+	return args
+}
+
+// ParseServiceArgs reads ServiceArgs (without the leading "service").
+func ParseServiceArgs(args []string) (Spec, error) {
+	s := Spec{Env: map[string]string{}}
+	for i := 0; i < len(args); i++ {
+		if i+1 >= len(args) {
+			return Spec{}, fmt.Errorf("service mode: %s needs a value", args[i])
+		}
+		v := args[i+1]
+		switch args[i] {
+		case "--profile":
+			s.Profile = v
+		case "--home":
+			s.Home = v
+		case "--hermes":
+			s.Hermes = v
+		case "--env":
+			k, val, ok := strings.Cut(v, "=")
+			if !ok {
+				return Spec{}, fmt.Errorf("service mode: --env %q: want KEY=VALUE", v)
+			}
+			s.Env[k] = val
+		default:
+			return Spec{}, fmt.Errorf("service mode: unknown argument %q", args[i])
+		}
+		i++
+	}
+	if err := service.ValidateProfile(s.Profile); err != nil {
+		return Spec{}, err
+	}
+	if s.Home == "" || s.Hermes == "" {
+		return Spec{}, errors.New("service mode: --home and --hermes are required")
+	}
+	return s, nil
+}
+
+// Start types, as the SCM numbers them.
+const (
+	startAutomatic = 2
+	startManual    = 3
+)
+
+// startType maps "start on login" (for a service: at boot) to the SCM's
+// start type: automatic, delayed so the gateway does not slow the boot,
+// else manual.
+func startType(startOnLogin bool) (kind uint32, delayed bool) {
+	if startOnLogin {
+		return startAutomatic, true
+	}
+	return startManual, false
+}
+
+// gatewayArgs is the runner's command line for the profile.
+func (s Spec) gatewayArgs() []string {
+	args := []string{}
+	if s.Profile != service.DefaultProfile {
+		args = append(args, "-p", s.Profile)
+	}
+	return append(args, "gateway", "run")
+}
+
+// RunExit tells the wrapper what to do when the runner exits on its own:
+// report Stopped (true) for a clean exit or a fatal configuration, which
+// must not be restarted; otherwise end without reporting, so the SCM's
+// recovery actions restart it.
+func RunExit(code int) (reportStopped bool) { return code == 0 || code == 78 }

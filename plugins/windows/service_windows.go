@@ -1,0 +1,154 @@
+//go:build windows
+
+package windows
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	win "golang.org/x/sys/windows"
+	"golang.org/x/sys/windows/svc"
+	"golang.org/x/sys/windows/svc/eventlog"
+
+	"github.com/nousresearch/hermes-service/shared/gateway"
+)
+
+// stopWait bounds how long the wrapper waits for the runner after asking
+// it to stop, before ending it.
+const stopWait = 30 * time.Second
+
+// RunService is service mode: it speaks the SCM's protocol for the
+// profile's service and runs the gateway runner as its child. args are the
+// ServiceArgs after "service".
+func RunService(args []string) int {
+	spec, err := ParseServiceArgs(args)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	h := &handler{spec: spec}
+	if l, err := eventlog.Open(ServiceName(spec.Profile)); err == nil {
+		h.events = l
+		defer l.Close()
+	}
+	if err := svc.Run(ServiceName(spec.Profile), h); err != nil {
+		h.event(true, "service mode: "+err.Error())
+		return 1
+	}
+	return 0
+}
+
+type handler struct {
+	spec   Spec
+	events *eventlog.Log
+}
+
+func (h *handler) event(failure bool, msg string) {
+	if h.events == nil {
+		return
+	}
+	if failure {
+		_ = h.events.Error(1, msg)
+	} else {
+		_ = h.events.Info(1, msg)
+	}
+}
+
+func (h *handler) profileDir() string {
+	dir, _ := gateway.Home{Root: h.spec.Home}.ProfileDir(h.spec.Profile)
+	return dir
+}
+
+// start runs `hermes [-p P] gateway run`, its output appended to the
+// profile's log file.
+func (h *handler) start() (*exec.Cmd, <-chan int, error) {
+	logDir := filepath.Join(h.profileDir(), "logs")
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return nil, nil, err
+	}
+	out, err := os.OpenFile(filepath.Join(logDir, "gateway.log"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd := exec.Command(h.spec.Hermes, h.spec.gatewayArgs()...)
+	cmd.Dir = h.profileDir()
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.Env = append(os.Environ(), "HERMES_HOME="+h.spec.Home, "HERMES_SUPERVISED_CHILD=1", "HERMES_SERVICE_MANAGER=windows")
+	for k, v := range h.spec.Env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	if err := cmd.Start(); err != nil {
+		out.Close()
+		return nil, nil, err
+	}
+	done := make(chan int, 1)
+	go func() {
+		_ = cmd.Wait()
+		out.Close()
+		done <- cmd.ProcessState.ExitCode()
+	}()
+	return cmd, done, nil
+}
+
+// Execute is the service's life, as the SCM sees it.
+func (h *handler) Execute(_ []string, reqs <-chan svc.ChangeRequest, status chan<- svc.Status) (bool, uint32) {
+	status <- svc.Status{State: svc.StartPending}
+	child, done, err := h.start()
+	if err != nil {
+		h.event(true, "the gateway runner could not start: "+err.Error())
+		return true, 78
+	}
+	status <- svc.Status{State: svc.Running, Accepts: svc.AcceptStop | svc.AcceptShutdown}
+	for {
+		select {
+		case code := <-done:
+			if RunExit(code) {
+				h.event(code != 0, fmt.Sprintf("the gateway runner exited with %d; not restarting", code))
+				return code != 0, uint32(code)
+			}
+			// Ending without reporting Stopped is a crash to the SCM: its
+			// recovery actions restart the service.
+			h.event(true, fmt.Sprintf("the gateway runner exited with %d; the recovery actions restart it", code))
+			os.Exit(code)
+		case c := <-reqs:
+			switch c.Cmd {
+			case svc.Interrogate:
+				status <- c.CurrentStatus
+			case svc.Stop:
+				// The operator's stop: marked, so the runner records "stopped".
+				gateway.MarkPlannedStop(nil, h.profileDir(), child.Process.Pid)
+				status <- svc.Status{State: svc.StopPending}
+				h.stop(child, done)
+				return false, 0
+			case svc.Shutdown:
+				// The machine is going down: no marker, the intent stays
+				// "running" and the gateway comes back with the machine.
+				status <- svc.Status{State: svc.StopPending}
+				h.stop(child, done)
+				return false, 0
+			}
+		}
+	}
+}
+
+// stop sets the runner's stop event and waits for it, then ends it.
+func (h *handler) stop(child *exec.Cmd, done <-chan int) {
+	if name, err := win.UTF16PtrFromString(gateway.StopEventName(child.Process.Pid)); err == nil {
+		if ev, err := win.OpenEvent(win.EVENT_MODIFY_STATE, false, name); err == nil {
+			_ = win.SetEvent(ev)
+			win.CloseHandle(ev)
+		}
+	}
+	select {
+	case <-done:
+	case <-time.After(stopWait):
+		h.event(true, "the gateway runner did not stop in time; ending it")
+		_ = child.Process.Kill()
+		if rec, _ := gateway.ReadPIDRecord(h.profileDir()); rec != nil && rec.PID == child.Process.Pid {
+			_ = gateway.UpdateState(h.profileDir(), map[string]any{gateway.KeyGatewayState: gateway.GatewayStopped})
+		}
+	}
+}
