@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -39,14 +41,14 @@ func gatewayCommand() *cli.Command {
 				Action: install,
 			},
 			lifecycleCommand("uninstall", "stop the gateway and remove its service definition", service.Manager.Uninstall),
-			lifecycleCommand("start", "start the profile's gateway", service.Manager.Start),
+			lifecycleVerb("start", "start the profile's gateway and wait until it runs"),
 			stopCommand(),
-			lifecycleCommand("restart", "restart the profile's gateway", service.Manager.Restart),
+			lifecycleVerb("restart", "restart the profile's gateway and wait until it runs again"),
 			{
 				Name:      "status",
-				Usage:     "show the profile's gateway: state, pid, uptime, restarts (exit 3 when not running)",
+				Usage:     "show the profile's gateway, or --all: state, pid, uptime, restarts (exit 3 when not running)",
 				ArgsUsage: " ",
-				Flags:     []cli.Flag{profileFlag(""), jsonFlag()},
+				Flags:     []cli.Flag{profileFlag(""), allFlag("show"), jsonFlag()},
 				Action:    status,
 			},
 			{
@@ -226,24 +228,48 @@ func pastTense(verb string) string {
 
 func status(c *cli.Context) error {
 	return withManager(c, defaultScope(), func(s *session, m *plugin.Client, d Detection) error {
+		if c.Bool("all") {
+			profiles, err := homeProfiles(s.home)
+			if err != nil {
+				return err
+			}
+			sts, err := m.Statuses(s.ctx, profiles)
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return writeJSON(s.stdout, sts)
+			}
+			printStatusTable(s.stdout, sts, time.Now())
+			fmt.Fprintf(s.stdout, "backend: %s\n", d.Reason)
+			return nil
+		}
 		st, err := m.Status(s.ctx, s.profile)
 		if err != nil {
 			return err
 		}
 		if c.Bool("json") {
-			enc := json.NewEncoder(s.stdout)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(st); err != nil {
+			if err := writeJSON(s.stdout, st); err != nil {
 				return err
 			}
 		} else {
-			printStatus(s.stdout, st, d)
+			printStatusTable(s.stdout, []service.Status{st}, time.Now())
+			if st.Detail != "" {
+				fmt.Fprintf(s.stdout, "detail: %s\n", st.Detail)
+			}
+			fmt.Fprintf(s.stdout, "backend: %s\n", d.Reason)
 		}
 		if st.State != service.StateRunning {
 			return exitStatus(ExitNotRunning)
 		}
 		return nil
 	})
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 func register(c *cli.Context) error {

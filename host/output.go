@@ -4,31 +4,34 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
-// printStatus writes one profile's status for a person.
-func printStatus(w io.Writer, st service.Status, d Detection) {
+// printStatusTable writes statuses as a table, one row a profile.
+func printStatusTable(w io.Writer, sts []service.Status, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
-	row("profile", st.Profile)
-	row("backend", st.Backend+" ("+d.Reason+")")
-	row("installed", yesNo(&st.Installed))
-	row("state", string(st.State))
-	row("pid", intText(st.PID))
-	row("since", sinceText(st.Since, time.Now()))
-	row("last exit", intText(st.LastExit))
-	row("restarts", intText(st.Restarts))
-	row("enabled", yesNo(st.Enabled))
-	row("desired state", strText(st.DesiredState))
-	row("unit", strText(st.Unit))
-	if st.Detail != "" {
-		row("detail", st.Detail)
+	fmt.Fprintln(tw, "PROFILE\tBACKEND\tSTATE\tPID\tUPTIME\tLAST EXIT\tRESTARTS\tENABLED\tDESIRED")
+	for _, st := range sts {
+		state := string(st.State)
+		if !st.Installed {
+			state += " (not installed)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", st.Profile, st.Backend, state, intText(st.PID),
+			uptime(st, now), intText(st.LastExit), intText(st.Restarts), yesNo(st.Enabled), strText(st.DesiredState))
 	}
 	tw.Flush()
+}
+
+// uptime is how long a running gateway has run, "-" otherwise.
+func uptime(st service.Status, now time.Time) string {
+	if st.State != service.StateRunning || st.Since == nil {
+		return "-"
+	}
+	return strings.TrimSuffix(ago(now.Sub(*st.Since)), " ago")
 }
 
 func intText(p *int) string {
@@ -55,12 +58,6 @@ func yesNo(p *bool) string {
 	return "no"
 }
 
-func sinceText(t *time.Time, now time.Time) string {
-	if t == nil {
-		return "-"
-	}
-	return t.UTC().Format(time.RFC3339) + " (" + ago(now.Sub(*t)) + ")"
-}
 
 // ago is a duration for a person: "42s ago", "3m ago", "5h12m ago", "2d3h ago".
 func ago(d time.Duration) string {

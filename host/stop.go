@@ -9,7 +9,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nousresearch/hermes-service/shared/gateway"
-	"github.com/nousresearch/hermes-service/shared/service"
 )
 
 // foregroundStopWait bounds how long `gateway stop` waits for a foreground
@@ -17,7 +16,7 @@ import (
 const foregroundStopWait = 30 * time.Second
 
 func stopCommand() *cli.Command {
-	cmd := lifecycleCommand("stop", "stop the profile's gateway (an operator stop: it stays down after a reboot)", service.Manager.Stop)
+	cmd := lifecycleVerb("stop", "stop the profile's gateway (an operator stop: it stays down after a reboot) and wait until it is down")
 	cmd.Description = "With a service manager, the backend stops the service. Without one (no backend detected and none\n" +
 		"chosen), stop finds the foreground `hermes gateway run` through the profile's pid record, marks the\n" +
 		"stop as planned, sends it SIGTERM and waits for it to exit."
@@ -27,7 +26,7 @@ func stopCommand() *cli.Command {
 		if err != nil {
 			return err
 		}
-		if s.backend == "" {
+		if s.backend == "" && !c.Bool("all") {
 			if d := ProbeFromEnv().Detect(defaultScope()); d.Kind == "" {
 				if err := noArgs(c); err != nil {
 					return err

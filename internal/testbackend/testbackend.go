@@ -212,6 +212,9 @@ func start(e *entry) {
 		e.Running = true
 		e.PID = 40000 + int(time.Now().UnixNano()%10000)
 		e.Since = time.Now().UTC().Truncate(time.Second)
+		if os.Getenv("HERMES_TESTBACKEND_FIXED") == "1" { // for golden files
+			e.PID, e.Since = 4242, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		}
 	}
 	e.Desired = service.DesiredRunning
 }
