@@ -158,4 +158,3 @@ func (e *allFailedError) Error() string {
 func (e *allFailedError) Hint() string {
 	return "each failure is printed above; retry one with hermes -p PROFILE gateway " + e.verb + " --debug"
 }
-

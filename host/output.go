@@ -58,7 +58,6 @@ func yesNo(p *bool) string {
 	return "no"
 }
 
-
 // ago is a duration for a person: "42s ago", "3m ago", "5h12m ago", "2d3h ago".
 func ago(d time.Duration) string {
 	if d < 0 {
