@@ -149,9 +149,11 @@ type session struct {
 	forced  string // what forced it
 	timeout time.Duration
 	scandir string
-	log     hclog.Logger
-	stdout  io.Writer
-	stderr  io.Writer
+	// privateTree: the s6 backend runs on the tree of gateway supervise.
+	privateTree bool
+	log         hclog.Logger
+	stdout      io.Writer
+	stderr      io.Writer
 }
 
 // newSession resolves the global flags and validates the profile name, so

@@ -2,6 +2,7 @@ package host
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -20,6 +21,15 @@ func (s *session) detect(scope Scope) (Detection, error) {
 		return Detection{Kind: s.backend, Reason: s.backend + ": " + s.forced}, nil
 	}
 	d := ProbeFromEnv().Detect(scope)
+	if d.Kind != "s6" {
+		// A private tree from `gateway supervise` is what this machine
+		// was given to supervise gateways with: it wins over detection.
+		t := treeOf(s.home)
+		if pid := t.alive(); pid > 0 {
+			s.scandir, s.privateTree = t.scandir, true
+			return Detection{Kind: "s6", Reason: fmt.Sprintf("s6: the private tree of hermes gateway supervise (s6-svscan pid %d on %s)", pid, t.scandir)}, nil
+		}
+	}
 	if d.Kind == "" {
 		return d, &ConfigError{Err: &NoBackendError{Reason: d.Reason}}
 	}
@@ -66,6 +76,9 @@ func (s *session) open(scope Scope) (*plugin.Client, Detection, error) {
 // backend-specific settings given as flags.
 func (s *session) pluginEnv() []string {
 	env := []string{"HERMES_HOME=" + s.home}
+	if s.privateTree {
+		env = append(env, "HERMES_S6_USER=") // the tree is the user's own: no privilege drop
+	}
 	if s.scandir != "" {
 		if abs, err := filepath.Abs(s.scandir); err == nil {
 			env = append(env, "HERMES_S6_SCANDIR="+abs)

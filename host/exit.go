@@ -54,7 +54,7 @@ func (e *NoBackendError) Error() string {
 
 // Hint says how to choose one.
 func (e *NoBackendError) Hint() string {
-	return "run hermes under systemd or in an s6-overlay container, or choose a backend with --backend NAME (or HERMES_SERVICE_BACKEND)"
+	return "start a private supervision tree with `hermes gateway supervise`, run hermes under systemd or in an s6-overlay container, or choose a backend with --backend NAME (or HERMES_SERVICE_BACKEND)"
 }
 
 // exitStatus ends a command with a code and nothing more to say (the

@@ -83,6 +83,7 @@ func gatewayCommand() *cli.Command {
 			},
 			runCommand(),
 			reconcileCommand(),
+			superviseCommand(),
 			markStopCommand(),
 		},
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nousresearch/hermes-service/host"
 	"github.com/nousresearch/hermes-service/internal/testbackend"
+	"github.com/nousresearch/hermes-service/internal/testbin"
 	"github.com/nousresearch/hermes-service/internal/testgateway"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 )
@@ -29,6 +30,7 @@ var (
 	buildOnce   sync.Once
 	testPlugin  string
 	testGateway string
+	s6Plugin    string
 	hermesBin   string
 	buildErr    error
 )
@@ -60,6 +62,13 @@ func buildAll(t testing.TB) {
 		if testGateway, buildErr = testgateway.Build(dir); buildErr != nil {
 			return
 		}
+		s6dir := filepath.Join(dir, "s6")
+		if buildErr = os.MkdirAll(s6dir, 0o755); buildErr != nil {
+			return
+		}
+		if s6Plugin, buildErr = testbin.Build(s6dir, "github.com/nousresearch/hermes-service/plugins/s6/cmd/hermes-service-s6"); buildErr != nil {
+			return
+		}
 		hermesBin = filepath.Join(dir, "hermes")
 		cmd := exec.Command("go", "build", "-o", hermesBin, "../cmd/hermes")
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -80,6 +89,7 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("TESTPLUGIN", plugin)
 			env.Setenv("TESTGATEWAY", testGateway)
+			env.Setenv("TESTS6PLUGIN", s6Plugin)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
@@ -94,7 +104,7 @@ func TestScripts(t *testing.T) {
 }
 
 // install-plugin DIR [KIND] copies the test plugin into DIR as
-// hermes-service-KIND (default: test).
+// hermes-service-KIND (default: test); KIND s6 installs the real s6 plugin.
 func installPlugin(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 1 || len(args) > 2 {
 		ts.Fatalf("usage: install-plugin DIR [KIND]")
@@ -103,7 +113,11 @@ func installPlugin(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 2 {
 		kind = args[1]
 	}
-	data, err := os.ReadFile(ts.Getenv("TESTPLUGIN"))
+	src := ts.Getenv("TESTPLUGIN")
+	if kind == "s6" {
+		src = ts.Getenv("TESTS6PLUGIN")
+	}
+	data, err := os.ReadFile(src)
 	ts.Check(err)
 	dir := ts.MkAbs(args[0])
 	ts.Check(os.MkdirAll(dir, 0o755))

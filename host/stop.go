@@ -27,7 +27,8 @@ func stopCommand() *cli.Command {
 			return err
 		}
 		if s.backend == "" && !c.Bool("all") {
-			if d := ProbeFromEnv().Detect(defaultScope()); d.Kind == "" {
+			var none *NoBackendError
+			if d, err := s.detect(defaultScope()); errors.As(err, &none) {
 				if err := noArgs(c); err != nil {
 					return err
 				}
