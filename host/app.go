@@ -70,7 +70,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		EnableBashCompletion:      true,
 		DisableSliceFlagSeparator: true,
 		Flags:                     globalFlags(),
-		Commands:                  []*cli.Command{versionCommand(), gatewayCommand(), pluginCommand()},
+		Commands:                  []*cli.Command{versionCommand(), gatewayCommand(), pluginCommand(), doctorCommand(), completionCommand(), manCommand()},
 		OnUsageError:              onUsageError,
 		CommandNotFound:           commandNotFound,
 		ExitErrHandler:            func(*cli.Context, error) {}, // Run reports and exits
