@@ -79,8 +79,10 @@ unit:
 # Wine's: the team kit prepares Wine, the Windows binaries are built here,
 # and Wine's background processes are stopped at the end, pass or fail.
 wine-test:
-	@bash $(WINE_KIT) $(WINEPREFIX_DIR) >/dev/null
-	@tmp="$$(mktemp -d)"; \
+	@if [ ! -f $(WINE_KIT) ]; then \
+		echo "wine-test: SKIPPED: the team kit $(WINE_KIT) is not beside this checkout (CI has it)"; exit 0; fi; \
+	bash $(WINE_KIT) $(WINEPREFIX_DIR) >/dev/null || exit 1; \
+	tmp="$$(mktemp -d)"; \
 	export WINEPREFIX=$(WINEPREFIX_DIR) WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="; \
 	GOOS=windows $(GO) build -o "$$tmp/" ./cmd/hermes ./plugins/windows/cmd/hermes-service-windows \
 		./internal/testgateway/cmd/hermes-test-gateway || exit 1; \
