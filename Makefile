@@ -84,6 +84,7 @@ wine-test:
 	bash $(WINE_KIT) $(WINEPREFIX_DIR) >/dev/null || exit 1; \
 	tmp="$$(mktemp -d)"; \
 	export WINEPREFIX=$(WINEPREFIX_DIR) WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="; \
+	timeout 180 wineserver -w || true; \
 	GOOS=windows $(GO) build -o "$$tmp/" ./cmd/hermes ./plugins/windows/cmd/hermes-service-windows \
 		./internal/testgateway/cmd/hermes-test-gateway || exit 1; \
 	HERMES_WIN_TEST_BIN="Z:$$(printf '%s' "$$tmp" | tr / '\\')" GOOS=windows $(GO) test -exec wine -count=1 -v \

@@ -255,7 +255,7 @@ func (b *Backend) Install(ctx context.Context, profile string, opts service.Inst
 // locked (Wine's SCM locks it right after a service's creation; Windows'
 // while another configuration change is in flight).
 func startService(ctx context.Context, s *mgr.Service) error {
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		err := s.Start()
 		if !errors.Is(err, win.ERROR_SERVICE_DATABASE_LOCKED) || time.Now().After(deadline) {
