@@ -27,7 +27,7 @@ SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 WINE_KIT    := ../shared/tools/wine/setup.sh
 WINEPREFIX_DIR ?= $(CURDIR)/.wine
 
-.PHONY: all build demo deps test vet fmt-check unit wine-test proto proto-check bench
+.PHONY: all build demo deps test vet fmt-check unit wine-test release-test dist proto proto-check bench
 
 all: build
 
@@ -45,7 +45,7 @@ demo:
 # test is what CI runs: formatting, vet on every OS we ship for, the race-
 # enabled unit and integration tests, and proof that the committed generated
 # code is what the pinned generators produce.
-test: deps fmt-check vet proto-check demo wine-test unit
+test: deps fmt-check vet proto-check demo wine-test release-test unit
 
 # deps installs what the tests run for real, from Debian's packages when
 # missing: s6 (s6-svscan and its tools), systemd (for systemd-analyze
@@ -71,6 +71,7 @@ vet:
 	GOOS=darwin  $(GO) vet ./...
 	GOOS=windows $(GO) build ./...
 	GOOS=darwin  $(GO) build ./...
+	cd release && $(GO) vet ./...
 
 unit:
 	$(GO) test -race -count=1 ./...
@@ -90,6 +91,18 @@ wine-test:
 	HERMES_WIN_TEST_BIN="Z:$$(printf '%s' "$$tmp" | tr / '\\')" GOOS=windows $(GO) test -exec wine -count=1 -v \
 		-run 'TestServiceUnderTheSCM|TestNames|TestStartType' ./plugins/windows/ 2>&1 | grep -v '^=== RUN'; \
 	status=$${PIPESTATUS[0]}; wineserver -k 2>/dev/null; rm -rf "$$tmp"; exit $$status
+
+# dist builds the release into ./dist: binaries for linux, darwin and
+# windows (amd64, arm64 where they run), archives, deb/rpm/apk packages,
+# per-plugin checksums and a top-level SHA256SUMS. Same commit, same bytes.
+dist:
+	rm -rf dist
+	cd release && $(GO) run ./cmd/dist -out ../dist -version $(VERSION)
+
+# release-test builds linux/amd64 twice and checks it: identical bytes,
+# package metadata, an unpacked hermes that verifies its plugin.
+release-test:
+	cd release && $(GO) test -count=1 ./...
 
 # proto regenerates the wire code from shared/proto with pinned generators.
 proto:
