@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"github.com/nousresearch/hermes-service/internal/atomicfile"
 	"github.com/nousresearch/hermes-service/internal/logtail"
 	"github.com/nousresearch/hermes-service/shared/gateway"
+	"github.com/nousresearch/hermes-service/shared/plugin"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
@@ -75,12 +75,7 @@ var Version = ""
 
 // Identify reports launchd: install (agent or daemon) and logs.
 func (b *Backend) Identify(context.Context) (service.Identity, error) {
-	v := Version
-	if v == "" {
-		if bi, ok := debug.ReadBuildInfo(); ok {
-			v = bi.Main.Version
-		}
-	}
+	v := plugin.BuildVersion(Version)
 	return service.Identity{Kind: service.KindLaunchd, Version: v, Capabilities: service.Capabilities{
 		Install: true, Logs: true, FollowLogs: true, SystemScope: true}}, nil
 }
@@ -312,9 +307,7 @@ func fileError(path string, err error) error {
 }
 
 func (b *Backend) recordDesired(profile, desired string) {
-	if err := gateway.SetDesiredState(b.profileDir(profile), desired); err != nil {
-		b.log.Warn("could not record the desired state", "profile", profile, "error", err)
-	}
+	gateway.RecordDesired(b.log, b.profileDir(profile), desired)
 }
 
 // Uninstall boots the job out and removes its plist; a missing one is a

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/nousresearch/hermes-service/shared/gateway"
+	"github.com/nousresearch/hermes-service/shared/plugin"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
@@ -41,15 +41,7 @@ func New(cfg Config) *Backend {
 // Version is the plugin's version, set at build time with -ldflags -X.
 var Version = ""
 
-func version() string {
-	if Version != "" {
-		return Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		return bi.Main.Version
-	}
-	return "(devel)"
-}
+func version() string { return plugin.BuildVersion(Version) }
 
 // Identify reports s6: runtime registration and logs, no install (an s6
 // container's boot reconciles instead).
@@ -326,9 +318,7 @@ func (b *Backend) List(context.Context) ([]string, error) {
 // recordDesired writes the operator's intent, best effort: the init
 // system's state is what matters, the record only guides the next boot.
 func (b *Backend) recordDesired(profile, desired string) {
-	if err := gateway.SetDesiredState(b.cfg.profileDir(profile), desired); err != nil {
-		b.log.Warn("could not record the desired state", "profile", profile, "desired", desired, "error", err)
-	}
+	gateway.RecordDesired(b.log, b.cfg.profileDir(profile), desired)
 }
 
 // setDown creates or removes the slot's down file, so that what s6 does on

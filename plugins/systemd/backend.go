@@ -11,13 +11,13 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/nousresearch/hermes-service/internal/atomicfile"
 	"github.com/nousresearch/hermes-service/shared/gateway"
+	"github.com/nousresearch/hermes-service/shared/plugin"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
@@ -45,12 +45,7 @@ var Version = ""
 // Identify reports systemd: install (user or system scope) and logs; no
 // runtime registration.
 func (b *Backend) Identify(context.Context) (service.Identity, error) {
-	v := Version
-	if v == "" {
-		if bi, ok := debug.ReadBuildInfo(); ok {
-			v = bi.Main.Version
-		}
-	}
+	v := plugin.BuildVersion(Version)
 	return service.Identity{Kind: service.KindSystemd, Version: v, Capabilities: service.Capabilities{
 		Install: true, Logs: true, FollowLogs: true, SystemScope: true}}, nil
 }
@@ -284,9 +279,7 @@ func (b *Backend) mainPID(ctx context.Context, s scope, name string) int {
 }
 
 func (b *Backend) recordDesired(profile, desired string) {
-	if err := gateway.SetDesiredState(b.cfg.profileDir(profile), desired); err != nil {
-		b.log.Warn("could not record the desired state", "profile", profile, "error", err)
-	}
+	gateway.RecordDesired(b.log, b.cfg.profileDir(profile), desired)
 }
 
 // Uninstall stops, disables and removes the unit, then reloads systemd. A

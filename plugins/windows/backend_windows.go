@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"time"
 	"unsafe"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/nousresearch/hermes-service/internal/logtail"
 	"github.com/nousresearch/hermes-service/shared/gateway"
+	"github.com/nousresearch/hermes-service/shared/plugin"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
@@ -69,12 +69,7 @@ var Version = ""
 
 // Identify reports windows: install, logs, elevated handoff.
 func (b *Backend) Identify(context.Context) (service.Identity, error) {
-	v := Version
-	if v == "" {
-		if bi, ok := debug.ReadBuildInfo(); ok {
-			v = bi.Main.Version
-		}
-	}
+	v := plugin.BuildVersion(Version)
 	return service.Identity{Kind: service.KindWindows, Version: v, Capabilities: service.Capabilities{
 		Install: true, Logs: true, FollowLogs: true, ElevatedHandoff: true}}, nil
 }
@@ -348,9 +343,7 @@ func (b *Backend) markRunner(profile string) {
 }
 
 func (b *Backend) recordDesired(profile, desired string) {
-	if err := gateway.SetDesiredState(b.profileDir(profile), desired); err != nil {
-		b.log.Warn("could not record the desired state", "profile", profile, "error", err)
-	}
+	gateway.RecordDesired(b.log, b.profileDir(profile), desired)
 }
 
 // Start starts the service and waits for Running.

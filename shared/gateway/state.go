@@ -150,3 +150,14 @@ func UpdateState(dir string, fields map[string]any) error {
 func SetDesiredState(dir, desired string) error {
 	return UpdateState(dir, map[string]any{KeyDesiredState: desired})
 }
+
+// RecordDesired is what a backend calls after start, stop or restart:
+// record the operator's intent for the profile at dir, best effort (the
+// init system's state is what matters; the record guides the next boot).
+func RecordDesired(log interface {
+	Warn(msg string, args ...interface{})
+}, dir, desired string) {
+	if err := SetDesiredState(dir, desired); err != nil && log != nil {
+		log.Warn("could not record the desired state", "dir", dir, "desired", desired, "error", err)
+	}
+}
