@@ -456,8 +456,28 @@ func queryStartType(s *mgr.Service) (uint32, error) {
 	}
 }
 
-// Statuses is Status for each profile asked about.
+// Statuses is Status for each profile asked about; none asked means every
+// hermes-gateway service the SCM knows.
 func (b *Backend) Statuses(ctx context.Context, profiles []string) ([]service.Status, error) {
+	if len(profiles) == 0 {
+		m, err := b.connect(service.DefaultProfile, "list services")
+		if err != nil {
+			return nil, err
+		}
+		names, err := m.ListServices()
+		m.Disconnect()
+		if err != nil {
+			return nil, scmError(service.DefaultProfile, "list services", err)
+		}
+		for _, n := range names {
+			switch {
+			case n == "hermes-gateway":
+				profiles = append(profiles, service.DefaultProfile)
+			case strings.HasPrefix(n, "hermes-gateway-") && service.ValidateProfile(strings.TrimPrefix(n, "hermes-gateway-")) == nil:
+				profiles = append(profiles, strings.TrimPrefix(n, "hermes-gateway-"))
+			}
+		}
+	}
 	out := make([]service.Status, len(profiles))
 	for i, p := range profiles {
 		var err error

@@ -61,6 +61,14 @@ func TestServiceUnderTheSCM(t *testing.T) {
 	if *st.Enabled {
 		t.Error("installed without start-on-login, yet automatic")
 	}
+	all, err := b.Statuses(ctx, nil)
+	found := false
+	for _, s := range all {
+		found = found || (s.Profile == profile && s.State == service.StateRunning)
+	}
+	if err != nil || !found {
+		t.Fatalf("statuses of all services lack %s: %+v %v", profile, all, err)
+	}
 
 	// A duplicate without force names the service; with force it replaces it.
 	err = b.Install(ctx, profile, opts)
