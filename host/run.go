@@ -113,7 +113,6 @@ type runner struct {
 	stdout      io.Writer
 	stderr      io.Writer
 
-	took bool // replaced a live runner
 }
 
 func (r *runner) say(format string, args ...any) {
@@ -142,7 +141,6 @@ func (r *runner) lock() (*gateway.Lock, error) {
 		if l, ok, err := gateway.TryLock(r.dir); err != nil {
 			return nil, err
 		} else if ok {
-			r.took = true
 			return l, nil
 		}
 		if time.Now().After(deadline) {
@@ -230,12 +228,12 @@ func (r *runner) run() (int, error) {
 	}
 	defer gateway.RemovePIDRecord(r.dir, self)
 
-	starting := map[string]any{gateway.KeyGatewayState: gateway.GatewayStarting, gateway.KeyPID: self,
-		gateway.KeyExitReason: nil, gateway.KeyRestartRequested: false}
-	if r.took {
-		starting[gateway.KeyDesiredState] = service.DesiredRunning
-	}
-	r.update(starting)
+	// Whoever started this runner (an operator, a boot, a supervisor's
+	// restart, a hand-typed systemctl restart) wants the gateway running:
+	// record it, so a restart through the init system's own tools does not
+	// leave the "stopped" its planned stop wrote.
+	r.update(map[string]any{gateway.KeyGatewayState: gateway.GatewayStarting, gateway.KeyPID: self,
+		gateway.KeyExitReason: nil, gateway.KeyRestartRequested: false, gateway.KeyDesiredState: service.DesiredRunning})
 
 	sigs := notifySignals()
 	defer stopSignals(sigs)

@@ -316,3 +316,20 @@ func TestRunnerForwardsSIGUSR1AndKillsAfterTimeout(t *testing.T) {
 		t.Fatalf("output:\n%s", p.out)
 	}
 }
+
+// TestStartRecordsRunning: whoever starts a runner wants the gateway
+// running (a hand-typed systemctl restart, say, after its planned stop
+// recorded "stopped").
+func TestStartRecordsRunning(t *testing.T) {
+	home := t.TempDir()
+	if err := gateway.SetDesiredState(workDir(home), "stopped"); err != nil {
+		t.Fatal(err)
+	}
+	p := startRunner(t, home, nil)
+	running(t, p, home)
+	if st := state(t, home); st.DesiredState() != "running" {
+		t.Fatalf("desired %q", st.DesiredState())
+	}
+	p.signal(t, syscall.SIGINT)
+	p.exitCode(t)
+}
