@@ -112,7 +112,6 @@ type runner struct {
 	stopTimeout time.Duration
 	stdout      io.Writer
 	stderr      io.Writer
-
 }
 
 func (r *runner) say(format string, args ...any) {
