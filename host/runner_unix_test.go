@@ -3,40 +3,23 @@
 package host_test
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/nousresearch/hermes-service/internal/proctest"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 )
 
 // syncBuffer collects a process's output for assertions while it runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 type runnerProc struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *proctest.Buffer
 	done chan struct{}
 }
 
@@ -49,7 +32,7 @@ func startRunner(t *testing.T, home string, env []string, args ...string) *runne
 	argv = append(argv, "--", testGateway)
 	cmd := exec.Command(hermesBin, argv...)
 	cmd.Env = append(append(os.Environ(), "HERMES_HOME="+home, "HERMES_PROBE_ROOT="+t.TempDir()), env...)
-	out := &syncBuffer{}
+	out := &proctest.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	// A gateway orphaned on purpose keeps the output pipe open; do not wait
 	// for it forever.

@@ -342,24 +342,14 @@ func (b *Backend) ensureLoaded(ctx context.Context, t target, label string) erro
 }
 
 // Start loads the job when needed and kickstarts it.
-func (b *Backend) Start(ctx context.Context, profile string) error {
-	t, err := b.locate(ctx, profile)
-	if err != nil {
-		return err
-	}
-	label := Label(profile)
-	if err := b.ensureLoaded(ctx, t, label); err != nil {
-		return err
-	}
-	if _, _, err := b.launchctl(ctx, label, "kickstart", t.service(label)); err != nil {
-		return err
-	}
-	b.recordDesired(profile, service.DesiredRunning)
-	return nil
-}
+func (b *Backend) Start(ctx context.Context, profile string) error { return b.kickstart(ctx, profile) }
 
 // Restart kills and restarts the job (kickstart -k).
 func (b *Backend) Restart(ctx context.Context, profile string) error {
+	return b.kickstart(ctx, profile, "-k")
+}
+
+func (b *Backend) kickstart(ctx context.Context, profile string, flags ...string) error {
 	t, err := b.locate(ctx, profile)
 	if err != nil {
 		return err
@@ -368,7 +358,8 @@ func (b *Backend) Restart(ctx context.Context, profile string) error {
 	if err := b.ensureLoaded(ctx, t, label); err != nil {
 		return err
 	}
-	if _, _, err := b.launchctl(ctx, label, "kickstart", "-k", t.service(label)); err != nil {
+	args := append(append([]string{"kickstart"}, flags...), t.service(label))
+	if _, _, err := b.launchctl(ctx, label, args...); err != nil {
 		return err
 	}
 	b.recordDesired(profile, service.DesiredRunning)
@@ -459,24 +450,13 @@ func (b *Backend) Statuses(ctx context.Context, profiles []string) ([]service.St
 		for _, dir := range []string{b.cfg.AgentsDir, b.cfg.DaemonsDir} {
 			entries, _ := os.ReadDir(dir)
 			for _, e := range entries {
-				name := strings.TrimSuffix(e.Name(), ".plist")
-				switch {
-				case name == "ai.hermes.gateway":
-					profiles = append(profiles, service.DefaultProfile)
-				case strings.HasPrefix(name, "ai.hermes.gateway.") && service.ValidateProfile(strings.TrimPrefix(name, "ai.hermes.gateway.")) == nil:
-					profiles = append(profiles, strings.TrimPrefix(name, "ai.hermes.gateway."))
+				if p, ok := service.ProfileFromName(strings.TrimSuffix(e.Name(), ".plist"), "ai.hermes.gateway", "ai.hermes.gateway."); ok {
+					profiles = append(profiles, p)
 				}
 			}
 		}
 	}
-	out := make([]service.Status, len(profiles))
-	for i, p := range profiles {
-		var err error
-		if out[i], err = b.Status(ctx, p); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return service.EachStatus(ctx, b.Status, profiles)
 }
 
 // Logs tails and follows the job's log file.

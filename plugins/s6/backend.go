@@ -305,11 +305,9 @@ func (b *Backend) List(context.Context) ([]string, error) {
 	}
 	out := []string{}
 	for _, e := range entries {
-		name, ok := strings.CutPrefix(e.Name(), "gateway-")
-		if !ok || !e.IsDir() || service.ValidateProfile(name) != nil {
-			continue
+		if name, ok := service.ProfileFromName(e.Name(), "", "gateway-"); ok && e.IsDir() {
+			out = append(out, name)
 		}
-		out = append(out, name)
 	}
 	sort.Strings(out)
 	return out, nil

@@ -10,13 +10,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/nousresearch/hermes-service/internal/proctest"
 	"github.com/nousresearch/hermes-service/internal/testbin"
 	"github.com/nousresearch/hermes-service/internal/testgateway"
 	"github.com/nousresearch/hermes-service/shared/gateway"
@@ -54,23 +54,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // tree is a private s6 supervision tree: an s6-svscan of its own on a
 // fresh scandir, and a Hermes home.
 type tree struct {
@@ -81,7 +64,7 @@ type tree struct {
 	// boot is extra environment for s6-svscan, as a container's would be.
 	boot   []string
 	svscan *exec.Cmd
-	out    *syncBuffer
+	out    *proctest.Buffer
 	done   chan struct{}
 }
 
@@ -103,7 +86,7 @@ func newTree(t testing.TB) *tree {
 // scripts see is what the slot gives them.
 func (tr *tree) start() {
 	tr.t.Helper()
-	tr.out = &syncBuffer{}
+	tr.out = &proctest.Buffer{}
 	tr.svscan = exec.Command("s6-svscan", tr.scandir)
 	tr.svscan.Env = append([]string{"PATH=" + os.Getenv("PATH")}, tr.boot...)
 	tr.svscan.Stdout, tr.svscan.Stderr = tr.out, tr.out

@@ -471,17 +471,12 @@ func (b *Backend) installed() []string {
 	for _, dir := range []string{b.cfg.UserUnitDir, b.cfg.SystemUnitDir} {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
-			n := e.Name()
-			var p string
-			switch {
-			case n == "hermes-gateway.service":
-				p = service.DefaultProfile
-			case strings.HasPrefix(n, "hermes-gateway-") && strings.HasSuffix(n, ".service"):
-				p = strings.TrimSuffix(strings.TrimPrefix(n, "hermes-gateway-"), ".service")
-			default:
+			n, ok := strings.CutSuffix(e.Name(), ".service")
+			if !ok {
 				continue
 			}
-			if service.ValidateProfile(p) == nil && !seen[p] {
+			p, ok := service.ProfileFromName(n, "hermes-gateway", "hermes-gateway-")
+			if ok && !seen[p] {
 				seen[p] = true
 				out = append(out, p)
 			}

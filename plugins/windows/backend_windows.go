@@ -470,22 +470,12 @@ func (b *Backend) Statuses(ctx context.Context, profiles []string) ([]service.St
 			return nil, scmError(service.DefaultProfile, "list services", err)
 		}
 		for _, n := range names {
-			switch {
-			case n == "hermes-gateway":
-				profiles = append(profiles, service.DefaultProfile)
-			case strings.HasPrefix(n, "hermes-gateway-") && service.ValidateProfile(strings.TrimPrefix(n, "hermes-gateway-")) == nil:
-				profiles = append(profiles, strings.TrimPrefix(n, "hermes-gateway-"))
+			if p, ok := service.ProfileFromName(n, "hermes-gateway", "hermes-gateway-"); ok {
+				profiles = append(profiles, p)
 			}
 		}
 	}
-	out := make([]service.Status, len(profiles))
-	for i, p := range profiles {
-		var err error
-		if out[i], err = b.Status(ctx, p); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return service.EachStatus(ctx, b.Status, profiles)
 }
 
 // Logs tails the gateway's log file under the profile home.

@@ -1,8 +1,10 @@
 package service
 
 import (
+	"context"
 	"fmt"
 	"regexp"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -76,4 +78,31 @@ func ValidateEnv(env map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// ProfileFromName reads the profile out of a service, unit or label name:
+// defaultName is the default profile's own name ("hermes-gateway"), prefix
+// what precedes a named profile ("hermes-gateway-"). ok is false for names
+// that are neither, or whose rest is no valid profile name.
+func ProfileFromName(name, defaultName, prefix string) (string, bool) {
+	if name == defaultName {
+		return DefaultProfile, true
+	}
+	rest, ok := strings.CutPrefix(name, prefix)
+	if !ok || ValidateProfile(rest) != nil {
+		return "", false
+	}
+	return rest, true
+}
+
+// EachStatus is Statuses for backends that ask one profile at a time.
+func EachStatus(ctx context.Context, status func(context.Context, string) (Status, error), profiles []string) ([]Status, error) {
+	out := make([]Status, len(profiles))
+	for i, p := range profiles {
+		var err error
+		if out[i], err = status(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

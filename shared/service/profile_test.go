@@ -85,3 +85,22 @@ func TestValidateEnv(t *testing.T) {
 		}
 	}
 }
+
+func TestProfileFromName(t *testing.T) {
+	tests := []struct {
+		name, profile string
+		ok            bool
+	}{
+		{"hermes-gateway", "default", true},
+		{"hermes-gateway-work", "work", true},
+		{"hermes-gateway-Bad", "", false},
+		{"hermes-gateway-", "", false},
+		{"other", "", false},
+	}
+	for _, tt := range tests {
+		p, ok := service.ProfileFromName(tt.name, "hermes-gateway", "hermes-gateway-")
+		if p != tt.profile || ok != tt.ok {
+			t.Errorf("%s: %q %v", tt.name, p, ok)
+		}
+	}
+}
