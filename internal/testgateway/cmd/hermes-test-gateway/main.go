@@ -20,6 +20,10 @@ import (
 )
 
 func main() {
+	// Handlers first: a test signals as soon as it reads "started", and an
+	// unhandled SIGUSR1 would kill the process instead of being reported.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.Signal(0xa) /* SIGUSR1 */, syscall.SIGHUP)
 	fmt.Printf("test gateway started pid=%d HERMES_HOME=%s args=%q\n", os.Getpid(), os.Getenv("HERMES_HOME"), os.Args[1:])
 	for _, k := range strings.Split(os.Getenv("TESTGATEWAY_ENV"), ",") {
 		if k != "" {
@@ -33,8 +37,6 @@ func main() {
 			os.Exit(2)
 		}
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.Signal(0xa) /* SIGUSR1 */, syscall.SIGHUP)
 	var exit <-chan time.Time
 	if v := os.Getenv("TESTGATEWAY_EXIT"); v != "" {
 		exit = time.After(100 * time.Millisecond)
