@@ -1,0 +1,122 @@
+package gateway
+
+import (
+	"strconv"
+
+	"github.com/nousresearch/hermes-service/shared/service"
+)
+
+// The runner's exit codes: what `hermes gateway run` (and the gateway it
+// runs) tells the service manager. Every service definition maps them the
+// same way: restart on ExitFailed, restart at once on ExitRestart, never
+// restart on ExitConfig, leave down on ExitOK.
+const (
+	// ExitOK is a clean exit or a planned stop: leave it down.
+	ExitOK = 0
+	// ExitFailed is a failure or a stop from outside: restart it.
+	ExitFailed = 1
+	// ExitRestart is the gateway asking its supervisor for a restart.
+	ExitRestart = 75
+	// ExitConfig is a fatal configuration problem (EX_CONFIG): restarting
+	// cannot help, so a supervisor must not.
+	ExitConfig = 78
+)
+
+// ExitText is an exit code as service definitions and scripts spell it.
+func ExitText(code int) string { return strconv.Itoa(code) }
+
+// Environment names: every variable hermes, its runner and its backends read
+// or set, in one place, so a script, a unit and the code agree.
+const (
+	// EnvHome is the Hermes home: the default profile's folder. A service
+	// sets it to the profile's own folder for the gateway it runs.
+	EnvHome = "HERMES_HOME"
+	// EnvSupervisedChild tells the gateway a supervisor runs it, so it does
+	// not daemonise or redirect itself to one.
+	EnvSupervisedChild = "HERMES_SUPERVISED_CHILD"
+	// EnvS6SupervisedChild is upstream's s6-specific spelling of the same.
+	EnvS6SupervisedChild = "HERMES_S6_SUPERVISED_CHILD"
+	// EnvExternalSupervisor is set by upstream's `gateway run
+	// --external-supervisor` for a supervisor that wraps the gateway.
+	EnvExternalSupervisor = "HERMES_GATEWAY_EXTERNAL_SUPERVISOR"
+	// EnvGatewayCommand is the gateway program a service runs, split as a
+	// shell would split it (the default for --gateway-command).
+	EnvGatewayCommand = "HERMES_GATEWAY_COMMAND"
+	// EnvServiceBackend forces a backend instead of detecting one.
+	EnvServiceBackend = "HERMES_SERVICE_BACKEND"
+	// EnvPluginPath lists extra plugin folders, searched first.
+	EnvPluginPath = "HERMES_PLUGIN_PATH"
+	// EnvPluginTimeout bounds a plugin's start.
+	EnvPluginTimeout = "HERMES_PLUGIN_TIMEOUT"
+	// EnvDebug turns on every log line, the plugins' included.
+	EnvDebug = "HERMES_DEBUG"
+	// EnvUpstreamCLI is upstream's Python CLI, as a command line.
+	EnvUpstreamCLI = "HERMES_UPSTREAM_CLI"
+	// EnvS6ScanDir is the s6 scandir (default /run/service).
+	EnvS6ScanDir = "HERMES_S6_SCANDIR"
+	// EnvS6BinDir holds the s6 tools (default /command, else PATH).
+	EnvS6BinDir = "HERMES_S6_BIN_DIR"
+	// EnvS6User is the account s6 slots run the gateway as when started as
+	// root; empty means no privilege drop.
+	EnvS6User = "HERMES_S6_USER"
+	// EnvS6Hermes is the hermes binary s6 run scripts execute.
+	EnvS6Hermes = "HERMES_S6_HERMES"
+	// EnvSystemdSystemDir and EnvSystemdLingerDir move the systemd
+	// backend's system unit folder and linger folder (tests, chroots).
+	EnvSystemdSystemDir = "HERMES_SYSTEMD_SYSTEM_DIR"
+	EnvSystemdLingerDir = "HERMES_SYSTEMD_LINGER_DIR"
+	// EnvLaunchdDaemonsDir moves launchd's daemon folder (tests).
+	EnvLaunchdDaemonsDir = "HERMES_LAUNCHD_DAEMONS_DIR"
+)
+
+// EnvPair is "NAME=value", for an environment list.
+func EnvPair(name, value string) string { return name + "=" + value }
+
+// The runner's command line: `hermes [-p PROFILE] gateway run [FLAGS]`.
+const (
+	// CommandGateway and CommandRun name the runner's subcommand.
+	CommandGateway = "gateway"
+	CommandRun     = "run"
+	// FlagProfile selects the profile.
+	FlagProfile = "-p"
+	// FlagFatalExit is the exit code the runner uses for a fatal
+	// configuration, for a service manager that can spare only a clean exit
+	// from its restarts (launchd's KeepAlive): the state file keeps the real
+	// reason.
+	FlagFatalExit = "--fatal-exit-code"
+	// FlagStopTimeout is how long the runner lets the gateway drain after
+	// asking it to stop.
+	FlagStopTimeout = "--stop-timeout"
+)
+
+// ProfileArgs is the -p part of a hermes command line for profile: nothing
+// for the default profile.
+func ProfileArgs(profile string) []string {
+	if profile == service.DefaultProfile || profile == "" {
+		return nil
+	}
+	return []string{FlagProfile, profile}
+}
+
+// ProfileText is ProfileArgs as text for a hint, with a trailing space when
+// not empty: "hermes " + ProfileText(p) + "gateway start".
+func ProfileText(profile string) string {
+	if args := ProfileArgs(profile); len(args) > 0 {
+		return args[0] + " " + args[1] + " "
+	}
+	return ""
+}
+
+// RunnerArgv is the argv a service executes for profile: hermes (the
+// absolute path of the binary) then `[-p P] gateway run`, then extra runner
+// flags.
+func RunnerArgv(hermes, profile string, extra ...string) []string {
+	argv := append([]string{hermes}, ProfileArgs(profile)...)
+	argv = append(argv, CommandGateway, CommandRun)
+	return append(argv, extra...)
+}
+
+// CommandHint is a hermes command for a hint: "hermes [-p P] gateway VERB".
+func CommandHint(profile, verb string) string {
+	return "hermes " + ProfileText(profile) + CommandGateway + " " + verb
+}
