@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/urfave/cli/v2"
 
+	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/plugin"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
@@ -91,14 +92,14 @@ func setUsageErrors(cmds []*cli.Command) {
 func globalFlags() []cli.Flag {
 	return []cli.Flag{
 		profileFlag(service.DefaultProfile),
-		&cli.StringFlag{Name: "home", EnvVars: []string{"HERMES_HOME"}, DefaultText: "~/.hermes",
+		&cli.StringFlag{Name: "home", EnvVars: []string{gateway.EnvHome}, DefaultText: "~/.hermes",
 			Usage: "the Hermes home: the default profile's folder, with named profiles under profiles/"},
-		&cli.StringFlag{Name: "backend", EnvVars: []string{"HERMES_SERVICE_BACKEND"}, DefaultText: "detected",
+		&cli.StringFlag{Name: "backend", EnvVars: []string{gateway.EnvServiceBackend}, DefaultText: "detected",
 			Usage: "the backend to use (s6, systemd, launchd, windows, or another plugin's kind) instead of detecting one"},
-		&cli.StringFlag{Name: "scandir", EnvVars: []string{"HERMES_S6_SCANDIR"}, DefaultText: "/run/service",
+		&cli.StringFlag{Name: "scandir", EnvVars: []string{gateway.EnvS6ScanDir}, DefaultText: "/run/service",
 			Usage: "the s6 scandir the s6 backend registers gateways in"},
-		&cli.BoolFlag{Name: "debug", EnvVars: []string{"HERMES_DEBUG"}, Usage: "log every step, the plugins' included, to stderr"},
-		&cli.DurationFlag{Name: "plugin-timeout", EnvVars: []string{"HERMES_PLUGIN_TIMEOUT"}, Value: plugin.DefaultStartTimeout,
+		&cli.BoolFlag{Name: "debug", EnvVars: []string{gateway.EnvDebug}, Usage: "log every step, the plugins' included, to stderr"},
+		&cli.DurationFlag{Name: "plugin-timeout", EnvVars: []string{gateway.EnvPluginTimeout}, Value: plugin.DefaultStartTimeout,
 			Usage: "how long a backend plugin may take to start before it is killed"},
 	}
 }
@@ -176,8 +177,8 @@ func newSession(c *cli.Context) (*session, error) {
 			return nil, usagef("invalid backend name %q: backend names follow the profile-name rules (lower case, digits, '-', '_')", s.backend)
 		}
 		s.forced = "forced by --backend"
-		if os.Getenv("HERMES_SERVICE_BACKEND") == s.backend {
-			s.forced = "forced by HERMES_SERVICE_BACKEND"
+		if os.Getenv(gateway.EnvServiceBackend) == s.backend {
+			s.forced = "forced by " + gateway.EnvServiceBackend
 		}
 	}
 	home, err := resolveHome(c.String("home"))

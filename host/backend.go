@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/plugin"
 )
 
@@ -75,13 +76,13 @@ func (s *session) open(scope Scope) (*plugin.Client, Detection, error) {
 // pluginEnv is what the host tells every plugin: the home, and the
 // backend-specific settings given as flags.
 func (s *session) pluginEnv() []string {
-	env := []string{"HERMES_HOME=" + s.home}
+	env := []string{gateway.EnvPair(gateway.EnvHome, s.home)}
 	if s.privateTree {
-		env = append(env, "HERMES_S6_USER=") // the tree is the user's own: no privilege drop
+		env = append(env, gateway.EnvPair(gateway.EnvS6User, "")) // the tree is the user's own: no privilege drop
 	}
 	if s.scandir != "" {
 		if abs, err := filepath.Abs(s.scandir); err == nil {
-			env = append(env, "HERMES_S6_SCANDIR="+abs)
+			env = append(env, gateway.EnvPair(gateway.EnvS6ScanDir, abs))
 		}
 	}
 	return env

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/nousresearch/hermes-service/internal/runner"
+	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/plugin"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
@@ -16,7 +18,7 @@ const (
 	ExitFailed     = 1
 	ExitUsage      = 2
 	ExitNotRunning = 3
-	ExitConfig     = 78
+	ExitConfig     = gateway.ExitConfig
 )
 
 // UsageError is a command line hermes cannot act on: exit 2.
@@ -69,12 +71,15 @@ func exitCode(err error) int {
 		usage  *UsageError
 		config *ConfigError
 		status exitStatus
+		run    *runner.Error
 	)
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &status):
 		return int(status)
+	case errors.As(err, &run):
+		return run.ExitCode()
 	case errors.As(err, &usage):
 		return ExitUsage
 	case errors.As(err, &config):

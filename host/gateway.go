@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/plugin"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
@@ -77,7 +78,7 @@ func gatewayCommand() *cli.Command {
 				Flags: []cli.Flag{
 					profileFlag(""),
 					&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing new lines until interrupted"},
-					&cli.IntFlag{Name: "lines", Aliases: []string{"n"}, Value: 50, Usage: "how many recent lines to print"},
+					&cli.IntFlag{Name: "lines", Aliases: []string{"n"}, Value: service.DefaultLogLines, Usage: "how many recent lines to print"},
 				},
 				Action: logs,
 			},
@@ -95,7 +96,7 @@ func jsonFlag() cli.Flag {
 
 func envFlag() cli.Flag {
 	return &cli.StringSliceFlag{Name: "env", Usage: "extra `KEY=VALUE` for the gateway's environment (repeatable); " +
-		"HERMES_GATEWAY_COMMAND sets the program the gateway runs"}
+		gateway.EnvGatewayCommand + " sets the program the gateway runs"}
 }
 
 // noArgs refuses stray arguments: every gateway command takes flags only.
@@ -133,11 +134,7 @@ func gatewayArgv(profile string) ([]string, error) {
 	if err != nil {
 		return nil, &ConfigError{Err: fmt.Errorf("cannot find the hermes executable to put in the service: %w", err)}
 	}
-	argv := []string{exe}
-	if profile != service.DefaultProfile {
-		argv = append(argv, "-p", profile)
-	}
-	return append(argv, "gateway", "run"), nil
+	return gateway.RunnerArgv(exe, profile), nil
 }
 
 // withManager runs fn with the session and the launched backend, closing

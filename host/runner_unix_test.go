@@ -170,22 +170,26 @@ func TestRunnerChildExitCodes(t *testing.T) {
 	tests := []struct {
 		exit, code int
 		state      string
-		manager    string // HERMES_SERVICE_MANAGER
+		fatalExit  string // --fatal-exit-code
 	}{
 		{0, 0, "stopped", ""},
 		{75, 75, "stopped", ""},
 		{78, 78, "startup_failed", ""},
 		{3, 1, "stopped", ""},
-		// launchd's KeepAlive spares only a clean exit: 78 becomes 0 there.
-		{78, 0, "startup_failed", "launchd"},
+		// launchd's KeepAlive spares only a clean exit: its job asks for 0.
+		{78, 0, "startup_failed", "0"},
 	}
 	for _, tt := range tests {
-		t.Run(itoa(tt.exit)+tt.manager, func(t *testing.T) {
+		t.Run(itoa(tt.exit)+"/"+tt.fatalExit, func(t *testing.T) {
 			home := t.TempDir()
 			if err := gateway.SetDesiredState(workDir(home), "running"); err != nil {
 				t.Fatal(err)
 			}
-			p := startRunner(t, home, []string{"TESTGATEWAY_EXIT=" + itoa(tt.exit), "HERMES_SERVICE_MANAGER=" + tt.manager})
+			var flags []string
+			if tt.fatalExit != "" {
+				flags = []string{"--fatal-exit-code", tt.fatalExit}
+			}
+			p := startRunner(t, home, []string{"TESTGATEWAY_EXIT=" + itoa(tt.exit)}, flags...)
 			if code := p.exitCode(t); code != tt.code {
 				t.Fatalf("exit %d, want %d; output:\n%s", code, tt.code, p.out)
 			}

@@ -71,7 +71,7 @@ func stopForeground(s *session, d Detection) error {
 	if !gateway.MarkPlannedStop(s.log, dir, rec.PID) {
 		fmt.Fprintf(s.stderr, "hermes: warning: could not write the planned-stop marker; the gateway will record this stop as one from outside\n")
 	}
-	if err := terminate(rec.PID); err != nil {
+	if err := gateway.RequestStop(rec.PID); err != nil {
 		return fmt.Errorf("signal the %s gateway (PID %d): %w", s.profile, rec.PID, err)
 	}
 	deadline := time.Now().Add(foregroundStopWait)

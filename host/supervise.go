@@ -118,7 +118,7 @@ func stopTree(s *session, t privateTree) error {
 	deadline := time.Now().Add(15 * time.Second)
 	for gateway.Alive(pid) {
 		if time.Now().After(deadline) {
-			_ = kill(pid)
+			_ = gateway.Kill(pid)
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -131,7 +131,7 @@ func stopTree(s *session, t privateTree) error {
 // findS6Tool finds an s6 tool where the s6 backend would: HERMES_S6_BIN_DIR,
 // s6-overlay's /command, then PATH.
 func findS6Tool(name string) (string, error) {
-	dirs := []string{os.Getenv("HERMES_S6_BIN_DIR"), "/command"}
+	dirs := []string{os.Getenv(gateway.EnvS6BinDir), "/command"}
 	for _, d := range dirs {
 		if d == "" {
 			continue

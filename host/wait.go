@@ -10,6 +10,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 
+	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
@@ -85,7 +86,7 @@ func (e *waitError) Error() string {
 }
 
 func (e *waitError) Hint() string {
-	return "see why in its log: hermes " + profileArg(e.profile) + "gateway logs; wait longer with --timeout, or not at all with --no-wait"
+	return "see why in its log: " + gateway.CommandHint(e.profile, "logs") + "; wait longer with --timeout, or not at all with --no-wait"
 }
 
 func detailSuffix(s service.Status) string {

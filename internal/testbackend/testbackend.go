@@ -26,6 +26,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/hashicorp/go-hclog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -69,6 +70,9 @@ type Backend struct {
 var _ service.Manager = (*Backend)(nil)
 
 // New returns a backend configured from the environment.
+// Factory is New as a plugin.Factory.
+func Factory(hclog.Logger) (service.Manager, error) { return New(), nil }
+
 func New() *Backend {
 	return &Backend{
 		caps:   capsFromEnv(os.Getenv("HERMES_TESTBACKEND_CAPS")),

@@ -5,8 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,8 +16,8 @@ import (
 
 	"github.com/nousresearch/hermes-service/internal/atomicfile"
 	"github.com/nousresearch/hermes-service/internal/logtail"
+	"github.com/nousresearch/hermes-service/shared/backend"
 	"github.com/nousresearch/hermes-service/shared/gateway"
-	"github.com/nousresearch/hermes-service/shared/plugin"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
@@ -42,7 +42,7 @@ func ConfigFromEnv(log hclog.Logger) (Config, error) {
 		return Config{}, errors.New("cannot find the user's home for ~/Library/LaunchAgents: set HOME")
 	}
 	cfg := Config{Home: home, AgentsDir: filepath.Join(userHome, "Library", "LaunchAgents"),
-		DaemonsDir: os.Getenv("HERMES_LAUNCHD_DAEMONS_DIR"), UID: os.Getuid(), Root: os.Geteuid() == 0, Log: log}
+		DaemonsDir: os.Getenv(gateway.EnvLaunchdDaemonsDir), UID: os.Getuid(), Root: os.Geteuid() == 0, Log: log}
 	if cfg.DaemonsDir == "" {
 		cfg.DaemonsDir = "/Library/LaunchDaemons"
 	}
@@ -51,9 +51,8 @@ func ConfigFromEnv(log hclog.Logger) (Config, error) {
 
 // Backend keeps profile gateways as launchd jobs.
 type Backend struct {
-	service.Unimplemented
+	backend.Base
 	cfg Config
-	log hclog.Logger
 
 	domainOnce sync.Once
 	userDomain string
@@ -61,23 +60,25 @@ type Backend struct {
 
 var _ service.Manager = (*Backend)(nil)
 
-// New returns the backend for cfg.
-func New(cfg Config) *Backend {
-	log := cfg.Log
-	if log == nil {
-		log = hclog.NewNullLogger()
-	}
-	return &Backend{Unimplemented: service.Unimplemented{Kind: service.KindLaunchd}, cfg: cfg, log: log}
-}
-
 // Version is the plugin's version, set at build time with -ldflags -X.
 var Version = ""
 
-// Identify reports launchd: install (agent or daemon) and logs.
-func (b *Backend) Identify(context.Context) (service.Identity, error) {
-	v := plugin.BuildVersion(Version)
-	return service.Identity{Kind: service.KindLaunchd, Version: v, Capabilities: service.Capabilities{
-		Install: true, Logs: true, FollowLogs: true, SystemScope: true}}, nil
+// New returns the backend for cfg: launchd installs jobs (agent or daemon)
+// and reads their logs.
+func New(cfg Config) *Backend {
+	id := backend.Identity{Kind: service.KindLaunchd, Version: Version, Capabilities: service.Capabilities{
+		Install: true, Logs: true, FollowLogs: true, SystemScope: true}}
+	return &Backend{Base: backend.NewBaseFor(id, cfg.Home, cfg.Log), cfg: cfg}
+}
+
+// FromEnv is the plugin's factory: the backend configured from the
+// environment the host passes.
+func FromEnv(log hclog.Logger) (service.Manager, error) {
+	cfg, err := ConfigFromEnv(log)
+	if err != nil {
+		return nil, err
+	}
+	return New(cfg), nil
 }
 
 // notLoaded are launchctl's exits for "no such service here": ESRCH (3),
@@ -87,32 +88,18 @@ func notLoaded(code int) bool { return code == 3 || code == 113 || code == 125 }
 // launchctl runs launchctl; a failure is a CommandFailedError (or a
 // PermissionError when launchd refused the caller).
 func (b *Backend) launchctl(ctx context.Context, label string, args ...string) (string, int, error) {
-	cmd := exec.CommandContext(ctx, "launchctl", args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	b.log.Debug("launchctl", "args", args, "error", err, "stderr", strings.TrimSpace(stderr.String()))
-	if err == nil {
-		return stdout.String(), 0, nil
+	res, err := b.RunTool(ctx, backend.Tool{Path: "launchctl", Args: args, Service: label, Action: "launchctl " + args[0],
+		Hint: "see launchd's view: launchctl print " + strings.Join(args[1:], " ")})
+	var cf *service.CommandFailedError
+	if errors.As(err, &cf) && (strings.Contains(cf.Stderr, "Operation not permitted") || strings.Contains(cf.Stderr, "Permission denied")) {
+		return res.Stdout, res.ExitCode, &service.PermissionError{Operation: "launchctl " + args[0] + " " + label,
+			HintText: "launchd refused: system daemons need root (" + "sudo " + gateway.CommandHint(service.DefaultProfile, "install --system") +
+				"), and agents belong to the logged-in user"}
 	}
-	if ctx.Err() != nil {
-		return "", -1, ctx.Err()
+	if err != nil && ctx.Err() != nil {
+		return "", -1, err
 	}
-	code := -1
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	}
-	msg := strings.TrimSpace(stderr.String())
-	if code == -1 {
-		msg = err.Error()
-	}
-	if strings.Contains(msg, "Operation not permitted") || strings.Contains(msg, "Permission denied") {
-		return stdout.String(), code, &service.PermissionError{Operation: "launchctl " + args[0] + " " + label,
-			HintText: "launchd refused: system daemons need root (sudo hermes gateway install --system), and agents belong to the logged-in user"}
-	}
-	return stdout.String(), code, &service.CommandFailedError{Service: label, Action: "launchctl " + args[0], ExitCode: code, Stderr: msg,
-		HintText: "see launchd's view: launchctl print " + strings.Join(args[1:], " ")}
+	return res.Stdout, res.ExitCode, err
 }
 
 // target is where a job lives: its domain and plist.
@@ -166,14 +153,9 @@ func (b *Backend) locate(ctx context.Context, profile string) (target, error) {
 	return target{}, &service.NotInstalledError{Profile: profile, Service: Label(profile)}
 }
 
-func (b *Backend) profileDir(profile string) string {
-	dir, _ := gateway.Home{Root: b.cfg.Home}.ProfileDir(profile)
-	return dir
-}
-
 // logFile is where the job's stdout and stderr go.
-func (b *Backend) logFile(profile string) string {
-	return filepath.Join(b.profileDir(profile), "logs", "gateway.log")
+func (b *Backend) logFile(dir string) string {
+	return filepath.Join(dir, "logs", "gateway.log")
 }
 
 // loaded reports whether launchd knows the job; the print output with it.
@@ -202,7 +184,7 @@ func (b *Backend) bootout(ctx context.Context, t target, label string) error {
 func (b *Backend) bootstrap(ctx context.Context, t target, label string) error {
 	_, code, err := b.launchctl(ctx, label, "bootstrap", t.domain, t.plist)
 	if err != nil && code == 5 {
-		b.log.Debug("bootstrap said EIO; booting out and retrying once", "label", label)
+		b.Log().Debug("bootstrap said EIO; booting out and retrying once", "label", label)
 		if err := b.bootout(ctx, t, label); err != nil {
 			return err
 		}
@@ -219,34 +201,29 @@ func (b *Backend) Install(ctx context.Context, profile string, opts service.Inst
 	if err := service.ValidateEnv(opts.Env); err != nil {
 		return err
 	}
-	if len(opts.Command) == 0 || !filepath.IsAbs(opts.Command[0]) {
-		return &service.InvalidOptionError{Option: "command", Value: strings.Join(opts.Command, " "),
-			Reason: "the job needs the absolute path of the hermes binary"}
+	if err := backend.CheckCommand(opts.Command); err != nil {
+		return err
+	}
+	dir, err := b.ProfileDir(profile)
+	if err != nil {
+		return err
 	}
 	var t target
 	switch {
 	case opts.System && !b.cfg.Root:
 		return &service.PermissionError{Path: b.cfg.DaemonsDir, Operation: "install a system daemon in",
-			HintText: "daemons need root: sudo hermes " + pflag(profile) + "gateway install --system"}
+			HintText: "daemons need root: sudo " + gateway.CommandHint(profile, "install --system")}
 	case opts.System || b.cfg.Root:
 		t = b.daemon(profile)
 	default:
 		t = b.agent(ctx, profile)
 	}
 	label := Label(profile)
-	dir := b.profileDir(profile)
-	args := []string{opts.Command[0]}
-	if profile != service.DefaultProfile {
-		args = append(args, "-p", profile)
-	}
-	env := map[string]string{"HERMES_HOME": b.cfg.Home, "HERMES_SUPERVISED_CHILD": "1",
-		"HERMES_SERVICE_MANAGER": "launchd", "PATH": sanePath}
-	for k, v := range opts.Env {
-		env[k] = v
-	}
-	j := job{Label: label, ProgramArguments: append(args, "gateway", "run"), WorkingDirectory: dir,
+	env := map[string]string{gateway.EnvHome: b.cfg.Home, gateway.EnvSupervisedChild: "1", "PATH": sanePath}
+	maps.Copy(env, opts.Env)
+	j := job{Label: label, ProgramArguments: programArguments(opts.Command), WorkingDirectory: dir,
 		EnvironmentVariables: env, RunAtLoad: opts.StartOnLogin, KeepAlive: keepAlive{SuccessfulExit: false},
-		ThrottleInterval: 30, ExitTimeOut: 60, StandardOutPath: b.logFile(profile), StandardErrorPath: b.logFile(profile),
+		ThrottleInterval: 30, ExitTimeOut: 60, StandardOutPath: b.logFile(dir), StandardErrorPath: b.logFile(dir),
 		ProcessType: "Background"}
 	if t.system {
 		j.UserName = opts.RunAsUser
@@ -256,7 +233,7 @@ func (b *Backend) Install(ctx context.Context, profile string, opts service.Inst
 		return err
 	}
 	if old, err := os.ReadFile(t.plist); err == nil && !bytes.Equal(old, data) && !opts.Force {
-		if prev, derr := decode(old); derr != nil || prev.EnvironmentVariables["HERMES_HOME"] != b.cfg.Home {
+		if prev, derr := decode(old); derr != nil || prev.EnvironmentVariables[gateway.EnvHome] != b.cfg.Home {
 			return &service.AlreadyExistsError{Profile: profile, Service: label,
 				HintText: "another job is at " + t.plist + "; use --force to replace it"}
 		}
@@ -288,15 +265,8 @@ func (b *Backend) Install(ctx context.Context, profile string, opts service.Inst
 			return err
 		}
 	}
-	b.recordDesired(profile, service.DesiredRunning)
+	_ = b.RecordDesired(profile, service.DesiredRunning)
 	return nil
-}
-
-func pflag(profile string) string {
-	if profile == service.DefaultProfile {
-		return ""
-	}
-	return "-p " + profile + " "
 }
 
 func fileError(path string, err error) error {
@@ -304,10 +274,6 @@ func fileError(path string, err error) error {
 		return &service.PermissionError{Path: path, Operation: "write", HintText: "system daemons need root (sudo)"}
 	}
 	return fmt.Errorf("%s: %w", path, err)
-}
-
-func (b *Backend) recordDesired(profile, desired string) {
-	gateway.RecordDesired(b.log, b.profileDir(profile), desired)
 }
 
 // Uninstall boots the job out and removes its plist; a missing one is a
@@ -320,7 +286,7 @@ func (b *Backend) Uninstall(ctx context.Context, profile string) error {
 	label := Label(profile)
 	if out, isLoaded, _ := b.loaded(ctx, t, label); isLoaded {
 		if pid := parsePrint(out).PID; pid > 0 {
-			gateway.MarkPlannedStop(b.log, b.profileDir(profile), pid)
+			b.MarkPlannedStop(profile, pid)
 		}
 	}
 	if err := b.bootout(ctx, t, label); err != nil {
@@ -362,7 +328,7 @@ func (b *Backend) kickstart(ctx context.Context, profile string, flags ...string
 	if _, _, err := b.launchctl(ctx, label, args...); err != nil {
 		return err
 	}
-	b.recordDesired(profile, service.DesiredRunning)
+	_ = b.RecordDesired(profile, service.DesiredRunning)
 	return nil
 }
 
@@ -383,23 +349,23 @@ func (b *Backend) Stop(ctx context.Context, profile string) error {
 	}
 	if isLoaded {
 		if pid := parsePrint(out).PID; pid > 0 {
-			gateway.MarkPlannedStop(b.log, b.profileDir(profile), pid)
+			b.MarkPlannedStop(profile, pid)
 		}
 		if err := b.bootout(ctx, t, label); err != nil {
 			return err
 		}
 	}
-	b.recordDesired(profile, service.DesiredStopped)
+	_ = b.RecordDesired(profile, service.DesiredStopped)
 	return nil
 }
 
 // Status reads launchctl print.
 func (b *Backend) Status(ctx context.Context, profile string) (service.Status, error) {
-	st := service.Status{Profile: profile, Backend: service.KindLaunchd, State: service.StateStopped,
-		Unit: service.Ptr(Label(profile)), Detail: "not installed"}
-	gs, _ := gateway.ReadState(b.profileDir(profile))
-	if d := gs.DesiredState(); d != "" {
-		st.DesiredState = service.Ptr(d)
+	st := b.BaseStatus(profile, Label(profile))
+	st.Detail = "not installed"
+	var gs gateway.State
+	if dir, err := b.ProfileDir(profile); err == nil {
+		gs, _ = gateway.ReadState(dir)
 	}
 	t, err := b.locate(ctx, profile)
 	if err != nil {
@@ -432,7 +398,7 @@ func (b *Backend) Status(ctx context.Context, profile string) (service.Status, e
 		st.PID = service.Ptr(info.PID)
 	case strings.HasPrefix(info.State, "spawn"):
 		st.State = service.StateStarting
-	case gs.GatewayState() == gateway.GatewayStartupFailed || (info.LastExit != nil && *info.LastExit == 78):
+	case gs.GatewayState() == gateway.GatewayStartupFailed || (info.LastExit != nil && *info.LastExit == gateway.ExitConfig):
 		st.State = service.StateFailed
 	default:
 		st.State = service.StateStopped
@@ -464,9 +430,9 @@ func (b *Backend) Logs(ctx context.Context, profile string, opts service.LogOpti
 	if _, err := b.locate(ctx, profile); err != nil {
 		return err
 	}
-	n := opts.Lines
-	if n <= 0 {
-		n = 50
+	dir, err := b.ProfileDir(profile)
+	if err != nil {
+		return err
 	}
-	return logtail.File(ctx, b.logFile(profile), n, opts.Follow, logtail.Plain, emit)
+	return logtail.File(ctx, b.logFile(dir), backend.LogLines(opts.Lines), opts.Follow, logtail.Plain, emit)
 }

@@ -163,7 +163,7 @@ func TestInstallAndLifecycle(t *testing.T) {
 		Stderr: `Could not find service "ai.hermes.gateway.work" in domain for user gui: 501`}
 	_ = tools.Set(fakecmd.Reply{Argv: []string{"launchctl", "managername"}, Stdout: "Aqua\n"}, notFound)
 
-	err := b.Install(ctx, "work", service.InstallOptions{StartNow: true, StartOnLogin: false, Command: []string{hermes}, Env: hostile})
+	err := b.Install(ctx, "work", service.InstallOptions{StartNow: true, StartOnLogin: false, Command: gateway.RunnerArgv(hermes, "work"), Env: hostile})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,8 +174,8 @@ func TestInstallAndLifecycle(t *testing.T) {
 	}
 	data, _ := os.ReadFile(plist)
 	j, err := decode(data)
-	if err != nil || j.ProgramArguments[0] != hermes || strings.Join(j.ProgramArguments[1:], " ") != "-p work gateway run" ||
-		j.EnvironmentVariables["HERMES_SERVICE_MANAGER"] != "launchd" || j.EnvironmentVariables["QUOTES"] != hostile["QUOTES"] ||
+	if err != nil || j.ProgramArguments[0] != hermes || strings.Join(j.ProgramArguments[1:], " ") != "-p work gateway run --fatal-exit-code 0" ||
+		j.EnvironmentVariables["QUOTES"] != hostile["QUOTES"] ||
 		j.KeepAlive.SuccessfulExit || j.ThrottleInterval != 30 || j.ProcessType != "Background" || j.RunAtLoad {
 		t.Fatalf("plist %+v %v", j, err)
 	}
@@ -184,7 +184,7 @@ func TestInstallAndLifecycle(t *testing.T) {
 	// boot out and retry once. RunAtLoad starts it: no kickstart.
 	_ = tools.Set(fakecmd.Reply{Argv: []string{"launchctl", "print", svc}, Stdout: printRunning},
 		fakecmd.Reply{Argv: []string{"launchctl", "bootstrap", "**"}, Exit: 5, Stderr: "Bootstrap failed: 5: Input/output error"})
-	err = b.Install(ctx, "work", service.InstallOptions{StartNow: true, StartOnLogin: true, Command: []string{hermes}})
+	err = b.Install(ctx, "work", service.InstallOptions{StartNow: true, StartOnLogin: true, Command: gateway.RunnerArgv(hermes, "work")})
 	var cf *service.CommandFailedError
 	if !errors.As(err, &cf) || cf.ExitCode != 5 {
 		t.Fatalf("EIO twice: %v", err)
@@ -203,10 +203,10 @@ func TestInstallAndLifecycle(t *testing.T) {
 	if got := calls(tools); got != "launchctl print "+svc+"\nlaunchctl bootout "+svc {
 		t.Fatalf("stop calls:\n%s", got)
 	}
-	if !gateway.ProbeMarker(b.profileDir("work"), 4242) {
+	if !gateway.ProbeMarker(profileDir(t, b, "work"), 4242) {
 		t.Fatal("no planned-stop marker for pid 4242")
 	}
-	st, _ := gateway.ReadState(b.profileDir("work"))
+	st, _ := gateway.ReadState(profileDir(t, b, "work"))
 	if st.DesiredState() != "stopped" {
 		t.Fatalf("desired %q", st.DesiredState())
 	}
@@ -261,7 +261,7 @@ func TestDomainsAndErrors(t *testing.T) {
 	_ = tools.Set(fakecmd.Reply{Argv: []string{"launchctl", "managername"}, Stdout: "Background\n"},
 		fakecmd.Reply{Argv: []string{"launchctl", "print", "gui/501"}, Exit: 113, Stderr: "Could not find domain for user gui: 501"},
 		fakecmd.Reply{Argv: []string{"launchctl", "print", "**"}, Exit: 113})
-	if err := b.Install(ctx, "default", service.InstallOptions{StartNow: true, StartOnLogin: true, Command: []string{hermes}}); err != nil {
+	if err := b.Install(ctx, "default", service.InstallOptions{StartNow: true, StartOnLogin: true, Command: gateway.RunnerArgv(hermes, "default")}); err != nil {
 		t.Fatal(err)
 	}
 	if got := calls(tools); !strings.Contains(got, "launchctl bootstrap user/501 ") {
@@ -274,14 +274,14 @@ func TestDomainsAndErrors(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 	// A daemon without root: the sudo command.
-	err := b.Install(ctx, "work", service.InstallOptions{System: true, Command: []string{hermes}})
+	err := b.Install(ctx, "work", service.InstallOptions{System: true, Command: gateway.RunnerArgv(hermes, "work")})
 	if !errors.Is(err, service.ErrPermission) || !strings.Contains(service.HintOf(err), "sudo hermes -p work gateway install --system") {
 		t.Fatalf("got %v", err)
 	}
 	// As root: the system domain and /Library/LaunchDaemons, run as a user.
 	r, rtools, _ := mac(t, true)
 	_ = rtools.Set(fakecmd.Reply{Argv: []string{"launchctl", "print", "**"}, Exit: 113})
-	if err := r.Install(ctx, "work", service.InstallOptions{StartNow: true, StartOnLogin: true, RunAsUser: "ada", Command: []string{hermes}}); err != nil {
+	if err := r.Install(ctx, "work", service.InstallOptions{StartNow: true, StartOnLogin: true, RunAsUser: "ada", Command: gateway.RunnerArgv(hermes, "work")}); err != nil {
 		t.Fatal(err)
 	}
 	daemon := filepath.Join(r.cfg.DaemonsDir, "ai.hermes.gateway.work.plist")
@@ -298,7 +298,7 @@ func TestLogs(t *testing.T) {
 	b, tools, hermes := mac(t, false)
 	_ = tools.Set(fakecmd.Reply{Argv: []string{"launchctl", "print", "**"}, Exit: 113})
 	ctx := context.Background()
-	if err := b.Install(ctx, "work", service.InstallOptions{Command: []string{hermes}}); err != nil {
+	if err := b.Install(ctx, "work", service.InstallOptions{Command: gateway.RunnerArgv(hermes, "work")}); err != nil {
 		t.Fatal(err)
 	}
 	_ = os.WriteFile(b.logFile("work"), []byte("a\nb\nc\n"), 0o644)
@@ -312,4 +312,13 @@ func TestLogs(t *testing.T) {
 	if err := b.Logs(ctx, "ghost", service.LogOptions{}, func(service.LogLine) error { return nil }); !errors.Is(err, service.ErrNotFound) {
 		t.Fatalf("ghost: %v", err)
 	}
+}
+
+func profileDir(t *testing.T, b *Backend, profile string) string {
+	t.Helper()
+	dir, err := b.ProfileDir(profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

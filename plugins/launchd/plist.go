@@ -2,9 +2,11 @@ package launchd
 
 import (
 	"bytes"
+	"slices"
 
 	"howett.net/plist"
 
+	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
@@ -18,10 +20,10 @@ func Label(profile string) string {
 
 // keepAlive restarts the runner when it exits non-zero, and leaves it down
 // after a clean exit (SuccessfulExit false). launchd cannot exempt one exit
-// code, so fatal configuration (78) could not be spared a restart loop this
-// way alone: the plist says HERMES_SERVICE_MANAGER=launchd, and under it the
-// runner records startup_failed and exits 0 instead of 78. ThrottleInterval
-// spaces out the restarts of a crashing gateway.
+// code, so a fatal configuration could not be spared a restart loop this
+// way alone: the job runs the runner with --fatal-exit-code 0, so it
+// records startup_failed and exits 0 instead (see programArguments).
+// ThrottleInterval spaces out the restarts of a crashing gateway.
 type keepAlive struct {
 	SuccessfulExit bool `plist:"SuccessfulExit"`
 }
@@ -45,6 +47,12 @@ type job struct {
 // sanePath is the PATH a gateway starts with: launchd gives jobs almost
 // none, and Homebrew's folders are where a gateway's tools usually are.
 const sanePath = "/opt/homebrew/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+
+// programArguments is the job's argv: the runner's, told to exit 0 on a
+// fatal configuration, the one exit KeepAlive leaves down.
+func programArguments(runner []string) []string {
+	return append(slices.Clone(runner), gateway.FlagFatalExit, gateway.ExitText(gateway.ExitOK))
+}
 
 func (j job) encode() ([]byte, error) {
 	var b bytes.Buffer

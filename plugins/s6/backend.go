@@ -16,38 +16,42 @@ import (
 	"github.com/gofrs/flock"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/nousresearch/hermes-service/shared/backend"
 	"github.com/nousresearch/hermes-service/shared/gateway"
-	"github.com/nousresearch/hermes-service/shared/plugin"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
 // Backend keeps profile gateways as s6 slots.
 type Backend struct {
+	backend.Base
 	cfg Config
-	log hclog.Logger
 }
 
 var _ service.Manager = (*Backend)(nil)
 
-// New returns the backend for cfg.
-func New(cfg Config) *Backend {
-	log := cfg.Log
-	if log == nil {
-		log = hclog.NewNullLogger()
-	}
-	return &Backend{cfg: cfg, log: log}
-}
-
 // Version is the plugin's version, set at build time with -ldflags -X.
 var Version = ""
 
-func version() string { return plugin.BuildVersion(Version) }
-
-// Identify reports s6: runtime registration and logs, no install (an s6
+// identity is s6: runtime registration and logs, no install (an s6
 // container's boot reconciles instead).
-func (b *Backend) Identify(context.Context) (service.Identity, error) {
-	return service.Identity{Kind: service.KindS6, Version: version(),
-		Capabilities: service.Capabilities{Registration: true, Logs: true, FollowLogs: true}}, nil
+var identity = backend.Identity{Kind: service.KindS6, Version: Version,
+	Capabilities: service.Capabilities{Registration: true, Logs: true, FollowLogs: true}}
+
+// New returns the backend for cfg.
+func New(cfg Config) *Backend {
+	id := identity
+	id.Version = Version
+	return &Backend{Base: backend.NewBaseFor(id, cfg.Home, cfg.Log), cfg: cfg}
+}
+
+// FromEnv is the plugin's factory: the backend configured from the
+// environment the host passes.
+func FromEnv(log hclog.Logger) (service.Manager, error) {
+	cfg, err := ConfigFromEnv(log)
+	if err != nil {
+		return nil, err
+	}
+	return New(cfg), nil
 }
 
 // Install is not how s6 containers work.
@@ -103,7 +107,7 @@ func scanDirError(dir string, err error) error {
 // go of it (see retire); displaced is that folder, "" when nothing was
 // replaced.
 func (b *Backend) publish(profile string, opts service.RegisterOptions, replace bool) (displaced string, err error) {
-	hermes, err := b.cfg.hermesBinary(opts.Command)
+	argv, err := b.cfg.runnerArgv(profile, opts.Command)
 	if err != nil {
 		return "", &service.InvalidOptionError{Option: "command", Value: strings.Join(opts.Command, " "), Reason: err.Error()}
 	}
@@ -115,7 +119,7 @@ func (b *Backend) publish(profile string, opts service.RegisterOptions, replace 
 	if err := os.Mkdir(tmp, 0o755); err != nil {
 		return "", scanDirError(b.cfg.ScanDir, err)
 	}
-	if err := b.cfg.writeSlot(tmp, profile, hermes, opts.Env, !opts.StartNow); err != nil {
+	if err := b.cfg.writeSlot(tmp, profile, argv, opts.Env, !opts.StartNow); err != nil {
 		os.RemoveAll(tmp)
 		return "", err
 	}
@@ -153,7 +157,7 @@ func (b *Backend) retire(ctx context.Context, dir string) {
 		}
 		l := flock.New(lock)
 		if ok, err := l.TryLockContext(wait, 10*time.Millisecond); err != nil || !ok {
-			b.log.Warn("a supervisor still holds the old slot; removing it anyway", "lock", lock, "error", err)
+			b.Log().Warn("a supervisor still holds the old slot; removing it anyway", "lock", lock, "error", err)
 		}
 		_ = l.Close()
 	}
@@ -164,19 +168,12 @@ func (b *Backend) retire(ctx context.Context, dir string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	b.log.Warn("could not remove an old slot folder", "dir", dir, "error", err)
+	b.Log().Warn("could not remove an old slot folder", "dir", dir, "error", err)
 }
 
 func (b *Backend) exists(profile string) error {
 	return &service.AlreadyExistsError{Profile: profile, Service: slotName(profile),
-		HintText: "it is registered already; start it (hermes " + pflag(profile) + "gateway start), or unregister it first"}
-}
-
-func pflag(profile string) string {
-	if profile == service.DefaultProfile {
-		return ""
-	}
-	return "-p " + profile + " "
+		HintText: "it is registered already; start it (" + gateway.CommandHint(profile, "start") + "), or unregister it first"}
 }
 
 // Register publishes the profile's slot and has s6-svscan pick it up. A
@@ -201,12 +198,12 @@ func (b *Backend) Register(ctx context.Context, profile string, opts service.Reg
 	}
 	if _, err := b.run(ctx, slotName(profile), "s6-svscanctl", "-a", b.cfg.ScanDir); err != nil {
 		if rmErr := os.RemoveAll(b.cfg.slot(profile)); rmErr != nil {
-			b.log.Error("could not roll back the slot", "slot", b.cfg.slot(profile), "error", rmErr)
+			b.Log().Error("could not roll back the slot", "slot", b.cfg.slot(profile), "error", rmErr)
 		}
 		return err
 	}
 	if opts.StartNow {
-		b.recordDesired(profile, service.DesiredRunning)
+		_ = b.RecordDesired(profile, service.DesiredRunning)
 	}
 	return nil
 }
@@ -218,7 +215,7 @@ func (b *Backend) Reconcile(ctx context.Context, entries []service.Registration)
 	for _, pattern := range []string{".gateway-*.tmp", ".gateway-*.old", ".gateway-*.removing"} {
 		stale, _ := filepath.Glob(filepath.Join(b.cfg.ScanDir, pattern))
 		for _, dir := range stale {
-			b.log.Info("removing what an interrupted registration left", "dir", dir)
+			b.Log().Info("removing what an interrupted registration left", "dir", dir)
 			b.retire(ctx, dir)
 		}
 	}
@@ -252,7 +249,7 @@ func (b *Backend) Reconcile(ctx context.Context, entries []service.Registration)
 	if _, err := b.run(ctx, "", "s6-svscanctl", "-an", b.cfg.ScanDir); err != nil {
 		// At container start s6-svscan may not run yet; it will find the
 		// slots when it does.
-		b.log.Warn("s6-svscan did not take the rescan; it will find the slots when it starts", "error", err)
+		b.Log().Warn("s6-svscan did not take the rescan; it will find the slots when it starts", "error", err)
 	}
 	return nil
 }
@@ -273,14 +270,14 @@ func (b *Backend) Unregister(ctx context.Context, profile string) error {
 		return nil
 	}
 	if pid := b.supervisedPID(ctx, profile); pid > 0 {
-		gateway.MarkPlannedStop(b.log, b.cfg.profileDir(profile), pid)
+		b.MarkPlannedStop(profile, pid)
 	}
 	// A slot whose supervisor is not running cannot be told to go down;
 	// that is no reason to keep it.
 	if _, err := b.run(ctx, slotName(profile), "s6-svc", "-d", slot); err != nil {
-		b.log.Debug("s6-svc -d before removal failed", "error", err)
+		b.Log().Debug("s6-svc -d before removal failed", "error", err)
 	} else if _, err := b.run(ctx, slotName(profile), "s6-svwait", "-D", "-t", "10000", slot); err != nil {
-		b.log.Warn("the gateway did not go down within 10 s; removing the slot anyway", "slot", slot, "error", err)
+		b.Log().Warn("the gateway did not go down within 10 s; removing the slot anyway", "slot", slot, "error", err)
 	}
 	gone := filepath.Join(b.cfg.ScanDir, "."+slotName(profile)+".removing")
 	_ = os.RemoveAll(gone)
@@ -288,7 +285,7 @@ func (b *Backend) Unregister(ctx context.Context, profile string) error {
 		return scanDirError(b.cfg.ScanDir, err)
 	}
 	if _, err := b.run(ctx, slotName(profile), "s6-svscanctl", "-an", b.cfg.ScanDir); err != nil {
-		b.log.Warn("s6-svscan did not take the rescan", "error", err)
+		b.Log().Warn("s6-svscan did not take the rescan", "error", err)
 	}
 	b.retire(ctx, gone)
 	return nil
@@ -313,12 +310,6 @@ func (b *Backend) List(context.Context) ([]string, error) {
 	return out, nil
 }
 
-// recordDesired writes the operator's intent, best effort: the init
-// system's state is what matters, the record only guides the next boot.
-func (b *Backend) recordDesired(profile, desired string) {
-	gateway.RecordDesired(b.log, b.cfg.profileDir(profile), desired)
-}
-
 // setDown creates or removes the slot's down file, so that what s6 does on
 // a supervisor restart matches the operator's last word.
 func (b *Backend) setDown(profile string, down bool) {
@@ -330,7 +321,7 @@ func (b *Backend) setDown(profile string, down bool) {
 		err = nil
 	}
 	if err != nil {
-		b.log.Warn("could not update the down file", "path", path, "error", err)
+		b.Log().Warn("could not update the down file", "path", path, "error", err)
 	}
 }
 
@@ -357,7 +348,7 @@ func (b *Backend) Start(ctx context.Context, profile string) error {
 	if _, err := b.run(ctx, slotName(profile), "s6-svc", "-u", b.cfg.slot(profile)); err != nil {
 		return err
 	}
-	b.recordDesired(profile, service.DesiredRunning)
+	_ = b.RecordDesired(profile, service.DesiredRunning)
 	return nil
 }
 
@@ -368,13 +359,13 @@ func (b *Backend) Stop(ctx context.Context, profile string) error {
 		return b.notRegistered(profile)
 	}
 	if pid := b.supervisedPID(ctx, profile); pid > 0 {
-		gateway.MarkPlannedStop(b.log, b.cfg.profileDir(profile), pid)
+		b.MarkPlannedStop(profile, pid)
 	}
 	b.setDown(profile, true)
 	if _, err := b.run(ctx, slotName(profile), "s6-svc", "-d", b.cfg.slot(profile)); err != nil {
 		return err
 	}
-	b.recordDesired(profile, service.DesiredStopped)
+	_ = b.RecordDesired(profile, service.DesiredStopped)
 	return nil
 }
 
@@ -393,7 +384,7 @@ func (b *Backend) Restart(ctx context.Context, profile string) error {
 	if _, err := b.run(ctx, slotName(profile), "s6-svc", flag, b.cfg.slot(profile)); err != nil {
 		return err
 	}
-	b.recordDesired(profile, service.DesiredRunning)
+	_ = b.RecordDesired(profile, service.DesiredRunning)
 	return nil
 }
 
@@ -478,12 +469,7 @@ func (b *Backend) fileStatus(profile string) service.Status {
 }
 
 func (b *Backend) baseStatus(profile string) service.Status {
-	st := service.Status{Profile: profile, Backend: service.KindS6, State: service.StateStopped,
-		Unit: service.Ptr(slotName(profile))}
-	if gs, err := gateway.ReadState(b.cfg.profileDir(profile)); err == nil && gs.DesiredState() != "" {
-		st.DesiredState = service.Ptr(gs.DesiredState())
-	}
-	return st
+	return b.BaseStatus(profile, slotName(profile))
 }
 
 func (b *Backend) missingStatus(profile string) service.Status {
@@ -510,10 +496,10 @@ func (b *Backend) toStatus(profile string, sv svStatus) service.Status {
 		if !sv.WantedUp {
 			st.Detail += ", going down"
 		}
-	case sv.ExitCode == 78:
+	case sv.ExitCode == gateway.ExitConfig:
 		st.State = service.StateFailed
 		st.LastExit = service.Ptr(sv.ExitCode)
-		st.Detail = "down: fatal configuration (exit 78); fix it, then hermes " + pflag(profile) + "gateway start"
+		st.Detail = fmt.Sprintf("down: fatal configuration (exit %d); fix it, then %s", sv.ExitCode, gateway.CommandHint(profile, "start"))
 	case sv.WantedUp:
 		st.State = service.StateStarting
 		st.Detail = "down, wanted up: s6 is restarting it"

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -43,8 +44,8 @@ func ConfigFromEnv(log hclog.Logger) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	cfg := Config{Home: home, ScanDir: os.Getenv("HERMES_S6_SCANDIR"), BinDir: os.Getenv("HERMES_S6_BIN_DIR"),
-		Hermes: os.Getenv("HERMES_S6_HERMES"), Log: log}
+	cfg := Config{Home: home, ScanDir: os.Getenv(gateway.EnvS6ScanDir), BinDir: os.Getenv(gateway.EnvS6BinDir),
+		Hermes: os.Getenv(gateway.EnvS6Hermes), Log: log}
 	if cfg.ScanDir == "" {
 		cfg.ScanDir = DefaultScanDir
 	}
@@ -53,7 +54,7 @@ func ConfigFromEnv(log hclog.Logger) (Config, error) {
 			cfg.BinDir = overlayBinDir
 		}
 	}
-	if user, ok := os.LookupEnv("HERMES_S6_USER"); ok {
+	if user, ok := os.LookupEnv(gateway.EnvS6User); ok {
 		cfg.User = user
 	} else {
 		cfg.User = "hermes"
@@ -87,24 +88,32 @@ func (c Config) toolPath(name string) string {
 	return name
 }
 
-// hermesBinary is the hermes the run script executes.
-func (c Config) hermesBinary(command []string) (string, error) {
-	if c.Hermes != "" {
-		return c.Hermes, nil
+// runnerArgv is the command line the run script executes: the
+// registration's whole argv (built by the host with gateway.RunnerArgv),
+// its program replaced by HERMES_S6_HERMES when that is set, or built here
+// from the hermes on PATH when the registration named none; then
+// --replace, as upstream's own run line does, so a slot's start takes over
+// from a gateway someone started by hand.
+func (c Config) runnerArgv(profile string, command []string) ([]string, error) {
+	argv := slices.Clone(command)
+	if len(argv) == 0 {
+		argv = gateway.RunnerArgv("", profile)
 	}
-	if len(command) > 0 && filepath.IsAbs(command[0]) {
-		return command[0], nil
+	switch {
+	case c.Hermes != "":
+		argv[0] = c.Hermes
+	case filepath.IsAbs(argv[0]):
+	default:
+		p, err := exec.LookPath("hermes")
+		if err != nil {
+			return nil, errors.New("no hermes binary for the run script: the registration named none and hermes is not on PATH (set " +
+				gateway.EnvS6Hermes + ")")
+		}
+		if argv[0], err = filepath.Abs(p); err != nil {
+			return nil, err
+		}
 	}
-	if p, err := exec.LookPath("hermes"); err == nil {
-		return filepath.Abs(p)
-	}
-	return "", errors.New("no hermes binary for the run script: the registration named none and hermes is not on PATH (set HERMES_S6_HERMES)")
-}
-
-// profileDir is the profile's folder in the Hermes home.
-func (c Config) profileDir(profile string) string {
-	dir, _ := gateway.Home{Root: c.Home}.ProfileDir(profile)
-	return dir
+	return append(argv, gateway.FlagReplace), nil
 }
 
 // slotName is the service slot of profile.

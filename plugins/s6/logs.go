@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nousresearch/hermes-service/internal/logtail"
+	"github.com/nousresearch/hermes-service/shared/backend"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
@@ -19,9 +20,6 @@ func (c Config) logFile(profile string) string {
 	return filepath.Join(c.Home, "logs", "gateways", profile, "current")
 }
 
-// defaultLogLines is what Logs sends when asked for 0 lines.
-const defaultLogLines = 50
-
 // Logs sends the tail of s6-log's current file, then follows it across
 // rotations (s6-log renames current and starts a new one).
 func (b *Backend) Logs(ctx context.Context, profile string, opts service.LogOptions, emit func(service.LogLine) error) error {
@@ -29,11 +27,7 @@ func (b *Backend) Logs(ctx context.Context, profile string, opts service.LogOpti
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && !b.registered(profile) {
 		return b.notRegistered(profile)
 	}
-	n := opts.Lines
-	if n <= 0 {
-		n = defaultLogLines
-	}
-	return logtail.File(ctx, path, n, opts.Follow, parseLogLine, emit)
+	return logtail.File(ctx, path, backend.LogLines(opts.Lines), opts.Follow, parseLogLine, emit)
 }
 
 // parseLogLine splits s6-log's T prefix (an ISO 8601 UTC time, then two

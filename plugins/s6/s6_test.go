@@ -131,7 +131,7 @@ func TestBadInputTouchesNothing(t *testing.T) {
 		"name.with.dots", strings.Repeat("a", 252), strings.Repeat("a", 65), "ünïcode", "nul\x00byte", ""}, plugintest.InvalidProfileNames...)
 	before := listing(t, tr.scandir)
 	for _, name := range names {
-		err := c.Register(ctx, name, service.RegisterOptions{Command: []string{bins.hermes}})
+		err := c.Register(ctx, name, service.RegisterOptions{Command: gateway.RunnerArgv(bins.hermes, name)})
 		var invalid *service.InvalidProfileError
 		if !errors.As(err, &invalid) {
 			t.Errorf("register %q: %v", name, err)
@@ -142,7 +142,7 @@ func TestBadInputTouchesNothing(t *testing.T) {
 			}
 		}
 	}
-	err := c.Register(ctx, "work", service.RegisterOptions{Env: map[string]string{"BAD KEY": "x"}, Command: []string{bins.hermes}})
+	err := c.Register(ctx, "work", service.RegisterOptions{Env: map[string]string{"BAD KEY": "x"}, Command: gateway.RunnerArgv(bins.hermes, "work")})
 	if !errors.Is(err, service.ErrInvalidOption) {
 		t.Errorf("bad env key: %v", err)
 	}
@@ -188,7 +188,7 @@ func TestSvscanctlFailureRollsBack(t *testing.T) {
 	tr := newTree(t)
 	tr.binDir = tr.fakeTools(111, "s6-svscanctl: fatal: unable to control: supervisor not listening", "s6-svscanctl")
 	c := tr.launch()
-	err := c.Register(context.Background(), "work", service.RegisterOptions{StartNow: true, Command: []string{bins.hermes}})
+	err := c.Register(context.Background(), "work", service.RegisterOptions{StartNow: true, Command: gateway.RunnerArgv(bins.hermes, "work")})
 	var cf *service.CommandFailedError
 	if !errors.As(err, &cf) || cf.ExitCode != 111 || !strings.Contains(cf.Stderr, "supervisor not listening") || cf.Action != "s6-svscanctl -a" {
 		t.Fatalf("got %T %v", err, err)

@@ -16,38 +16,38 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/nousresearch/hermes-service/internal/atomicfile"
+	"github.com/nousresearch/hermes-service/shared/backend"
 	"github.com/nousresearch/hermes-service/shared/gateway"
-	"github.com/nousresearch/hermes-service/shared/plugin"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
 // Backend keeps profile gateways as systemd units.
 type Backend struct {
-	service.Unimplemented
+	backend.Base
 	cfg Config
-	log hclog.Logger
 }
 
 var _ service.Manager = (*Backend)(nil)
 
-// New returns the backend for cfg.
-func New(cfg Config) *Backend {
-	log := cfg.Log
-	if log == nil {
-		log = hclog.NewNullLogger()
-	}
-	return &Backend{Unimplemented: service.Unimplemented{Kind: service.KindSystemd}, cfg: cfg, log: log}
-}
-
 // Version is the plugin's version, set at build time with -ldflags -X.
 var Version = ""
 
-// Identify reports systemd: install (user or system scope) and logs; no
-// runtime registration.
-func (b *Backend) Identify(context.Context) (service.Identity, error) {
-	v := plugin.BuildVersion(Version)
-	return service.Identity{Kind: service.KindSystemd, Version: v, Capabilities: service.Capabilities{
-		Install: true, Logs: true, FollowLogs: true, SystemScope: true}}, nil
+// New returns the backend for cfg: systemd installs units (user or system
+// scope) and reads logs; no runtime registration.
+func New(cfg Config) *Backend {
+	id := backend.Identity{Kind: service.KindSystemd, Version: Version, Capabilities: service.Capabilities{
+		Install: true, Logs: true, FollowLogs: true, SystemScope: true}}
+	return &Backend{Base: backend.NewBaseFor(id, cfg.Home, cfg.Log), cfg: cfg}
+}
+
+// FromEnv is the plugin's factory: the backend configured from the
+// environment the host passes.
+func FromEnv(log hclog.Logger) (service.Manager, error) {
+	cfg, err := ConfigFromEnv(log)
+	if err != nil {
+		return nil, err
+	}
+	return New(cfg), nil
 }
 
 // systemctl runs systemctl in the scope; a failure is a CommandFailedError
@@ -57,35 +57,16 @@ func (b *Backend) systemctl(ctx context.Context, s scope, unitName string, args 
 }
 
 func (b *Backend) tool(ctx context.Context, s scope, unitName, name string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	b.log.Debug("systemd tool", "tool", name, "args", args, "error", err, "stderr", strings.TrimSpace(stderr.String()))
-	if err == nil {
-		return stdout.String(), nil
-	}
-	if ctx.Err() != nil {
-		return "", ctx.Err()
-	}
 	action := name + " " + strings.Join(args, " ")
 	if unitName != "" {
 		action = strings.TrimSuffix(strings.TrimSpace(strings.TrimSuffix(action, unitName)), " ")
-	}
-	code := -1
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	}
-	msg := strings.TrimSpace(stderr.String())
-	if code == -1 {
-		msg = err.Error()
 	}
 	hint := "see what systemd says: journalctl " + strings.Join(append(s.flag(), "-u", unitName, "-n", "50", "--no-pager"), " ")
 	if unitName == "" {
 		hint = "check that a systemd manager runs for this scope (systemctl " + strings.Join(append(s.flag(), "status"), " ") + ")"
 	}
-	return stdout.String(), &service.CommandFailedError{Service: unitName, Action: action, ExitCode: code, Stderr: msg, HintText: hint}
+	res, err := b.RunTool(ctx, backend.Tool{Path: name, Args: args, Service: unitName, Action: action, Hint: hint})
+	return res.Stdout, err
 }
 
 // installScope decides where an install goes: root installs system units.
@@ -94,7 +75,7 @@ func (b *Backend) installScope(opts service.InstallOptions, profile string) (sco
 		return b.cfg.userScope(), nil
 	}
 	if !b.cfg.Root {
-		cmd := "sudo hermes " + pflag(profile) + "gateway install --system"
+		cmd := "sudo " + gateway.CommandHint(profile, "install --system")
 		if opts.RunAsUser != "" {
 			cmd += " --run-as-user " + opts.RunAsUser
 		}
@@ -102,13 +83,6 @@ func (b *Backend) installScope(opts service.InstallOptions, profile string) (sco
 			HintText: "system units need root: " + cmd}
 	}
 	return b.cfg.systemScope(), nil
-}
-
-func pflag(profile string) string {
-	if profile == service.DefaultProfile {
-		return ""
-	}
-	return "-p " + profile + " "
 }
 
 // runAs resolves the account a system unit runs the gateway as. Root must
@@ -151,7 +125,11 @@ func (b *Backend) Install(ctx context.Context, profile string, opts service.Inst
 		return &service.InvalidOptionError{Option: "command", Value: strings.Join(opts.Command, " "),
 			Reason: "the unit needs the absolute path of the hermes binary"}
 	}
-	spec := unitSpec{Profile: profile, Hermes: opts.Command[0], Home: b.cfg.Home, ProfileDir: b.cfg.profileDir(profile),
+	dir, err := b.ProfileDir(profile)
+	if err != nil {
+		return err
+	}
+	spec := unitSpec{Profile: profile, Command: opts.Command, Home: b.cfg.Home, ProfileDir: dir,
 		Env: opts.Env, System: s.system}
 	if s.system {
 		if spec.User, spec.Group, spec.UserHome, err = b.runAs(opts); err != nil {
@@ -196,7 +174,7 @@ func (b *Backend) Install(ctx context.Context, profile string, opts service.Inst
 		if _, err := b.systemctl(ctx, s, name, verb, name); err != nil {
 			return err
 		}
-		b.recordDesired(profile, service.DesiredRunning)
+		_ = b.RecordDesired(profile, service.DesiredRunning)
 	}
 	return nil
 }
@@ -252,7 +230,7 @@ func (b *Backend) ensureLinger(ctx context.Context) error {
 		return nil
 	}
 	if _, err := b.tool(ctx, s, "", "loginctl", "enable-linger", u); err == nil {
-		b.log.Info("enabled lingering so the gateway runs without a login", "user", u)
+		b.Log().Info("enabled lingering so the gateway runs without a login", "user", u)
 		return nil
 	}
 	return &service.PermissionError{Operation: "keep " + u + "'s systemd manager running after logout (linger)",
@@ -278,10 +256,6 @@ func (b *Backend) mainPID(ctx context.Context, s scope, name string) int {
 	return pid
 }
 
-func (b *Backend) recordDesired(profile, desired string) {
-	gateway.RecordDesired(b.log, b.cfg.profileDir(profile), desired)
-}
-
 // Uninstall stops, disables and removes the unit, then reloads systemd. A
 // unit for another Hermes home is refused; a missing one is a no-op.
 func (b *Backend) Uninstall(ctx context.Context, profile string) error {
@@ -299,13 +273,13 @@ func (b *Backend) Uninstall(ctx context.Context, profile string) error {
 			HintText: "run it with --home " + home + ", or remove " + path + " yourself"}
 	}
 	if pid := b.mainPID(ctx, s, name); pid > 0 {
-		gateway.MarkPlannedStop(b.log, b.cfg.profileDir(profile), pid)
+		b.MarkPlannedStop(profile, pid)
 	}
 	if _, err := b.systemctl(ctx, s, name, "stop", name); err != nil {
-		b.log.Warn("stop before uninstall failed", "unit", name, "error", err)
+		b.Log().Warn("stop before uninstall failed", "unit", name, "error", err)
 	}
 	if _, err := b.systemctl(ctx, s, name, "disable", name); err != nil {
-		b.log.Warn("disable before uninstall failed", "unit", name, "error", err)
+		b.Log().Warn("disable before uninstall failed", "unit", name, "error", err)
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return unitFileError(path, err)
@@ -323,7 +297,7 @@ func (b *Backend) Start(ctx context.Context, profile string) error {
 	if _, err := b.systemctl(ctx, s, UnitName(profile), "start", UnitName(profile)); err != nil {
 		return err
 	}
-	b.recordDesired(profile, service.DesiredRunning)
+	_ = b.RecordDesired(profile, service.DesiredRunning)
 	return nil
 }
 
@@ -335,12 +309,12 @@ func (b *Backend) Stop(ctx context.Context, profile string) error {
 	}
 	name := UnitName(profile)
 	if pid := b.mainPID(ctx, s, name); pid > 0 {
-		gateway.MarkPlannedStop(b.log, b.cfg.profileDir(profile), pid)
+		b.MarkPlannedStop(profile, pid)
 	}
 	if _, err := b.systemctl(ctx, s, name, "stop", name); err != nil {
 		return err
 	}
-	b.recordDesired(profile, service.DesiredStopped)
+	_ = b.RecordDesired(profile, service.DesiredStopped)
 	return nil
 }
 
@@ -354,7 +328,7 @@ func (b *Backend) Restart(ctx context.Context, profile string) error {
 	if _, err := b.systemctl(ctx, s, UnitName(profile), "restart", UnitName(profile)); err != nil {
 		return err
 	}
-	b.recordDesired(profile, service.DesiredRunning)
+	_ = b.RecordDesired(profile, service.DesiredRunning)
 	return nil
 }
 
@@ -416,11 +390,8 @@ func (b *Backend) Statuses(ctx context.Context, profiles []string) ([]service.St
 }
 
 func (b *Backend) base(profile string) service.Status {
-	st := service.Status{Profile: profile, Backend: service.KindSystemd, State: service.StateStopped,
-		Unit: service.Ptr(UnitName(profile)), Detail: "not installed"}
-	if gs, err := gateway.ReadState(b.cfg.profileDir(profile)); err == nil && gs.DesiredState() != "" {
-		st.DesiredState = service.Ptr(gs.DesiredState())
-	}
+	st := b.BaseStatus(profile, UnitName(profile))
+	st.Detail = "not installed"
 	return st
 }
 
@@ -491,11 +462,7 @@ func (b *Backend) Logs(ctx context.Context, profile string, opts service.LogOpti
 	if err != nil {
 		return err
 	}
-	n := opts.Lines
-	if n <= 0 {
-		n = 50
-	}
-	args := append(s.flag(), "-u", UnitName(profile), "-n", fmt.Sprint(n), "--no-pager")
+	args := append(s.flag(), "-u", UnitName(profile), "-n", fmt.Sprint(backend.LogLines(opts.Lines)), "--no-pager")
 	if opts.Follow {
 		args = append(args, "-f")
 	}

@@ -34,8 +34,8 @@ func ConfigFromEnv(log hclog.Logger) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	cfg := Config{Home: home, SystemUnitDir: os.Getenv("HERMES_SYSTEMD_SYSTEM_DIR"),
-		LingerDir: os.Getenv("HERMES_SYSTEMD_LINGER_DIR"), Root: os.Geteuid() == 0, Log: log}
+	cfg := Config{Home: home, SystemUnitDir: os.Getenv(gateway.EnvSystemdSystemDir),
+		LingerDir: os.Getenv(gateway.EnvSystemdLingerDir), Root: os.Geteuid() == 0, Log: log}
 	if cfg.SystemUnitDir == "" {
 		cfg.SystemUnitDir = "/etc/systemd/system"
 	}
@@ -91,9 +91,4 @@ func (c Config) find(profile string) (scope, bool) {
 		}
 	}
 	return scope{}, false
-}
-
-func (c Config) profileDir(profile string) string {
-	dir, _ := gateway.Home{Root: c.Home}.ProfileDir(profile)
-	return dir
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/nousresearch/hermes-service/internal/fakecmd"
+	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
@@ -38,7 +39,7 @@ func TestUserScopeInstall(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = os.WriteFile(filepath.Join(b.cfg.LingerDir, "tester"), nil, 0o644)
-	err := b.Install(context.Background(), "work", service.InstallOptions{StartNow: true, StartOnLogin: true, Command: []string{hermes}})
+	err := b.Install(context.Background(), "work", service.InstallOptions{StartNow: true, StartOnLogin: true, Command: gateway.RunnerArgv(hermes, "work")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +52,7 @@ func TestUserScopeInstall(t *testing.T) {
 		t.Fatalf("user unit: %v\n%s", err, data)
 	}
 	// System scope without root: the sudo command to run instead.
-	err = b.Install(context.Background(), "work", service.InstallOptions{System: true, Command: []string{hermes}})
+	err = b.Install(context.Background(), "work", service.InstallOptions{System: true, Command: gateway.RunnerArgv(hermes, "work")})
 	if !errors.Is(err, service.ErrPermission) || !strings.Contains(service.HintOf(err), "sudo hermes -p work gateway install --system") {
 		t.Fatalf("got %v", err)
 	}

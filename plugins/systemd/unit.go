@@ -8,6 +8,7 @@ import (
 
 	"github.com/coreos/go-systemd/v22/unit"
 
+	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
@@ -25,8 +26,8 @@ func UnitName(profile string) string {
 // unitSpec is everything a unit says.
 type unitSpec struct {
 	Profile    string
-	Hermes     string // absolute hermes binary
-	Home       string // the Hermes home's root
+	Command    []string // the runner's whole argv; [0] is the absolute hermes binary
+	Home       string   // the Hermes home's root
 	ProfileDir string
 	Env        map[string]string
 	System     bool
@@ -79,15 +80,21 @@ func envAssignment(k, v string) string {
 	return quoted(strings.ReplaceAll(k+"="+v, "%", "%%"))
 }
 
-func (u unitSpec) command(args ...string) string {
-	words := []string{quoteArg(u.Hermes)}
-	if u.Profile != service.DefaultProfile {
-		words = append(words, "-p", u.Profile)
-	}
-	for _, a := range args {
-		words = append(words, a)
+// commandLine writes argv as one systemd command line, every word quoted.
+func commandLine(argv []string) string {
+	words := make([]string, len(argv))
+	for i, a := range argv {
+		words[i] = quoteArg(a)
 	}
 	return strings.Join(words, " ")
+}
+
+// markStopLine is ExecStop's hermes mark-stop for the unit's main pid. The
+// last word stays unquoted: systemd expands $MAINPID there.
+func (u unitSpec) markStopLine() string {
+	argv := append([]string{u.Command[0]}, gateway.ProfileArgs(u.Profile)...)
+	argv = append(argv, gateway.CommandGateway, gateway.CommandMarkStop, gateway.FlagPID)
+	return commandLine(argv) + " $MAINPID"
 }
 
 // options renders the unit as go-systemd options.
@@ -104,13 +111,13 @@ func (u unitSpec) options() []*unit.UnitOption {
 	}
 	opts = append(opts,
 		o("Service", "Type", "simple"),
-		o("Service", "ExecStart", u.command("gateway", "run")),
+		o("Service", "ExecStart", commandLine(u.Command)),
 		// Before systemd's SIGTERM: mark the stop as the operator's. The "-"
 		// keeps a failure from failing the stop; $MAINPID is the runner.
-		o("Service", "ExecStop", "-"+u.command("gateway", "mark-stop", "--pid", "$MAINPID")),
+		o("Service", "ExecStop", "-"+u.markStopLine()),
 		o("Service", "WorkingDirectory", quoteArg(u.ProfileDir)),
 	)
-	env := map[string]string{"HERMES_HOME": u.Home, "HERMES_SUPERVISED_CHILD": "1"}
+	env := map[string]string{gateway.EnvHome: u.Home, gateway.EnvSupervisedChild: "1"}
 	if u.System {
 		env["HOME"], env["USER"], env["LOGNAME"] = u.UserHome, u.User, u.User
 	}
@@ -131,11 +138,11 @@ func (u unitSpec) options() []*unit.UnitOption {
 	opts = append(opts,
 		o("Service", "Restart", "always"),
 		o("Service", "RestartSec", "5"),
-		// 75: the gateway asked for a restart (a success, restarted).
-		o("Service", "SuccessExitStatus", "75"),
-		o("Service", "RestartForceExitStatus", "75"),
-		// 78: fatal configuration; restarting cannot help.
-		o("Service", "RestartPreventExitStatus", "78"),
+		// The gateway asked for a restart: a success, restarted.
+		o("Service", "SuccessExitStatus", gateway.ExitText(gateway.ExitRestart)),
+		o("Service", "RestartForceExitStatus", gateway.ExitText(gateway.ExitRestart)),
+		// Fatal configuration: restarting cannot help.
+		o("Service", "RestartPreventExitStatus", gateway.ExitText(gateway.ExitConfig)),
 		// SIGTERM to the runner alone, which stops its gateway in order;
 		// SIGKILL to everything left after the timeout.
 		o("Service", "KillMode", "mixed"),
@@ -169,7 +176,7 @@ func unitHome(data []byte) string {
 			continue
 		}
 		for _, word := range splitQuoted(o.Value) {
-			if v, ok := strings.CutPrefix(word, "HERMES_HOME="); ok {
+			if v, ok := strings.CutPrefix(word, gateway.EnvPair(gateway.EnvHome, "")); ok {
 				return strings.ReplaceAll(v, "%%", "%")
 			}
 		}

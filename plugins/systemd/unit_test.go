@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/coreos/go-systemd/v22/unit"
+
+	"github.com/nousresearch/hermes-service/shared/gateway"
 )
 
 // hostileEnv holds values systemd's quoting must carry through intact.
@@ -39,12 +41,12 @@ func specs(t *testing.T) map[string]unitSpec {
 	hermes := fakeHermes(t)
 	home := t.TempDir()
 	return map[string]unitSpec{
-		"default, user":     {Profile: "default", Hermes: hermes, Home: home, ProfileDir: home},
-		"named, user":       {Profile: "work", Hermes: hermes, Home: home, ProfileDir: filepath.Join(home, "profiles", "work")},
-		"named, system":     {Profile: "work", Hermes: hermes, Home: home, ProfileDir: filepath.Join(home, "profiles", "work"), System: true, User: "daemon", Group: "daemon", UserHome: "/usr/sbin"},
-		"default, system":   {Profile: "default", Hermes: hermes, Home: home, ProfileDir: home, System: true, User: "root", Group: "root", UserHome: "/root"},
-		"hostile env, user": {Profile: "work", Hermes: hermes, Home: home, ProfileDir: filepath.Join(home, "profiles", "work"), Env: hostileEnv},
-		"hostile env, system": {Profile: "work-2", Hermes: hermes, Home: home, ProfileDir: filepath.Join(home, "profiles", "work-2"),
+		"default, user":     {Profile: "default", Command: gateway.RunnerArgv(hermes, "default"), Home: home, ProfileDir: home},
+		"named, user":       {Profile: "work", Command: gateway.RunnerArgv(hermes, "work"), Home: home, ProfileDir: filepath.Join(home, "profiles", "work")},
+		"named, system":     {Profile: "work", Command: gateway.RunnerArgv(hermes, "work"), Home: home, ProfileDir: filepath.Join(home, "profiles", "work"), System: true, User: "daemon", Group: "daemon", UserHome: "/usr/sbin"},
+		"default, system":   {Profile: "default", Command: gateway.RunnerArgv(hermes, "default"), Home: home, ProfileDir: home, System: true, User: "root", Group: "root", UserHome: "/root"},
+		"hostile env, user": {Profile: "work", Command: gateway.RunnerArgv(hermes, "work"), Home: home, ProfileDir: filepath.Join(home, "profiles", "work"), Env: hostileEnv},
+		"hostile env, system": {Profile: "work-2", Command: gateway.RunnerArgv(hermes, "work-2"), Home: home, ProfileDir: filepath.Join(home, "profiles", "work-2"),
 			Env: hostileEnv, System: true, User: "daemon", Group: "daemon", UserHome: "/usr/sbin"},
 	}
 }

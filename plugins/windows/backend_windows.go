@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 	"unsafe"
 
@@ -19,8 +18,8 @@ import (
 	"golang.org/x/sys/windows/svc/mgr"
 
 	"github.com/nousresearch/hermes-service/internal/logtail"
+	"github.com/nousresearch/hermes-service/shared/backend"
 	"github.com/nousresearch/hermes-service/shared/gateway"
-	"github.com/nousresearch/hermes-service/shared/plugin"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
@@ -48,30 +47,31 @@ func ConfigFromEnv(log hclog.Logger) (Config, error) {
 
 // Backend keeps profile gateways as Windows services.
 type Backend struct {
-	service.Unimplemented
+	backend.Base
 	cfg Config
-	log hclog.Logger
 }
 
 var _ service.Manager = (*Backend)(nil)
 
-// New returns the backend for cfg.
-func New(cfg Config) *Backend {
-	log := cfg.Log
-	if log == nil {
-		log = hclog.NewNullLogger()
-	}
-	return &Backend{Unimplemented: service.Unimplemented{Kind: service.KindWindows}, cfg: cfg, log: log}
-}
-
 // Version is the plugin's version, set at build time with -ldflags -X.
 var Version = ""
 
-// Identify reports windows: install, logs, elevated handoff.
-func (b *Backend) Identify(context.Context) (service.Identity, error) {
-	v := plugin.BuildVersion(Version)
-	return service.Identity{Kind: service.KindWindows, Version: v, Capabilities: service.Capabilities{
-		Install: true, Logs: true, FollowLogs: true, ElevatedHandoff: true}}, nil
+// New returns the backend for cfg: windows installs services, reads logs
+// and can hand an install to an elevated prompt.
+func New(cfg Config) *Backend {
+	id := backend.Identity{Kind: service.KindWindows, Version: Version, Capabilities: service.Capabilities{
+		Install: true, Logs: true, FollowLogs: true, ElevatedHandoff: true}}
+	return &Backend{Base: backend.NewBaseFor(id, cfg.Home, cfg.Log), cfg: cfg}
+}
+
+// FromEnv is the plugin's factory: the backend configured from the
+// environment the host passes.
+func FromEnv(log hclog.Logger) (service.Manager, error) {
+	cfg, err := ConfigFromEnv(log)
+	if err != nil {
+		return nil, err
+	}
+	return New(cfg), nil
 }
 
 // scmError turns an SCM failure into the contract's errors: access denied
@@ -90,17 +90,10 @@ func scmError(profile, action string, err error) error {
 		return &service.NotInstalledError{Profile: profile, Service: ServiceName(profile)}
 	case win.ERROR_SERVICE_EXISTS:
 		return &service.AlreadyExistsError{Profile: profile, Service: ServiceName(profile),
-			HintText: "uninstall it first (hermes " + pflag(profile) + "gateway uninstall), or install with --force"}
+			HintText: "uninstall it first (" + gateway.CommandHint(profile, "uninstall") + "), or install with --force"}
 	}
 	return &service.CommandFailedError{Service: ServiceName(profile), Action: action, ExitCode: int(errno), Stderr: errno.Error(),
 		HintText: "see the Windows event log (source " + ServiceName(profile) + ") and " + filepath.Join("<profile home>", "logs", "gateway.log")}
-}
-
-func pflag(profile string) string {
-	if profile == service.DefaultProfile {
-		return ""
-	}
-	return "-p " + profile + " "
 }
 
 func (b *Backend) connect(profile, action string) (*mgr.Mgr, error) {
@@ -124,14 +117,8 @@ func (b *Backend) open(profile, action string) (*mgr.Mgr, *mgr.Service, error) {
 	return m, s, nil
 }
 
-func (b *Backend) profileDir(profile string) string {
-	dir, _ := gateway.Home{Root: b.cfg.Home}.ProfileDir(profile)
-	return dir
-}
-
-func (b *Backend) logFile(profile string) string {
-	return filepath.Join(b.profileDir(profile), "logs", "gateway.log")
-}
+// logFile is where the service wrapper appends the gateway's output.
+func logFile(dir string) string { return filepath.Join(dir, "logs", "gateway.log") }
 
 // waitFor polls the service until it reaches want (bounded).
 func waitFor(ctx context.Context, s *mgr.Service, want svc.State, timeout time.Duration) error {
@@ -180,9 +167,12 @@ func (b *Backend) Install(ctx context.Context, profile string, opts service.Inst
 	if err := service.ValidateEnv(opts.Env); err != nil {
 		return err
 	}
-	if len(opts.Command) == 0 || !filepath.IsAbs(opts.Command[0]) {
-		return &service.InvalidOptionError{Option: "command", Value: strings.Join(opts.Command, " "),
-			Reason: "the service needs the absolute path of hermes.exe"}
+	if err := backend.CheckCommand(opts.Command); err != nil {
+		return err
+	}
+	dir, err := b.ProfileDir(profile)
+	if err != nil {
+		return err
 	}
 	defer func() {
 		if err != nil {
@@ -208,7 +198,7 @@ func (b *Backend) Install(ctx context.Context, profile string, opts service.Inst
 		}
 	}
 	kind, delayed := startType(opts.StartOnLogin)
-	spec := Spec{Profile: profile, Home: b.cfg.Home, Hermes: opts.Command[0], Env: opts.Env}
+	spec := Spec{Profile: profile, Home: b.cfg.Home, Command: opts.Command, Env: opts.Env}
 	// Description and delayed start are set apart from the creation: Wine's
 	// SCM refuses some config levels, and a refusal must not leave a half
 	// made service.
@@ -221,7 +211,7 @@ func (b *Backend) Install(ctx context.Context, profile string, opts service.Inst
 	setDescription(s, Description)
 	if delayed {
 		if err := setDelayedStart(s); err != nil {
-			b.log.Warn("delayed automatic start not set; the service starts automatically without the delay", "error", err)
+			b.Log().Warn("delayed automatic start not set; the service starts automatically without the delay", "error", err)
 		}
 	}
 	if err := s.SetRecoveryActions([]mgr.RecoveryAction{
@@ -229,10 +219,10 @@ func (b *Backend) Install(ctx context.Context, profile string, opts service.Inst
 		{Type: mgr.ServiceRestart, Delay: 5 * time.Second},
 		{Type: mgr.ServiceRestart, Delay: 5 * time.Second},
 	}, 24*60*60); err != nil {
-		b.log.Warn("recovery actions not set", "error", err)
+		b.Log().Warn("recovery actions not set", "error", err)
 	}
 	_ = eventlog.InstallAsEventCreate(name, eventlog.Error|eventlog.Warning|eventlog.Info)
-	_ = os.MkdirAll(filepath.Join(b.profileDir(profile), "logs"), 0o755)
+	_ = os.MkdirAll(filepath.Dir(logFile(dir)), 0o755)
 	b.eventLog(profile, false, "installed by hermes")
 	if opts.StartNow {
 		if err := startService(ctx, s); err != nil {
@@ -241,7 +231,7 @@ func (b *Backend) Install(ctx context.Context, profile string, opts service.Inst
 		if err := waitFor(ctx, s, svc.Running, waitTimeout); err != nil {
 			return scmError(profile, "start", err)
 		}
-		b.recordDesired(profile, service.DesiredRunning)
+		_ = b.RecordDesired(profile, service.DesiredRunning)
 	}
 	return nil
 }
@@ -337,13 +327,13 @@ func (b *Backend) Uninstall(ctx context.Context, profile string) error {
 // markRunner writes the planned-stop marker for the profile's runner (the
 // service wrapper marks it too, on the SCM's Stop), best effort.
 func (b *Backend) markRunner(profile string) {
-	if rec, _ := gateway.ReadPIDRecord(b.profileDir(profile)); rec != nil {
-		gateway.MarkPlannedStop(b.log, b.profileDir(profile), rec.PID)
+	dir, err := b.ProfileDir(profile)
+	if err != nil {
+		return
 	}
-}
-
-func (b *Backend) recordDesired(profile, desired string) {
-	gateway.RecordDesired(b.log, b.profileDir(profile), desired)
+	if rec, _ := gateway.ReadPIDRecord(dir); rec != nil {
+		b.MarkPlannedStop(profile, rec.PID)
+	}
 }
 
 // Start starts the service and waits for Running.
@@ -360,7 +350,7 @@ func (b *Backend) Start(ctx context.Context, profile string) error {
 	if err := waitFor(ctx, s, svc.Running, waitTimeout); err != nil {
 		return scmError(profile, "start", err)
 	}
-	b.recordDesired(profile, service.DesiredRunning)
+	_ = b.RecordDesired(profile, service.DesiredRunning)
 	return nil
 }
 
@@ -379,7 +369,7 @@ func (b *Backend) Stop(ctx context.Context, profile string) error {
 	if err := waitFor(ctx, s, svc.Stopped, waitTimeout); err != nil {
 		return scmError(profile, "stop", err)
 	}
-	b.recordDesired(profile, service.DesiredStopped)
+	_ = b.RecordDesired(profile, service.DesiredStopped)
 	return nil
 }
 
@@ -393,11 +383,8 @@ func (b *Backend) Restart(ctx context.Context, profile string) error {
 
 // Status asks the SCM.
 func (b *Backend) Status(ctx context.Context, profile string) (service.Status, error) {
-	st := service.Status{Profile: profile, Backend: service.KindWindows, State: service.StateStopped,
-		Unit: service.Ptr(ServiceName(profile)), Detail: "not installed"}
-	if gs, _ := gateway.ReadState(b.profileDir(profile)); gs.DesiredState() != "" {
-		st.DesiredState = service.Ptr(gs.DesiredState())
-	}
+	st := b.BaseStatus(profile, ServiceName(profile))
+	st.Detail = "not installed"
 	m, s, err := b.open(profile, "status")
 	if errors.Is(err, service.ErrNotFound) {
 		return st, nil
@@ -426,7 +413,7 @@ func (b *Backend) Status(ctx context.Context, profile string) (service.Status, e
 			code = int(q.ServiceSpecificExitCode)
 		}
 		st.LastExit = service.Ptr(code)
-		if code == 78 {
+		if code == gateway.ExitConfig {
 			st.State = service.StateFailed
 		}
 	default:
@@ -480,7 +467,11 @@ func (b *Backend) Statuses(ctx context.Context, profiles []string) ([]service.St
 
 // Logs tails the gateway's log file under the profile home.
 func (b *Backend) Logs(ctx context.Context, profile string, opts service.LogOptions, emit func(service.LogLine) error) error {
-	if _, err := os.Stat(b.logFile(profile)); err != nil {
+	dir, err := b.ProfileDir(profile)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(logFile(dir)); err != nil {
 		m, s, err := b.open(profile, "logs")
 		if err != nil {
 			return err
@@ -488,9 +479,5 @@ func (b *Backend) Logs(ctx context.Context, profile string, opts service.LogOpti
 		s.Close()
 		m.Disconnect()
 	}
-	n := opts.Lines
-	if n <= 0 {
-		n = 50
-	}
-	return logtail.File(ctx, b.logFile(profile), n, opts.Follow, logtail.Plain, emit)
+	return logtail.File(ctx, logFile(dir), backend.LogLines(opts.Lines), opts.Follow, logtail.Plain, emit)
 }

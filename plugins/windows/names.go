@@ -3,9 +3,11 @@ package windows
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
+	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
@@ -28,29 +30,30 @@ const Description = "Keeps the Hermes messaging gateway running: runs `hermes ga
 type Spec struct {
 	Profile string
 	Home    string
-	Hermes  string
+	// Command is the runner's whole argv (gateway.RunnerArgv); [0] is the
+	// absolute path of hermes.exe.
+	Command []string
 	Env     map[string]string
 }
 
 // ServiceArgs are the arguments after the binary in the service's command
 // line (the SCM's ImagePath); ParseServiceArgs reads them back.
 func (s Spec) ServiceArgs() []string {
-	args := []string{"service", "--profile", s.Profile, "--home", s.Home, "--hermes", s.Hermes}
-	keys := make([]string, 0, len(s.Env))
-	for k := range s.Env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	args := []string{ServiceModeName, "--profile", s.Profile, "--home", s.Home}
+	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 		args = append(args, "--env", k+"="+s.Env[k])
 	}
-	return args
+	return append(append(args, "--"), s.Command...)
 }
 
 // ParseServiceArgs reads ServiceArgs (without the leading "service").
 func ParseServiceArgs(args []string) (Spec, error) {
 	s := Spec{Env: map[string]string{}}
 	for i := 0; i < len(args); i++ {
+		if args[i] == "--" {
+			s.Command = args[i+1:]
+			break
+		}
 		if i+1 >= len(args) {
 			return Spec{}, fmt.Errorf("service mode: %s needs a value", args[i])
 		}
@@ -60,8 +63,6 @@ func ParseServiceArgs(args []string) (Spec, error) {
 			s.Profile = v
 		case "--home":
 			s.Home = v
-		case "--hermes":
-			s.Hermes = v
 		case "--env":
 			k, val, ok := strings.Cut(v, "=")
 			if !ok {
@@ -76,8 +77,8 @@ func ParseServiceArgs(args []string) (Spec, error) {
 	if err := service.ValidateProfile(s.Profile); err != nil {
 		return Spec{}, err
 	}
-	if s.Home == "" || s.Hermes == "" {
-		return Spec{}, errors.New("service mode: --home and --hermes are required")
+	if s.Home == "" || len(s.Command) == 0 {
+		return Spec{}, errors.New("service mode: --home and the runner's command line after -- are required")
 	}
 	return s, nil
 }
@@ -98,17 +99,14 @@ func startType(startOnLogin bool) (kind uint32, delayed bool) {
 	return startManual, false
 }
 
-// gatewayArgs is the runner's command line for the profile.
-func (s Spec) gatewayArgs() []string {
-	args := []string{}
-	if s.Profile != service.DefaultProfile {
-		args = append(args, "-p", s.Profile)
-	}
-	return append(args, "gateway", "run")
-}
-
 // RunExit tells the wrapper what to do when the runner exits on its own:
 // report Stopped (true) for a clean exit or a fatal configuration, which
 // must not be restarted; otherwise end without reporting, so the SCM's
 // recovery actions restart it.
-func RunExit(code int) (reportStopped bool) { return code == 0 || code == 78 }
+func RunExit(code int) (reportStopped bool) {
+	return code == gateway.ExitOK || code == gateway.ExitConfig
+}
+
+// ServiceModeName is the first argument that runs the plugin's binary as a
+// profile's service process (see ServiceMode).
+const ServiceModeName = "service"

@@ -3,17 +3,21 @@ package windows
 import (
 	"reflect"
 	"testing"
+
+	"github.com/nousresearch/hermes-service/shared/gateway"
 )
 
 func TestNamesAndArgs(t *testing.T) {
 	if ServiceName("default") != "hermes-gateway" || ServiceName("work") != "hermes-gateway-work" {
 		t.Fatal("service names")
 	}
-	s := Spec{Profile: "work", Home: `C:\Users\ada\.hermes`, Hermes: `C:\Program Files\hermes\hermes.exe`,
-		Env: map[string]string{"B": "two words", "A": `quo"te`, "C": "x=y"}}
+	s := Spec{Profile: "work", Home: `C:\Users\ada\.hermes`,
+		Command: gateway.RunnerArgv(`C:\Program Files\hermes\hermes.exe`, "work"),
+		Env:     map[string]string{"B": "two words", "A": `quo"te`, "C": "x=y"}}
 	args := s.ServiceArgs()
-	want := []string{"service", "--profile", "work", "--home", `C:\Users\ada\.hermes`, "--hermes", `C:\Program Files\hermes\hermes.exe`,
-		"--env", `A=quo"te`, "--env", "B=two words", "--env", "C=x=y"}
+	want := []string{"service", "--profile", "work", "--home", `C:\Users\ada\.hermes`,
+		"--env", `A=quo"te`, "--env", "B=two words", "--env", "C=x=y",
+		"--", `C:\Program Files\hermes\hermes.exe`, "-p", "work", "gateway", "run"}
 	if !reflect.DeepEqual(args, want) {
 		t.Fatalf("%q", args)
 	}
@@ -21,16 +25,10 @@ func TestNamesAndArgs(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(back, s) {
 		t.Fatalf("%+v %v", back, err)
 	}
-	for _, bad := range [][]string{{"--profile"}, {"--profile", "Bad"}, {"--profile", "w"}, {"--x", "y"}, {"--profile", "w", "--home", "h", "--hermes", "x", "--env", "noeq"}} {
+	for _, bad := range [][]string{{"--profile"}, {"--profile", "Bad"}, {"--profile", "w"}, {"--x", "y"}, {"--profile", "w", "--home", "h", "--env", "noeq", "--", "x"}, {"--profile", "w", "--home", "h", "--"}} {
 		if _, err := ParseServiceArgs(bad); err == nil {
 			t.Errorf("accepted %q", bad)
 		}
-	}
-	if got := (Spec{Profile: "default"}).gatewayArgs(); !reflect.DeepEqual(got, []string{"gateway", "run"}) {
-		t.Fatalf("%q", got)
-	}
-	if got := s.gatewayArgs(); !reflect.DeepEqual(got, []string{"-p", "work", "gateway", "run"}) {
-		t.Fatalf("%q", got)
 	}
 }
 

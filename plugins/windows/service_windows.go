@@ -14,11 +14,15 @@ import (
 	"golang.org/x/sys/windows/svc/eventlog"
 
 	"github.com/nousresearch/hermes-service/shared/gateway"
+	"github.com/nousresearch/hermes-service/shared/plugin"
 )
 
 // stopWait bounds how long the wrapper waits for the runner after asking
 // it to stop, before ending it.
 const stopWait = 30 * time.Second
+
+// ServiceMode is the plugin binary's service mode, for plugin.Serve.
+var ServiceMode = plugin.Mode{Name: ServiceModeName, Run: RunService}
 
 // RunService is service mode: it speaks the SCM's protocol for the
 // profile's service and runs the gateway runner as its child. args are the
@@ -73,12 +77,12 @@ func (h *handler) start() (*exec.Cmd, <-chan int, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	cmd := exec.Command(h.spec.Hermes, h.spec.gatewayArgs()...)
+	cmd := exec.Command(h.spec.Command[0], h.spec.Command[1:]...)
 	cmd.Dir = h.profileDir()
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.Env = append(os.Environ(), "HERMES_HOME="+h.spec.Home, "HERMES_SUPERVISED_CHILD=1", "HERMES_SERVICE_MANAGER=windows")
+	cmd.Env = append(os.Environ(), gateway.EnvPair(gateway.EnvHome, h.spec.Home), gateway.EnvPair(gateway.EnvSupervisedChild, "1"))
 	for k, v := range h.spec.Env {
-		cmd.Env = append(cmd.Env, k+"="+v)
+		cmd.Env = append(cmd.Env, gateway.EnvPair(k, v))
 	}
 	if err := cmd.Start(); err != nil {
 		out.Close()
@@ -99,7 +103,7 @@ func (h *handler) Execute(_ []string, reqs <-chan svc.ChangeRequest, status chan
 	child, done, err := h.start()
 	if err != nil {
 		h.event(true, "the gateway runner could not start: "+err.Error())
-		return true, 78
+		return true, gateway.ExitConfig
 	}
 	status <- svc.Status{State: svc.Running, Accepts: svc.AcceptStop | svc.AcceptShutdown}
 	for {

@@ -37,7 +37,7 @@ func TestServiceUnderTheSCM(t *testing.T) {
 	b := New(Config{Home: home, ServiceExe: filepath.Join(bin, "hermes-service-windows.exe")})
 	t.Cleanup(func() { _ = b.Uninstall(ctx, profile) })
 	dir := filepath.Join(home, "profiles", profile)
-	opts := service.InstallOptions{StartNow: true, Command: []string{filepath.Join(bin, "hermes.exe")},
+	opts := service.InstallOptions{StartNow: true, Command: gateway.RunnerArgv(filepath.Join(bin, "hermes.exe"), profile),
 		Env: map[string]string{"HERMES_GATEWAY_COMMAND": `"` + filepath.Join(bin, "hermes-test-gateway.exe") + `" --from-service`,
 			"GREETING": "hello from the service"}}
 

@@ -18,11 +18,11 @@ type Home struct {
 
 // DefaultRoot is $HERMES_HOME, else ~/.hermes, made absolute.
 func DefaultRoot() (string, error) {
-	root := os.Getenv("HERMES_HOME")
+	root := os.Getenv(EnvHome)
 	if root == "" {
 		dir, err := os.UserHomeDir()
 		if err != nil {
-			return "", fmt.Errorf("cannot find the Hermes home: %w (set HERMES_HOME)", err)
+			return "", fmt.Errorf("cannot find the Hermes home: %w (set "+EnvHome+")", err)
 		}
 		root = filepath.Join(dir, ".hermes")
 	}

@@ -77,6 +77,10 @@ const (
 	// CommandGateway and CommandRun name the runner's subcommand.
 	CommandGateway = "gateway"
 	CommandRun     = "run"
+	// CommandMarkStop marks the coming stop of a pid as planned (a service
+	// manager's stop hook runs it); FlagPID names the pid.
+	CommandMarkStop = "mark-stop"
+	FlagPID         = "--pid"
 	// FlagProfile selects the profile.
 	FlagProfile = "-p"
 	// FlagFatalExit is the exit code the runner uses for a fatal
@@ -84,6 +88,9 @@ const (
 	// from its restarts (launchd's KeepAlive): the state file keeps the real
 	// reason.
 	FlagFatalExit = "--fatal-exit-code"
+	// FlagReplace takes over from a gateway already running for the
+	// profile (upstream's own s6 run line uses it).
+	FlagReplace = "--replace"
 	// FlagStopTimeout is how long the runner lets the gateway drain after
 	// asking it to stop.
 	FlagStopTimeout = "--stop-timeout"

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 
+	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
@@ -33,14 +35,46 @@ func Logger() hclog.Logger {
 	return logger
 }
 
-// Serve runs impl as a hermes backend plugin until the host closes the
-// connection. It is the whole of a plugin's main.
+// Factory builds a backend. It gets the plugin side's logger (see Logger);
+// an error is a configuration problem (no home, a bad setting) that Serve
+// reports and turns into exit gateway.ExitConfig, so a supervisor does not
+// retry it.
+type Factory func(log hclog.Logger) (service.Manager, error)
+
+// Mode is another way the plugin's binary runs, chosen by its first
+// argument: the Windows backend's binary is also the service process the
+// Service Control Manager starts ("service ..."). Run gets the arguments
+// after the name and returns the exit code.
+type Mode struct {
+	Name string
+	Run  func(args []string) int
+}
+
+// Serve builds the backend with newBackend and runs it as a hermes backend
+// plugin until the host closes the connection. It is the whole of a
+// plugin's main:
 //
-// Run by hand, with the single argument --version, it prints the backend's
+//	func main() { plugin.Serve(mybackend.New) }
+//
+// A first argument naming one of modes runs that mode instead. Run by hand,
+// with the single argument --version, it prints the backend's
 // kind and version instead; with any other arguments, or none, it explains
 // that hermes launches it and exits with status 1.
-func Serve(impl service.Manager) {
+func Serve(newBackend Factory, modes ...Mode) {
+	for _, m := range modes {
+		if len(os.Args) > 1 && os.Args[1] == m.Name {
+			os.Exit(m.Run(os.Args[2:]))
+		}
+	}
 	log := Logger()
+	impl, err := newBackend(log)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", filepath.Base(os.Args[0]), err)
+		if hint := service.HintOf(err); hint != "" {
+			fmt.Fprintf(os.Stderr, "hint: %s\n", hint)
+		}
+		os.Exit(gateway.ExitConfig)
+	}
 	if os.Getenv(Handshake.MagicCookieKey) != Handshake.MagicCookieValue {
 		os.Exit(serveByHand(impl, os.Args[1:]))
 	}
@@ -50,6 +84,16 @@ func Serve(impl service.Manager) {
 		GRPCServer:       goplugin.DefaultGRPCServer,
 		Logger:           log,
 	})
+}
+
+// Unavailable is the factory of a plugin built for a platform its backend
+// does not run on: it says where the backend runs, and Serve exits
+// gateway.ExitConfig.
+func Unavailable(kind, where string) Factory {
+	return func(hclog.Logger) (service.Manager, error) {
+		return nil, &service.UnsupportedError{Operation: "serve", Backend: kind,
+			HintText: "the " + kind + " backend runs on " + where}
+	}
 }
 
 // serveByHand answers a person who ran the plugin directly.

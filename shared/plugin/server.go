@@ -350,6 +350,9 @@ func (s *server) Logs(req *pb.LogsRequest, stream pb.ManagerService_LogsServer) 
 		}
 	}
 	opts := service.LogOptions{Lines: int(req.GetLines()), Follow: req.GetFollow()}
+	if opts.Lines <= 0 {
+		opts.Lines = service.DefaultLogLines // the backend never sees "the default"
+	}
 	err := s.guard(ctx, "logs", func() error {
 		return s.impl.Logs(ctx, req.GetProfile(), opts, func(l service.LogLine) error {
 			return stream.Send(logLineToPB(l))

@@ -138,9 +138,11 @@ type InstallOptions struct {
 	// Env is extra environment for the gateway. Keys must be valid shell
 	// identifiers; see ValidateEnv.
 	Env map[string]string
-	// Command is the argv the service executes to run this profile's
-	// gateway, e.g. ["/usr/bin/hermes", "-p", "work", "gateway", "run"]. The
-	// host builds it; a backend may append flags that gateway run accepts.
+	// Command is the whole argv the service executes to run this profile's
+	// gateway, e.g. ["/usr/bin/hermes", "-p", "work", "gateway", "run"]
+	// (gateway.RunnerArgv builds it), with an absolute program path. The
+	// host builds it; a backend runs it as given, and may only append
+	// runner flags its init system needs (gateway.FlagFatalExit, ...).
 	Command []string
 }
 
@@ -154,10 +156,14 @@ type RegisterOptions struct {
 	Command []string
 }
 
+// DefaultLogLines is how many recent lines Logs sends when not told.
+const DefaultLogLines = 50
+
 // LogOptions select what Logs returns.
 type LogOptions struct {
-	// Lines is how many recent lines to send first; 0 means the backend's
-	// default (the host asks for 50 unless told otherwise).
+	// Lines is how many recent lines to send first; 0 means
+	// DefaultLogLines (the plugin server fills it in before the backend
+	// sees the call).
 	Lines int
 	// Follow keeps streaming new lines until the context is done.
 	Follow bool

@@ -36,5 +36,5 @@ func main() {
 		})
 		return
 	}
-	plugin.Serve(testbackend.New())
+	plugin.Serve(testbackend.Factory)
 }

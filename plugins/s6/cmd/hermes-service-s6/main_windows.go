@@ -3,11 +3,10 @@
 package main
 
 import (
-	"fmt"
-	"os"
+	"github.com/nousresearch/hermes-service/shared/plugin"
+	"github.com/nousresearch/hermes-service/shared/service"
 )
 
 func main() {
-	fmt.Fprintln(os.Stderr, "hermes-service-s6: the s6 backend runs on Linux (s6-overlay containers), not Windows")
-	os.Exit(78)
+	plugin.Serve(plugin.Unavailable(service.KindS6, "Linux (s6-overlay containers), not Windows"))
 }

@@ -5,11 +5,8 @@
 package main
 
 import (
-	"fmt"
-	"os"
+	"github.com/nousresearch/hermes-service/shared/plugin"
+	"github.com/nousresearch/hermes-service/shared/service"
 )
 
-func main() {
-	fmt.Fprintln(os.Stderr, "hermes-service-windows: the Windows backend runs on Windows")
-	os.Exit(78)
-}
+func main() { plugin.Serve(plugin.Unavailable(service.KindWindows, "Windows")) }

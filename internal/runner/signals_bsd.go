@@ -1,6 +1,6 @@
 //go:build !linux && !windows
 
-package host
+package runner
 
 import "syscall"
 

@@ -1,9 +1,9 @@
 //go:build windows
 
-package host
+package runner
 
 import "golang.org/x/sys/windows"
 
-// splitCommandLine splits HERMES_GATEWAY_COMMAND into words by Windows'
+// splitCommandLine splits the gateway command line into words by Windows'
 // own rules (CommandLineToArgv), so C:\paths keep their backslashes.
 func splitCommandLine(line string) ([]string, error) { return windows.DecomposeCommandLine(line) }

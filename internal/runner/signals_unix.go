@@ -1,6 +1,6 @@
 //go:build !windows
 
-package host
+package runner
 
 import (
 	"os"
@@ -39,6 +39,3 @@ func killChild(child *exec.Cmd) error {
 	}
 	return nil
 }
-
-func terminate(pid int) error { return syscall.Kill(pid, syscall.SIGTERM) }
-func kill(pid int) error      { return syscall.Kill(pid, syscall.SIGKILL) }

@@ -1,6 +1,6 @@
 //go:build windows
 
-package host
+package runner
 
 import (
 	"os"
@@ -53,23 +53,3 @@ func forward(*exec.Cmd, os.Signal) error { return nil }
 // Windows: the gateway is ended.
 func terminateChild(child *exec.Cmd) error { return child.Process.Kill() }
 func killChild(child *exec.Cmd) error      { return child.Process.Kill() }
-
-// terminate asks a runner to stop through its stop event, as SIGTERM
-// would on Unix; a process without one is ended.
-func terminate(pid int) error {
-	if name, err := windows.UTF16PtrFromString(gateway.StopEventName(pid)); err == nil {
-		if ev, err := windows.OpenEvent(windows.EVENT_MODIFY_STATE, false, name); err == nil {
-			defer windows.CloseHandle(ev)
-			return windows.SetEvent(ev)
-		}
-	}
-	return kill(pid)
-}
-
-func kill(pid int) error {
-	p, err := os.FindProcess(pid)
-	if err != nil {
-		return err
-	}
-	return p.Kill()
-}

@@ -1,0 +1,356 @@
+// Package runner is `hermes gateway run`: what every service definition
+// executes. It takes the profile's lock, keeps the pid record, runs the
+// gateway program as its child, forwards signals, and classifies a stop:
+// an operator's (SIGINT, or SIGTERM with the planned-stop marker naming the
+// runner) records the intent "stopped"; a stop from outside (SIGTERM
+// without it: a container restart, a bare kill) records "running", so the
+// gateway comes back with the machine. Its protocol (exit codes, argv,
+// environment names) lives in shared/gateway; it knows no backend by name:
+// a service definition tells it what it needs as a flag.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/nousresearch/hermes-service/internal/wait"
+	"github.com/nousresearch/hermes-service/shared/gateway"
+	"github.com/nousresearch/hermes-service/shared/service"
+)
+
+// DefaultStopTimeout is how long the gateway may take to exit after it was
+// asked to stop, before it is killed.
+const DefaultStopTimeout = 10 * time.Second
+
+// replaceWait bounds how long --replace waits for the old runner after
+// SIGTERM before it sends SIGKILL.
+const replaceWait = 10 * time.Second
+
+// Config is one `hermes gateway run`.
+type Config struct {
+	// Dir is the profile's folder; Profile its name.
+	Dir     string
+	Profile string
+	// Argv is the gateway program and its arguments.
+	Argv []string
+	// Replace takes over from a runner already running for the profile.
+	Replace bool
+	// StopTimeout bounds the gateway's exit after a stop request.
+	StopTimeout time.Duration
+	// FatalExit is the runner's exit code for a gateway's fatal
+	// configuration: gateway.ExitConfig, unless the service manager can
+	// spare only a clean exit from restarts.
+	FatalExit      int
+	Log            hclog.Logger
+	Stdout, Stderr io.Writer
+}
+
+// Error is a runner failure with the exit code it ends with.
+type Error struct {
+	Code int
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// ExitCode is the code `hermes gateway run` exits with.
+func (e *Error) ExitCode() int { return e.Code }
+
+// Hint passes on the cause's hint.
+func (e *Error) Hint() string { return service.HintOf(e.Err) }
+
+func configError(err error) error { return &Error{Code: gateway.ExitConfig, Err: err} }
+
+// Command is the gateway program: args when given, else
+// $HERMES_GATEWAY_COMMAND split into words (as a shell would on Unix, by
+// CommandLineToArgv's rules on Windows).
+func Command(args []string, getenv func(string) string) ([]string, error) {
+	if len(args) > 0 {
+		return args, nil
+	}
+	line := strings.TrimSpace(getenv(gateway.EnvGatewayCommand))
+	if line == "" {
+		return nil, configError(&NoCommandError{})
+	}
+	words, err := splitCommandLine(line)
+	if err != nil || len(words) == 0 {
+		return nil, configError(fmt.Errorf("%s %q cannot be split into words: %v", gateway.EnvGatewayCommand, line, err))
+	}
+	return words, nil
+}
+
+// NoCommandError is a runner given no gateway program.
+type NoCommandError struct{}
+
+func (*NoCommandError) Error() string {
+	return "no gateway command: nothing after -- and " + gateway.EnvGatewayCommand + " is not set"
+}
+
+// Hint says the two ways to give one.
+func (*NoCommandError) Hint() string {
+	return "give it on the command line, `hermes gateway run -- hermes-gateway --flag`, or configure the service with " +
+		"`hermes gateway install --env " + gateway.EnvGatewayCommand + "='hermes-gateway --flag'` (or register --env ...)"
+}
+
+// AlreadyRunningError is a second runner for a profile, without --replace.
+type AlreadyRunningError struct {
+	Profile string
+	PID     int // 0 when the lock holder left no pid record
+}
+
+func (e *AlreadyRunningError) Error() string {
+	if e.PID == 0 {
+		return fmt.Sprintf("the %s gateway is already running", e.Profile)
+	}
+	return fmt.Sprintf("the %s gateway is already running (PID %d)", e.Profile, e.PID)
+}
+
+// Hint says how to stop or replace it.
+func (e *AlreadyRunningError) Hint() string {
+	return "stop it first (" + gateway.CommandHint(e.Profile, "stop") + "), or take over with " + gateway.FlagReplace
+}
+
+// runner is one run.
+type runner struct{ Config }
+
+// Run runs the gateway to its end and returns the runner's exit code. An
+// error says why the runner could not run the gateway at all; it carries
+// its exit code too (see Error).
+func Run(cfg Config) (int, error) {
+	if cfg.Log == nil {
+		cfg.Log = hclog.NewNullLogger()
+	}
+	if cfg.StopTimeout <= 0 {
+		cfg.StopTimeout = DefaultStopTimeout
+	}
+	r := &runner{cfg}
+	code, err := r.run()
+	if err != nil {
+		var re *Error
+		if !errors.As(err, &re) {
+			err = &Error{Code: code, Err: err}
+		}
+	}
+	return code, err
+}
+
+func (r *runner) say(format string, args ...any) {
+	fmt.Fprintf(r.Stderr, "hermes gateway run: "+format+"\n", args...)
+}
+
+// lock takes the profile's lock, taking over from a live runner with
+// --replace.
+func (r *runner) lock() (*gateway.Lock, error) {
+	l, ok, err := gateway.TryLock(r.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", filepath.Join(r.Dir, gateway.LockFile), err)
+	}
+	if ok {
+		return l, nil
+	}
+	rec, _ := gateway.ReadPIDRecord(r.Dir)
+	if !r.Replace {
+		e := &AlreadyRunningError{Profile: r.Profile}
+		if rec != nil {
+			e.PID = rec.PID
+		}
+		return nil, e
+	}
+	if err := r.takeOver(rec); err != nil {
+		return nil, err
+	}
+	err = wait.Poll{What: "the old runner to release " + filepath.Join(r.Dir, gateway.LockFile), Timeout: 5 * time.Second}.
+		Until(context.Background(), func() (bool, error) {
+			var ok bool
+			l, ok, err = gateway.TryLock(r.Dir)
+			return ok, err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("the old runner is gone but %s is still locked: %w", filepath.Join(r.Dir, gateway.LockFile), err)
+	}
+	return l, nil
+}
+
+// takeOver ends the runner that holds the lock: its stop is planned (it
+// records "stopped" and exits 0, so its supervisor leaves it down), then
+// SIGTERM, then SIGKILL after replaceWait.
+func (r *runner) takeOver(rec *gateway.PIDRecord) error {
+	if rec == nil {
+		return fmt.Errorf("another process holds %s but left no pid record to replace", filepath.Join(r.Dir, gateway.LockFile))
+	}
+	if why := rec.Stale(); why != "" {
+		return nil // the lock holder is gone or going; the lock wait takes the lock
+	}
+	r.say("replacing the runner with PID %d", rec.PID)
+	gateway.MarkPlannedStop(r.Log, r.Dir, rec.PID)
+	if err := gateway.RequestStop(rec.PID); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("signal the runner with PID %d: %w", rec.PID, err)
+	}
+	gone := func() bool { return !gateway.SameProcess(rec.PID, rec.StartTime) }
+	if err := wait.For(context.Background(), "the old runner to exit", replaceWait, gone); err != nil {
+		r.say("PID %d did not exit within %s; killing it", rec.PID, replaceWait)
+		_ = gateway.Kill(rec.PID)
+	}
+	return nil
+}
+
+// update records state, best effort: the gateway runs whether or not its
+// state file can be written.
+func (r *runner) update(fields map[string]any) {
+	if err := gateway.UpdateState(r.Dir, fields); err != nil {
+		r.Log.Warn("could not record the gateway state", "error", err)
+	}
+}
+
+func (r *runner) run() (int, error) {
+	l, err := r.lock()
+	if err != nil {
+		return gateway.ExitFailed, err
+	}
+	defer l.Unlock()
+	self := os.Getpid()
+	if rec, _ := gateway.ReadPIDRecord(r.Dir); rec != nil && rec.PID != self {
+		why := rec.Stale()
+		if why == "" {
+			why = "its runner no longer holds the lock"
+		}
+		r.Log.Info("replacing a stale pid record", "pid", rec.PID, "reason", why)
+	}
+	if err := gateway.WritePIDRecord(r.Dir, gateway.NewPIDRecord(r.Dir)); err != nil {
+		return gateway.ExitFailed, fmt.Errorf("write the pid record: %w", err)
+	}
+	defer gateway.RemovePIDRecord(r.Dir, self)
+
+	// Whoever started this runner (an operator, a boot, a supervisor's
+	// restart, a hand-typed systemctl restart) wants the gateway running:
+	// record it, so a restart through the init system's own tools does not
+	// leave the "stopped" its planned stop wrote.
+	r.update(map[string]any{gateway.KeyGatewayState: gateway.GatewayStarting, gateway.KeyPID: self,
+		gateway.KeyExitReason: nil, gateway.KeyRestartRequested: false, gateway.KeyDesiredState: service.DesiredRunning})
+
+	sigs := notifySignals()
+	defer stopSignals(sigs)
+
+	child := exec.Command(r.Argv[0], r.Argv[1:]...)
+	child.Stdin, child.Stdout, child.Stderr = os.Stdin, r.Stdout, r.Stderr
+	child.Env = append(os.Environ(), gateway.EnvPair(gateway.EnvHome, r.Dir))
+	configureChild(child)
+	if err := child.Start(); err != nil {
+		r.update(map[string]any{gateway.KeyGatewayState: gateway.GatewayStartupFailed,
+			gateway.KeyExitReason: "the gateway program could not start: " + err.Error()})
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
+			return gateway.ExitConfig, configError(fmt.Errorf("start the gateway program %q: %w", r.Argv[0], err))
+		}
+		return gateway.ExitFailed, fmt.Errorf("start the gateway program %q: %w", r.Argv[0], err)
+	}
+	r.update(map[string]any{gateway.KeyGatewayState: gateway.GatewayRunning, "child_pid": child.Process.Pid})
+	r.Log.Debug("gateway started", "pid", child.Process.Pid, "argv", r.Argv)
+
+	done := make(chan error, 1)
+	go func() { done <- child.Wait() }()
+
+	for {
+		select {
+		case err := <-done:
+			return r.exited(child, err), nil
+		case sig := <-sigs:
+			planned, reason, ok := r.classify(sig)
+			if !ok {
+				r.Log.Debug("forwarding signal", "signal", sig)
+				_ = forward(child, sig)
+				continue
+			}
+			r.say("%s; stopping the gateway (PID %d)", reason, child.Process.Pid)
+			r.stopChild(child, done, sigs)
+			return r.stopped(planned, reason), nil
+		}
+	}
+}
+
+// classify says what a signal means: ok is false for one that is only
+// forwarded (SIGUSR1, SIGHUP).
+func (r *runner) classify(sig os.Signal) (planned bool, reason string, ok bool) {
+	switch {
+	case isInterrupt(sig):
+		return true, "interrupted (SIGINT): a planned stop", true
+	case isTerminate(sig):
+		if gateway.ConsumeMarker(r.Dir, os.Getpid()) {
+			return true, "SIGTERM with the planned-stop marker: an operator's stop", true
+		}
+		return false, "SIGTERM without a planned-stop marker: a stop from outside, the gateway stays wanted", true
+	}
+	return false, "", false
+}
+
+// stopChild asks the gateway to stop and waits StopTimeout for it, then
+// kills it. Another SIGINT or SIGTERM while waiting kills it at once.
+func (r *runner) stopChild(child *exec.Cmd, done <-chan error, sigs <-chan os.Signal) {
+	_ = terminateChild(child)
+	timer := time.NewTimer(r.StopTimeout)
+	defer timer.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-timer.C:
+			r.say("the gateway did not exit within %s; killing it", r.StopTimeout)
+		case sig := <-sigs:
+			if isInterrupt(sig) || isTerminate(sig) {
+				r.say("stop requested again; killing the gateway")
+			} else {
+				continue
+			}
+		}
+		_ = killChild(child)
+		<-done
+		return
+	}
+}
+
+// stopped records how a signalled stop ended. The fix for the bug this
+// project grew from: only an operator's stop records the intent "stopped".
+func (r *runner) stopped(planned bool, reason string) int {
+	if planned {
+		r.update(map[string]any{gateway.KeyGatewayState: gateway.GatewayStopped,
+			gateway.KeyDesiredState: service.DesiredStopped, gateway.KeyExitReason: reason})
+		return gateway.ExitOK
+	}
+	r.update(map[string]any{gateway.KeyGatewayState: gateway.GatewayStopped,
+		gateway.KeyDesiredState: service.DesiredRunning, gateway.KeyExitReason: reason})
+	return gateway.ExitFailed
+}
+
+// exited handles the gateway ending on its own: the exit code says what the
+// supervisor should do; the recorded intent does not change.
+func (r *runner) exited(child *exec.Cmd, err error) int {
+	code := child.ProcessState.ExitCode()
+	switch {
+	case err == nil:
+		r.update(map[string]any{gateway.KeyGatewayState: gateway.GatewayStopped, gateway.KeyExitReason: "the gateway exited cleanly"})
+		return gateway.ExitOK
+	case code == gateway.ExitRestart:
+		r.say("the gateway asked for a restart (exit %d)", code)
+		r.update(map[string]any{gateway.KeyGatewayState: gateway.GatewayStopped, gateway.KeyRestartRequested: true,
+			gateway.KeyExitReason: fmt.Sprintf("restart requested (exit %d)", code)})
+		return gateway.ExitRestart
+	case code == gateway.ExitConfig:
+		r.say("the gateway reported a fatal configuration problem (exit %d); it must not be restarted until that is fixed", code)
+		r.update(map[string]any{gateway.KeyGatewayState: gateway.GatewayStartupFailed,
+			gateway.KeyExitReason: fmt.Sprintf("fatal configuration (exit %d)", code)})
+		return r.FatalExit
+	}
+	reason := fmt.Sprintf("the gateway failed: %v", err)
+	r.say("%s", reason)
+	r.update(map[string]any{gateway.KeyGatewayState: gateway.GatewayStopped, gateway.KeyExitReason: reason})
+	return gateway.ExitFailed
+}

@@ -1,0 +1,139 @@
+package backend
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/nousresearch/hermes-service/shared/gateway"
+	"github.com/nousresearch/hermes-service/shared/plugin"
+	"github.com/nousresearch/hermes-service/shared/service"
+)
+
+// Base is what every backend repeats. Its zero value is not usable: build
+// it with NewBase (production) or NewBaseFor (a given home, for tests).
+type Base struct {
+	service.Unimplemented
+	ident service.Identity
+	log   hclog.Logger
+	home  gateway.Home
+}
+
+// Identity is who a backend says it is. Version is the build's -ldflags -X
+// value ("" for a development build, which then reports the module version
+// Go recorded, or "(devel)").
+type Identity struct {
+	Kind         string
+	Version      string
+	Capabilities service.Capabilities
+}
+
+// NewBase is the base for a backend serving the Hermes home of this
+// process's environment ($HERMES_HOME, else ~/.hermes). A home that cannot
+// be found is a configuration error.
+func NewBase(id Identity, log hclog.Logger) (Base, error) {
+	root, err := gateway.DefaultRoot()
+	if err != nil {
+		return Base{}, err
+	}
+	return NewBaseFor(id, root, log), nil
+}
+
+// NewBaseFor is the base for a backend serving the home whose root is
+// root. A nil log discards.
+func NewBaseFor(id Identity, root string, log hclog.Logger) Base {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	return Base{
+		Unimplemented: service.Unimplemented{Kind: id.Kind},
+		ident: service.Identity{Kind: id.Kind, Version: plugin.BuildVersion(id.Version),
+			Capabilities: id.Capabilities},
+		log:  log,
+		home: gateway.Home{Root: root},
+	}
+}
+
+// Identify reports the identity the base was built with.
+func (b *Base) Identify(context.Context) (service.Identity, error) { return b.ident, nil }
+
+// Kind is the backend's kind.
+func (b *Base) Kind() string { return b.ident.Kind }
+
+// Log is the backend's logger.
+func (b *Base) Log() hclog.Logger { return b.log }
+
+// Home is the Hermes home the backend serves.
+func (b *Base) Home() gateway.Home { return b.home }
+
+// ProfileDir is the folder of profile in the home; an invalid name is an
+// *service.InvalidProfileError.
+func (b *Base) ProfileDir(profile string) (string, error) { return b.home.ProfileDir(profile) }
+
+// RecordDesired writes the operator's intent for profile, best effort: the
+// init system's state is what matters, the record guides the next boot. A
+// failure is logged and returned for callers that want to say more.
+func (b *Base) RecordDesired(profile, desired string) error {
+	dir, err := b.ProfileDir(profile)
+	if err == nil {
+		err = gateway.SetDesiredState(dir, desired)
+	}
+	if err != nil {
+		b.log.Warn("could not record the desired state", "profile", profile, "desired", desired, "error", err)
+		return fmt.Errorf("record the %s gateway's desired state %q: %w", profile, desired, err)
+	}
+	return nil
+}
+
+// MarkPlannedStop writes the planned-stop marker naming pid, the process
+// that is about to receive the stop signal, before a backend stops the
+// profile's gateway. Best effort by contract: a failure is logged, reported
+// as false, and never blocks the stop.
+func (b *Base) MarkPlannedStop(profile string, pid int) bool {
+	dir, err := b.ProfileDir(profile)
+	if err != nil {
+		b.log.Warn("could not mark the stop as planned", "profile", profile, "error", err)
+		return false
+	}
+	return gateway.MarkPlannedStop(b.log, dir, pid)
+}
+
+// BaseStatus is the part of a status every backend fills the same way: the
+// profile, the backend, the unit (slot, plist, service) it concerns, the
+// state "stopped" until the backend says better, and the operator's
+// recorded intent from gateway_state.json.
+func (b *Base) BaseStatus(profile, unit string) service.Status {
+	st := service.Status{Profile: profile, Backend: b.ident.Kind, State: service.StateStopped}
+	if unit != "" {
+		st.Unit = new(unit)
+	}
+	if dir, err := b.ProfileDir(profile); err == nil {
+		if gs, err := gateway.ReadState(dir); err == nil && gs.DesiredState() != "" {
+			st.DesiredState = new(gs.DesiredState())
+		}
+	}
+	return st
+}
+
+// LogLines is the number of lines a Logs call sends first: n, or the
+// contract's default when n is 0 or less.
+func LogLines(n int) int {
+	if n <= 0 {
+		return service.DefaultLogLines
+	}
+	return n
+}
+
+// CheckCommand refuses a runner argv a service cannot execute at boot: an
+// empty one, or one whose program is not an absolute path (a service does
+// not get the installing shell's PATH).
+func CheckCommand(argv []string) error {
+	if len(argv) == 0 || !filepath.IsAbs(argv[0]) {
+		return &service.InvalidOptionError{Option: "command", Value: strings.Join(argv, " "),
+			Reason: "the service needs the absolute path of the hermes binary"}
+	}
+	return nil
+}
