@@ -1,6 +1,6 @@
 // Package conformance checks a hermes backend plugin against the contract,
-// outside `go test`: it is what `hermes plugin check PATH` runs, and it
-// imports no testing package, so hermes does not link one.
+// outside `go test`: it is what `hermes plugin check PATH` runs. It imports
+// no testing, so the check brings no test code into hermes.
 //
 // Check launches the plugin binary the way the host does, once per check,
 // and tests handshake and identity, profile-name validation on every
@@ -13,15 +13,18 @@
 // its own, a folder of fake tools):
 //
 //	results := conformance.Check(ctx, conformance.Config{
-//		Binary: "/usr/libexec/hermes/hermes-service-s6",
+//		Binary: path,
 //		Setup: func(ctx context.Context) ([]string, func(), error) {
 //			dir, err := os.MkdirTemp("", "scandir")
 //			return []string{"HERMES_S6_SCANDIR=" + dir}, func() { os.RemoveAll(dir) }, err
 //		},
 //	})
 //	for _, r := range results {
-//		if !r.Passed() {
-//			fmt.Println(r.Name, r.Err)
+//		switch {
+//		case r.Skipped != "":
+//			fmt.Printf("SKIP %s: %s\n", r.Name, r.Skipped)
+//		case !r.Passed():
+//			fmt.Printf("FAIL %s: %v\n", r.Name, r.Err)
 //		}
 //	}
 //

@@ -1,6 +1,7 @@
-// Package plugintest helps test a hermes backend from `go test`; it is the
-// testing side of package conformance, which holds the checks themselves
-// (and which `hermes plugin check` uses, so that hermes never links testing).
+// Package plugintest helps test a hermes backend from `go test`. The
+// conformance checks themselves live in package conformance, which imports
+// no testing so that `hermes plugin check` can use them; this package runs
+// them as subtests.
 //
 // Harness puts any service.Manager behind a real gRPC connection in the
 // test's own process, for fast unit tests of a backend through the wire.
