@@ -15,8 +15,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nousresearch/hermes-service/shared/conformance"
 	"github.com/nousresearch/hermes-service/shared/plugin"
-	"github.com/nousresearch/hermes-service/shared/plugintest"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
@@ -206,7 +206,7 @@ func pluginCheck(c *cli.Context) error {
 	if cand.ChecksumFile != "" {
 		fmt.Fprintf(s.stdout, "  checksum %s from %s\n", hex.EncodeToString(cand.Checksum), cand.ChecksumFile)
 	}
-	results := plugintest.Check(s.ctx, plugintest.Config{
+	results := conformance.Check(s.ctx, conformance.Config{
 		Binary: path, Checksum: cand.Checksum, Logger: s.log,
 		Env: s.pluginEnv(),
 	})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nousresearch/hermes-service/internal/fakecmd"
 	"github.com/nousresearch/hermes-service/internal/testbin"
+	"github.com/nousresearch/hermes-service/shared/conformance"
 	"github.com/nousresearch/hermes-service/shared/plugintest"
 )
 
@@ -20,7 +21,7 @@ func TestConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plugintest.Run(t, plugintest.Config{
+	plugintest.Run(t, conformance.Config{
 		Binary: bin,
 		Setup: func(context.Context) ([]string, func(), error) {
 			d, err := os.MkdirTemp("", "hermes-launchd-conformance-")

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nousresearch/hermes-service/shared/conformance"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/plugintest"
 	"github.com/nousresearch/hermes-service/shared/service"
@@ -476,7 +477,7 @@ func TestUnregisterRemovesTheSlot(t *testing.T) {
 }
 
 func TestConformance(t *testing.T) {
-	plugintest.Run(t, plugintest.Config{
+	plugintest.Run(t, conformance.Config{
 		Binary: bins.plugin,
 		Setup: func(context.Context) ([]string, func(), error) {
 			dir, err := os.MkdirTemp("", "hermes-s6-conformance-")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/nousresearch/hermes-service/internal/fakecmd"
 	"github.com/nousresearch/hermes-service/internal/testbin"
+	"github.com/nousresearch/hermes-service/shared/conformance"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/plugin"
 	"github.com/nousresearch/hermes-service/shared/plugintest"
@@ -363,7 +364,7 @@ func TestLogs(t *testing.T) {
 }
 
 func TestConformance(t *testing.T) {
-	plugintest.Run(t, plugintest.Config{
+	plugintest.Run(t, conformance.Config{
 		Binary: pluginBin,
 		Setup: func(context.Context) ([]string, func(), error) {
 			dir, err := os.MkdirTemp("", "hermes-systemd-conformance-")

@@ -1,20 +1,18 @@
-// Package plugintest is the conformance kit for hermes backends.
+// Package plugintest helps test a hermes backend from `go test`. The
+// conformance checks themselves live in package conformance, which imports
+// no testing so that `hermes plugin check` can use them; this package runs
+// them as subtests.
 //
 // Harness puts any service.Manager behind a real gRPC connection in the
 // test's own process, for fast unit tests of a backend through the wire.
 //
-// Run launches a plugin binary the way the host does and checks it against
-// the contract: handshake and identity, profile-name validation on every
-// operation, not-found errors for missing profiles, "unsupported" for what
-// the backend does not declare, an empty list, a complete status, safety
-// under concurrent calls, and prompt return on a cancelled context. The
-// checks only ever touch a profile that does not exist, so they change
-// nothing on the machine they run on. A backend with an init system behind it
-// supplies a private one through Config.Setup (a scandir of its own, a
-// folder of fake tools):
+// Run launches a plugin binary the way the host does and runs each
+// conformance check against it as a subtest. A backend with an init system
+// behind it supplies a private one through conformance.Config.Setup (a
+// scandir of its own, a folder of fake tools):
 //
 //	func TestConformance(t *testing.T) {
-//		plugintest.Run(t, plugintest.Config{
+//		plugintest.Run(t, conformance.Config{
 //			Binary: buildPlugin(t),
 //			Setup: func(ctx context.Context) ([]string, func(), error) {
 //				dir, err := os.MkdirTemp("", "scandir")
@@ -22,6 +20,4 @@
 //			},
 //		})
 //	}
-//
-// Check runs the same checks outside `go test`; `hermes plugin check` uses it.
 package plugintest

@@ -1,4 +1,4 @@
-package plugintest_test
+package conformance_test
 
 import (
 	"context"
@@ -8,13 +8,13 @@ import (
 	"testing"
 
 	"github.com/nousresearch/hermes-service/internal/testbackend"
-	"github.com/nousresearch/hermes-service/shared/plugintest"
+	"github.com/nousresearch/hermes-service/shared/conformance"
 )
 
 var testPlugin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "hermes-plugintest-")
+	dir, err := os.MkdirTemp("", "hermes-conformance-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -39,22 +39,10 @@ func freshState(context.Context) ([]string, func(), error) {
 	return []string{"HERMES_TESTBACKEND_DIR=" + dir}, func() { os.RemoveAll(dir) }, nil
 }
 
-func TestConformance(t *testing.T) {
-	for _, caps := range []string{"", "none", "install,logs", "registration,logs,follow"} {
-		t.Run("caps="+caps, func(t *testing.T) {
-			plugintest.Run(t, plugintest.Config{
-				Binary: testPlugin,
-				Env:    []string{"HERMES_TESTBACKEND_CAPS=" + caps},
-				Setup:  freshState,
-			})
-		})
-	}
-}
-
 // TestCheckCatchesABrokenBackend proves the checks assert something: a
 // backend that breaks the contract fails exactly the checks it breaks.
 func TestCheckCatchesABrokenBackend(t *testing.T) {
-	results := plugintest.Check(context.Background(), plugintest.Config{
+	results := conformance.Check(context.Background(), conformance.Config{
 		Binary: testPlugin,
 		Env:    []string{"HERMES_TESTBACKEND_BROKEN=1"},
 		Setup:  freshState,
@@ -80,16 +68,39 @@ func TestCheckCatchesABrokenBackend(t *testing.T) {
 }
 
 func TestCheckReportsAPluginThatDoesNotLaunch(t *testing.T) {
-	results := plugintest.Check(context.Background(), plugintest.Config{
+	results := conformance.Check(context.Background(), conformance.Config{
 		Binary: testPlugin,
 		Env:    []string{"HERMES_TESTBACKEND_MODE=exit"},
 	})
-	if len(results) != len(plugintest.Checks()) {
-		t.Fatalf("%d results for %d checks", len(results), len(plugintest.Checks()))
+	if len(results) != len(conformance.Checks()) {
+		t.Fatalf("%d results for %d checks", len(results), len(conformance.Checks()))
 	}
 	for _, r := range results {
 		if r.Err == nil || !strings.Contains(r.Err.Error(), "exiting at once") {
 			t.Errorf("%s: %v", r.Name, r.Err)
 		}
+	}
+}
+
+func TestCheckOneRunsOnlyTheNamedCheck(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		wantErr string // empty: the check must pass
+	}{
+		{name: conformance.Checks()[0]},
+		{name: "no such check", wantErr: `no conformance check is called "no such check"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := conformance.CheckOne(context.Background(), conformance.Config{Binary: testPlugin, Setup: freshState}, tc.name)
+			if r.Name != tc.name {
+				t.Errorf("result names %q", r.Name)
+			}
+			switch {
+			case tc.wantErr == "" && r.Err != nil:
+				t.Errorf("got %v, want a pass", r.Err)
+			case tc.wantErr != "" && (r.Err == nil || !strings.Contains(r.Err.Error(), tc.wantErr)):
+				t.Errorf("got %v, want it to mention %q", r.Err, tc.wantErr)
+			}
+		})
 	}
 }

@@ -1,4 +1,4 @@
-package plugintest
+package conformance
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -77,27 +76,23 @@ var checks = []check{
 // Check runs every check against cfg.Binary and returns their results in
 // order. It never fails as a whole: each result says what it found.
 func Check(ctx context.Context, cfg Config) []Result {
-	out := make([]Result, 0, len(checks)+1)
+	out := make([]Result, 0, len(checks))
 	for _, c := range checks {
 		out = append(out, runOne(ctx, cfg, c))
 	}
 	return out
 }
 
-// Run runs every check as a subtest of t.
-func Run(t *testing.T, cfg Config) {
-	t.Helper()
+// CheckOne runs the one check called name (one of Checks), so that a test
+// framework can give each check a test of its own. An unknown name is a
+// failed result, not a panic.
+func CheckOne(ctx context.Context, cfg Config, name string) Result {
 	for _, c := range checks {
-		t.Run(c.name, func(t *testing.T) {
-			r := runOne(context.Background(), cfg, c)
-			switch {
-			case r.Skipped != "":
-				t.Skip(r.Skipped)
-			case r.Err != nil:
-				t.Fatal(r.Err)
-			}
-		})
+		if c.name == name {
+			return runOne(ctx, cfg, c)
+		}
 	}
+	return Result{Name: name, Err: fmt.Errorf("no conformance check is called %q; see conformance.Checks", name)}
 }
 
 // Checks lists the names of the checks, in the order they run.
