@@ -129,7 +129,7 @@ func TestBadInputTouchesNothing(t *testing.T) {
 	c := tr.launch()
 	ctx := context.Background()
 	names := append([]string{"Coder", "foo/bar", "../escape", "-leading-dash", "_leading_underscore", "name with spaces",
-		"name.with.dots", strings.Repeat("a", 252), strings.Repeat("a", 65), "ünïcode", "nul\x00byte", ""}, plugintest.InvalidProfileNames...)
+		"name.with.dots", strings.Repeat("a", 252), strings.Repeat("a", 65), "ünïcode", "nul\x00byte", ""}, conformance.InvalidProfileNames...)
 	before := listing(t, tr.scandir)
 	for _, name := range names {
 		err := c.Register(ctx, name, service.RegisterOptions{Command: gateway.RunnerArgv(bins.hermes, name)})
