@@ -243,7 +243,7 @@ func (b *Backend) Install(ctx context.Context, profile string, opts service.Inst
 			return fileError(d, err)
 		}
 	}
-	if err := atomicfile.WriteFile(t.plist, data); err != nil {
+	if err := atomicfile.WriteFile(t.plist, data, 0o644); err != nil {
 		return fileError(t.plist, err)
 	}
 	// A loaded job keeps its old definition until booted out.

@@ -203,7 +203,7 @@ func (b *Backend) writeUnit(profile, path string, data []byte, force bool) (chan
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return false, unitFileError(path, err)
 	}
-	if err := atomicfile.WriteFile(path, data); err != nil {
+	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
 		return false, unitFileError(path, err)
 	}
 	return true, nil

@@ -152,38 +152,6 @@ func TestUpdatedAtForms(t *testing.T) {
 	}
 }
 
-// TestAtomicWriteSurvivesACrash kills a writer between writing its
-// temporary file and renaming it: the old file must still be whole.
-func TestAtomicWriteSurvivesACrash(t *testing.T) {
-	if dir := os.Getenv("GATEWAY_TEST_CRASH_DIR"); dir != "" {
-		beforeRename = func() { os.Exit(17) }
-		_ = UpdateState(dir, map[string]any{KeyGatewayState: "crashed-mid-write", "big": strings.Repeat("x", 1<<20)})
-		t.Fatal("survived the crash")
-	}
-	dir := t.TempDir()
-	old := `{"gateway_state":"running","desired_state":"running"}`
-	if err := os.WriteFile(filepath.Join(dir, StateFile), []byte(old), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestAtomicWriteSurvivesACrash$")
-	cmd.Env = append(os.Environ(), "GATEWAY_TEST_CRASH_DIR="+dir)
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 17 {
-		t.Fatalf("writer did not crash where planned: %v", err)
-	}
-	data, _ := os.ReadFile(filepath.Join(dir, StateFile))
-	if string(data) != old {
-		t.Fatalf("old file damaged: %q", data)
-	}
-	st, _ := ReadState(dir)
-	if st.GatewayState() != "running" {
-		t.Fatal("old state unreadable")
-	}
-	// The next writer is not disturbed by the crashed one's leftovers.
-	if err := SetDesiredState(dir, "stopped"); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func TestPIDRecordRoundTrip(t *testing.T) {
 	dir := t.TempDir()

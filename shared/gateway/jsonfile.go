@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strings"
+
+	"github.com/nousresearch/hermes-service/internal/atomicfile"
 )
 
 // object is a JSON object that keeps its keys in order and its values as
@@ -140,49 +140,8 @@ func readObject(path string) (*object, error) {
 	return o, nil
 }
 
-// beforeRename runs between writing the temporary file and renaming it;
-// tests use it to crash a writer at the worst moment.
-var beforeRename = func() {}
-
-// writeAtomic replaces path with data: a temporary file beside it, fsynced,
-// renamed over it, and the folder fsynced, so a crash at any point leaves
-// either the old file or the new one, whole. An existing file's mode is
-// kept; a new one gets mode.
-func writeAtomic(path string, data []byte, mode os.FileMode) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	if info, err := os.Stat(path); err == nil {
-		mode = info.Mode().Perm()
-	}
-	base := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	tmp, err := os.CreateTemp(dir, "."+strings.TrimPrefix(base, ".")+"_*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(mode); err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	beforeRename()
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	syncDir(dir)
-	return nil
+// writeAtomic replaces path with data in one step, keeping an existing
+// file's mode (see internal/atomicfile).
+func writeAtomic(path string, data []byte, mode os.FileMode) error {
+	return atomicfile.WriteFile(path, data, mode)
 }

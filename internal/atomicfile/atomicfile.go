@@ -1,0 +1,29 @@
+// Package atomicfile replaces a file in one step: readers (an init system
+// reading a unit or plist, the Python gateway reading gateway_state.json)
+// see the old bytes or the new ones, never half of either, and a crash
+// mid-write leaves the old file whole. It is the one writer of its kind in
+// hermes: renameio on Unix, a rename over the old file on Windows.
+package atomicfile
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// beforeReplace runs between writing the temporary file and putting it in
+// place; a test makes it crash there.
+var beforeReplace = func() {}
+
+// WriteFile replaces path with data through a temporary file beside it,
+// synced to disk before it is renamed over path. An existing file keeps
+// its permission bits; a new one gets perm exactly (no umask). The folder
+// is created when missing.
+func WriteFile(path string, data []byte, perm os.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	if info, err := os.Stat(path); err == nil {
+		perm = info.Mode().Perm()
+	}
+	return replace(path, data, perm)
+}
