@@ -3,11 +3,8 @@ package host
 import (
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -16,22 +13,41 @@ import (
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
-// finding is one thing hermes doctor looked at.
+// finding is one thing hermes doctor looked at: a home or plugin check of
+// the host's, or a backend's own. OK is false only for a problem; a
+// warning is OK, shown with its fix.
 type finding struct {
-	Check  string  `json:"check"`
-	OK     bool    `json:"ok"`
-	Detail string  `json:"detail"`
-	Fix    *string `json:"fix"`
+	Check    string           `json:"check"`
+	OK       bool             `json:"ok"`
+	Severity service.Severity `json:"severity"`
+	Detail   string           `json:"detail"`
+	Fix      *string          `json:"fix"`
 }
 
 type findings []finding
 
 func (f *findings) add(check string, ok bool, detail, fix string) {
-	x := finding{Check: check, OK: ok, Detail: detail}
-	if fix != "" && !ok {
-		x.Fix = &fix
+	sev := service.SeverityOK
+	if !ok {
+		sev = service.SeverityError
 	}
-	*f = append(*f, x)
+	f.addFinding(service.Finding{Check: check, Severity: sev, Detail: detail, Fix: fix})
+}
+
+func (f *findings) addFinding(x service.Finding) {
+	y := finding{Check: x.Check, OK: !x.Problem(), Severity: x.Severity, Detail: x.Detail}
+	if x.Fix != "" && x.Severity != service.SeverityOK {
+		y.Fix = &x.Fix
+	}
+	*f = append(*f, y)
+}
+
+// marks are the text output's first column: FAIL lines are the problems
+// counted at the end.
+var marks = map[service.Severity]string{
+	service.SeverityOK:      "ok  ",
+	service.SeverityWarning: "warn",
+	service.SeverityError:   "FAIL",
 }
 
 func doctorCommand() *cli.Command {
@@ -58,14 +74,8 @@ func doctor(c *cli.Context) error {
 		f.add("service manager", false, d.Reason, service.HintOf(derr))
 	} else {
 		f.add("service manager", true, d.Reason, "")
-		checkPlugin(s, d, &f)
-		switch d.Kind {
-		case service.KindS6:
-			checkS6(s, &f)
-		case service.KindSystemd:
-			checkSystemd(&f, s.home)
-		case service.KindLaunchd:
-			checkLaunchd(&f)
+		if checkPlugin(s, d, &f) {
+			checkBackend(s, &f)
 		}
 	}
 	checkHome(s.home, &f)
@@ -81,11 +91,7 @@ func doctor(c *cli.Context) error {
 		}
 	} else {
 		for _, x := range f {
-			mark := "ok  "
-			if !x.OK {
-				mark = "FAIL"
-			}
-			fmt.Fprintf(s.stdout, "%s  %s: %s\n", mark, x.Check, x.Detail)
+			fmt.Fprintf(s.stdout, "%s  %s: %s\n", marks[x.Severity], x.Check, x.Detail)
 			if x.Fix != nil {
 				fmt.Fprintf(s.stdout, "      fix: %s\n", *x.Fix)
 			}
@@ -98,22 +104,45 @@ func doctor(c *cli.Context) error {
 	return nil
 }
 
-func checkPlugin(s *session, d Detection, f *findings) {
+// checkPlugin reports whether the backend's plugin is found, verified and
+// answers.
+func checkPlugin(s *session, d Detection, f *findings) bool {
 	cand, _, err := searcher().Find(d.Kind)
 	if err != nil {
 		f.add("plugin", false, err.Error(), service.HintOf(err))
-		return
+		return false
 	}
 	if cand.Refused != nil {
 		f.add("plugin", false, cand.Refused.Error(), service.HintOf(cand.Refused))
-		return
+		return false
 	}
 	info := inspect(s.ctx, s, cand)
 	if info.Error != nil {
 		f.add("plugin", false, cand.Path+": "+*info.Error, "hermes plugin check "+cand.Path)
-		return
+		return false
 	}
 	f.add("plugin", true, fmt.Sprintf("%s %s, protocol %d, checksum %s", cand.Path, *info.Version, *info.Protocol, info.Checksum), "")
+	return true
+}
+
+// checkBackend adds the backend's own checks: what its init system needs
+// is the backend's knowledge, not the host's.
+func checkBackend(s *session, f *findings) {
+	m, _, err := s.open(defaultScope())
+	if err != nil {
+		f.add("backend checks", false, err.Error(), service.HintOf(err))
+		return
+	}
+	defer m.Close()
+	exe, _ := os.Executable()
+	found, err := m.Diagnose(s.ctx, service.DiagnoseOptions{Home: s.home, Hermes: exe})
+	if err != nil {
+		f.add("backend checks", false, err.Error(), service.HintOf(err))
+		return
+	}
+	for _, x := range found {
+		f.addFinding(x)
+	}
 }
 
 // writable creates and removes a file in dir.
@@ -180,120 +209,4 @@ func staleMarker(dir string) (bool, string) {
 		return true, m.WrittenAt
 	}
 	return time.Since(t) > gateway.MarkerTTL, m.WrittenAt
-}
-
-func checkS6(s *session, f *findings) {
-	scandir := s.scandir
-	if scandir == "" {
-		scandir = "/run/service"
-	}
-	if err := writable(scandir); err != nil {
-		f.add("s6 scandir", false, scandir+" is not writable: "+errText(err), "run as the scandir's owner, or point --scandir at one you can write")
-	} else {
-		f.add("s6 scandir", true, scandir+" is writable", "")
-	}
-	if err := svscanListening(scandir); err != nil {
-		f.add("s6-svscan", false, "no s6-svscan listens on "+scandir+": "+err.Error(), "start one: hermes gateway supervise (or run inside s6-overlay)")
-	} else {
-		f.add("s6-svscan", true, "s6-svscan listens on "+scandir, "")
-	}
-	slots, _ := filepath.Glob(filepath.Join(scandir, "gateway-*"))
-	for _, slot := range slots {
-		for _, d := range []string{slot, filepath.Join(slot, "log")} {
-			if bad := skeletonProblem(d); bad != "" {
-				name := filepath.Base(slot)
-				f.add("slot "+name, false, bad, "register it again: hermes -p "+strings.TrimPrefix(name, "gateway-")+" gateway unregister, then register")
-			}
-		}
-	}
-}
-
-// svscanListening opens s6-svscan's control FIFO without blocking: it
-// fails (ENXIO) when nobody reads it.
-func svscanListening(scandir string) error {
-	return fifoHasReader(filepath.Join(scandir, ".s6-svscan", "control"))
-}
-
-// skeletonProblem checks the supervise skeleton a slot was published with.
-func skeletonProblem(dir string) string {
-	want := map[string]fs.FileMode{
-		"event":             fs.ModeDir | fs.ModeSetgid | fs.ModeSticky | 0o730,
-		"supervise/control": fs.ModeNamedPipe | 0o660,
-	}
-	for rel, mode := range want {
-		info, err := os.Lstat(filepath.Join(dir, rel))
-		if err != nil {
-			return filepath.Join(dir, rel) + ": " + errText(err)
-		}
-		if info.Mode() != mode {
-			return fmt.Sprintf("%s has mode %v, want %v", filepath.Join(dir, rel), info.Mode(), mode)
-		}
-	}
-	return ""
-}
-
-func checkSystemd(f *findings, home string) {
-	runtime := os.Getenv("XDG_RUNTIME_DIR")
-	if os.Geteuid() != 0 {
-		user := os.Getenv("USER")
-		if _, err := os.Stat(filepath.Join("/var/lib/systemd/linger", user)); err != nil {
-			f.add("systemd linger", false, user+" does not linger: user units stop at logout",
-				"sudo loginctl enable-linger "+user)
-		} else {
-			f.add("systemd linger", true, user+" lingers", "")
-		}
-		if _, err := os.Stat(filepath.Join(runtime, "systemd", "private")); err != nil {
-			f.add("systemd user manager", false, "no user manager at "+filepath.Join(runtime, "systemd", "private"),
-				"log in as "+user+" (or enable linger) and set XDG_RUNTIME_DIR=/run/user/$(id -u)")
-		} else {
-			f.add("systemd user manager", true, "reachable", "")
-		}
-	}
-	exe, _ := os.Executable()
-	for _, dir := range unitDirs() {
-		units, _ := filepath.Glob(filepath.Join(dir, "hermes-gateway*.service"))
-		for _, u := range units {
-			data, err := os.ReadFile(u)
-			if err != nil {
-				continue
-			}
-			text := string(data)
-			switch {
-			case !strings.Contains(text, "HERMES_HOME="+home):
-				// Another home's unit: not this home's concern.
-			case exe != "" && !strings.Contains(text, "ExecStart="+exe+" "):
-				f.add("unit "+filepath.Base(u), false, "drifted: its ExecStart is not this hermes ("+exe+")",
-					"rewrite it: hermes [-p PROFILE] gateway install --force")
-			default:
-				f.add("unit "+filepath.Base(u), true, "matches this hermes and home", "")
-			}
-		}
-	}
-}
-
-func unitDirs() []string {
-	dirs := []string{"/etc/systemd/system"}
-	config := os.Getenv("XDG_CONFIG_HOME")
-	if config == "" {
-		if h, err := os.UserHomeDir(); err == nil {
-			config = filepath.Join(h, ".config")
-		}
-	}
-	if config != "" {
-		dirs = append(dirs, filepath.Join(config, "systemd", "user"))
-	}
-	return dirs
-}
-
-func checkLaunchd(f *findings) {
-	out, err := exec.Command("launchctl", "managername").Output()
-	if err != nil {
-		f.add("launchd domain", false, "launchctl managername: "+err.Error(), "run hermes on macOS, in the user's session")
-		return
-	}
-	domain := "user"
-	if strings.TrimSpace(string(out)) == "Aqua" {
-		domain = "gui"
-	}
-	f.add("launchd domain", true, fmt.Sprintf("%s/%d (session %s)", domain, os.Getuid(), strings.TrimSpace(string(out))), "")
 }

@@ -19,6 +19,8 @@
 // HERMES_TESTBACKEND_BROKEN=1 breaks the contract on purpose (lifecycle on a
 // missing profile succeeds, list is never empty, status names another
 // profile) so that tests can see the conformance kit catch it.
+// HERMES_TESTBACKEND_DIAGNOSE=fail makes Diagnose find a problem and a
+// warning besides its usual ok finding.
 package testbackend
 
 import (
@@ -441,4 +443,25 @@ func (b *Backend) Logs(ctx context.Context, profile string, o service.LogOptions
 			}
 		}
 	}
+}
+
+// Diagnose reports the options it was given as an ok finding, runs the
+// failure triggers on the profiles asked about, and, with
+// HERMES_TESTBACKEND_DIAGNOSE=fail, finds a problem and a warning.
+func (b *Backend) Diagnose(ctx context.Context, o service.DiagnoseOptions) ([]service.Finding, error) {
+	for _, p := range o.Profiles {
+		if err := b.trigger(ctx, "diagnose", p); err != nil {
+			return nil, err
+		}
+	}
+	out := []service.Finding{{Check: "test backend", Severity: service.SeverityOK,
+		Detail: fmt.Sprintf("home %s, hermes %s, profiles %v", o.Home, o.Hermes, o.Profiles)}}
+	if os.Getenv("HERMES_TESTBACKEND_DIAGNOSE") == "fail" {
+		out = append(out,
+			service.Finding{Check: "test tool", Severity: service.SeverityError,
+				Detail: "missing on purpose", Fix: "unset HERMES_TESTBACKEND_DIAGNOSE"},
+			service.Finding{Check: "test tool version", Severity: service.SeverityWarning,
+				Detail: "old on purpose", Fix: "nothing to do: it still works"})
+	}
+	return out, nil
 }

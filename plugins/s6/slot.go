@@ -165,23 +165,25 @@ func writeFile(path, content string, mode os.FileMode) error {
 	return os.Chmod(path, mode)
 }
 
-// seedSkeleton pre-creates what s6-supervise would create as root, so that
-// an unprivileged user can control the slot: event/ 03730, supervise/ 0755,
-// supervise/event/ 03730, and supervise/control, a FIFO 0660. Modes are
-// set by chmod after creation (the umask would trim them); entries that
-// exist already are left as they are.
+// skeleton is what s6-supervise would create as root in a slot folder and
+// in its log folder, with Unix modes (setgid 02000 and sticky 01000
+// included); seedSkeleton creates it and Diagnose checks it.
+var skeleton = []struct {
+	rel  string
+	mode os.FileMode
+	fifo bool
+}{
+	{"event", 0o3730, false},
+	{"supervise", 0o755, false},
+	{"supervise/event", 0o3730, false},
+	{"supervise/control", 0o660, true},
+}
+
+// seedSkeleton pre-creates the skeleton, so that an unprivileged user can
+// control the slot. Modes are set by chmod after creation (the umask would
+// trim them); entries that exist already are left as they are.
 func seedSkeleton(dir string, uid, gid int, chown bool) error {
-	entries := []struct {
-		rel  string
-		mode os.FileMode
-		fifo bool
-	}{
-		{"event", 0o3730, false},
-		{"supervise", 0o755, false},
-		{"supervise/event", 0o3730, false},
-		{"supervise/control", 0o660, true},
-	}
-	for _, e := range entries {
+	for _, e := range skeleton {
 		path := filepath.Join(dir, e.rel)
 		if _, err := os.Lstat(path); err == nil {
 			continue

@@ -268,3 +268,27 @@ func (c *client) Logs(ctx context.Context, profile string, o service.LogOptions,
 		}
 	}
 }
+
+// Diagnose runs the backend's checks. A plugin older than the Diagnose RPC
+// has no checks to offer: an empty list, as from service.Unimplemented.
+func (c *client) Diagnose(ctx context.Context, o service.DiagnoseOptions) ([]service.Finding, error) {
+	if err := sendable(o.Profiles...); err != nil {
+		return nil, err
+	}
+	cctx, cancel := c.ctx(ctx)
+	defer cancel()
+	resp, err := c.rpc.Diagnose(cctx, &pb.DiagnoseRequest{Home: o.Home, Hermes: o.Hermes, Profiles: o.Profiles})
+	if err != nil {
+		err = c.fromRPC(ctx, "diagnose", err)
+		var remote *RemoteError
+		if errors.As(err, &remote) && remote.Code == codes.Unimplemented {
+			return []service.Finding{}, nil
+		}
+		return nil, err
+	}
+	out := make([]service.Finding, len(resp.GetFindings()))
+	for i, f := range resp.GetFindings() {
+		out[i] = findingFromPB(f)
+	}
+	return out, nil
+}

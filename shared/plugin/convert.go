@@ -23,6 +23,38 @@ var stateFromPB = map[pb.State]service.State{
 	pb.State_STATE_UNKNOWN:  service.StateUnknown,
 }
 
+var severityToPB = map[service.Severity]pb.Severity{
+	service.SeverityOK:      pb.Severity_SEVERITY_OK,
+	service.SeverityWarning: pb.Severity_SEVERITY_WARNING,
+	service.SeverityError:   pb.Severity_SEVERITY_ERROR,
+}
+
+var severityFromPB = map[pb.Severity]service.Severity{
+	pb.Severity_SEVERITY_OK:      service.SeverityOK,
+	pb.Severity_SEVERITY_WARNING: service.SeverityWarning,
+	pb.Severity_SEVERITY_ERROR:   service.SeverityError,
+}
+
+// findingToPB sends a severity the contract does not name (a backend that
+// forgot to set one) as a warning: shown, but failing nothing.
+func findingToPB(f service.Finding) *pb.Finding {
+	sev, ok := severityToPB[f.Severity]
+	if !ok {
+		sev = pb.Severity_SEVERITY_WARNING
+	}
+	return &pb.Finding{Check: f.Check, Severity: sev, Detail: f.Detail, Fix: f.Fix}
+}
+
+// findingFromPB reads a severity this host does not know yet (a newer
+// plugin's) as a warning, for the same reason.
+func findingFromPB(p *pb.Finding) service.Finding {
+	sev, ok := severityFromPB[p.GetSeverity()]
+	if !ok {
+		sev = service.SeverityWarning
+	}
+	return service.Finding{Check: p.GetCheck(), Severity: sev, Detail: p.GetDetail(), Fix: p.GetFix()}
+}
+
 func statusToPB(s service.Status) *pb.Status {
 	out := &pb.Status{
 		Profile:      s.Profile,

@@ -364,3 +364,26 @@ func (s *server) Logs(req *pb.LogsRequest, stream pb.ManagerService_LogsServer) 
 	}
 	return err
 }
+
+func (s *server) Diagnose(ctx context.Context, req *pb.DiagnoseRequest) (*pb.DiagnoseResponse, error) {
+	for _, p := range req.GetProfiles() {
+		if err := validate(p); err != nil {
+			return nil, err
+		}
+	}
+	opts := service.DiagnoseOptions{Home: req.GetHome(), Hermes: req.GetHermes(), Profiles: req.GetProfiles()}
+	var found []service.Finding
+	err := s.guard(ctx, "diagnose", func() error {
+		var err error
+		found, err = s.impl.Diagnose(ctx, opts)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &pb.DiagnoseResponse{Findings: make([]*pb.Finding, len(found))}
+	for i, f := range found {
+		out.Findings[i] = findingToPB(f)
+	}
+	return out, nil
+}

@@ -23,6 +23,7 @@ type Manager interface {
 	Lifecycle
 	Registry
 	LogReader
+	Diagnoser
 }
 
 // Describer tells who a backend is and what it can do.

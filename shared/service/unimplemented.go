@@ -73,3 +73,8 @@ func (u Unimplemented) List(context.Context) ([]string, error) { return []string
 func (u Unimplemented) Logs(context.Context, string, LogOptions, func(LogLine) error) error {
 	return u.unsupported("logs")
 }
+
+// Diagnose has no checks: an empty list.
+func (u Unimplemented) Diagnose(context.Context, DiagnoseOptions) ([]Finding, error) {
+	return []Finding{}, nil
+}

@@ -29,6 +29,58 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type Severity int32
+
+const (
+	Severity_SEVERITY_UNSPECIFIED Severity = 0
+	Severity_SEVERITY_OK          Severity = 1
+	Severity_SEVERITY_WARNING     Severity = 2
+	Severity_SEVERITY_ERROR       Severity = 3
+)
+
+// Enum value maps for Severity.
+var (
+	Severity_name = map[int32]string{
+		0: "SEVERITY_UNSPECIFIED",
+		1: "SEVERITY_OK",
+		2: "SEVERITY_WARNING",
+		3: "SEVERITY_ERROR",
+	}
+	Severity_value = map[string]int32{
+		"SEVERITY_UNSPECIFIED": 0,
+		"SEVERITY_OK":          1,
+		"SEVERITY_WARNING":     2,
+		"SEVERITY_ERROR":       3,
+	}
+)
+
+func (x Severity) Enum() *Severity {
+	p := new(Severity)
+	*p = x
+	return p
+}
+
+func (x Severity) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Severity) Descriptor() protoreflect.EnumDescriptor {
+	return file_hermes_service_v1_service_proto_enumTypes[0].Descriptor()
+}
+
+func (Severity) Type() protoreflect.EnumType {
+	return &file_hermes_service_v1_service_proto_enumTypes[0]
+}
+
+func (x Severity) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Severity.Descriptor instead.
+func (Severity) EnumDescriptor() ([]byte, []int) {
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{0}
+}
+
 type State int32
 
 const (
@@ -71,11 +123,11 @@ func (x State) String() string {
 }
 
 func (State) Descriptor() protoreflect.EnumDescriptor {
-	return file_hermes_service_v1_service_proto_enumTypes[0].Descriptor()
+	return file_hermes_service_v1_service_proto_enumTypes[1].Descriptor()
 }
 
 func (State) Type() protoreflect.EnumType {
-	return &file_hermes_service_v1_service_proto_enumTypes[0]
+	return &file_hermes_service_v1_service_proto_enumTypes[1]
 }
 
 func (x State) Number() protoreflect.EnumNumber {
@@ -84,7 +136,7 @@ func (x State) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use State.Descriptor instead.
 func (State) EnumDescriptor() ([]byte, []int) {
-	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{0}
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{1}
 }
 
 type IdentifyRequest struct {
@@ -1364,6 +1416,182 @@ func (x *LogsResponse) GetText() string {
 	return ""
 }
 
+type DiagnoseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The Hermes home's root the host works on.
+	Home string `protobuf:"bytes,1,opt,name=home,proto3" json:"home,omitempty"`
+	// The hermes binary asking; "" skips comparing service definitions to it.
+	Hermes string `protobuf:"bytes,2,opt,name=hermes,proto3" json:"hermes,omitempty"`
+	// Empty: every profile the backend finds.
+	Profiles      []string `protobuf:"bytes,3,rep,name=profiles,proto3" json:"profiles,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DiagnoseRequest) Reset() {
+	*x = DiagnoseRequest{}
+	mi := &file_hermes_service_v1_service_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DiagnoseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DiagnoseRequest) ProtoMessage() {}
+
+func (x *DiagnoseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hermes_service_v1_service_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DiagnoseRequest.ProtoReflect.Descriptor instead.
+func (*DiagnoseRequest) Descriptor() ([]byte, []int) {
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *DiagnoseRequest) GetHome() string {
+	if x != nil {
+		return x.Home
+	}
+	return ""
+}
+
+func (x *DiagnoseRequest) GetHermes() string {
+	if x != nil {
+		return x.Hermes
+	}
+	return ""
+}
+
+func (x *DiagnoseRequest) GetProfiles() []string {
+	if x != nil {
+		return x.Profiles
+	}
+	return nil
+}
+
+type DiagnoseResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Findings      []*Finding             `protobuf:"bytes,1,rep,name=findings,proto3" json:"findings,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DiagnoseResponse) Reset() {
+	*x = DiagnoseResponse{}
+	mi := &file_hermes_service_v1_service_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DiagnoseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DiagnoseResponse) ProtoMessage() {}
+
+func (x *DiagnoseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hermes_service_v1_service_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DiagnoseResponse.ProtoReflect.Descriptor instead.
+func (*DiagnoseResponse) Descriptor() ([]byte, []int) {
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *DiagnoseResponse) GetFindings() []*Finding {
+	if x != nil {
+		return x.Findings
+	}
+	return nil
+}
+
+// Finding is the outcome of one check.
+type Finding struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Check         string                 `protobuf:"bytes,1,opt,name=check,proto3" json:"check,omitempty"`
+	Severity      Severity               `protobuf:"varint,2,opt,name=severity,proto3,enum=hermes.service.v1.Severity" json:"severity,omitempty"`
+	Detail        string                 `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
+	Fix           string                 `protobuf:"bytes,4,opt,name=fix,proto3" json:"fix,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Finding) Reset() {
+	*x = Finding{}
+	mi := &file_hermes_service_v1_service_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Finding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Finding) ProtoMessage() {}
+
+func (x *Finding) ProtoReflect() protoreflect.Message {
+	mi := &file_hermes_service_v1_service_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Finding.ProtoReflect.Descriptor instead.
+func (*Finding) Descriptor() ([]byte, []int) {
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *Finding) GetCheck() string {
+	if x != nil {
+		return x.Check
+	}
+	return ""
+}
+
+func (x *Finding) GetSeverity() Severity {
+	if x != nil {
+		return x.Severity
+	}
+	return Severity_SEVERITY_UNSPECIFIED
+}
+
+func (x *Finding) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *Finding) GetFix() string {
+	if x != nil {
+		return x.Fix
+	}
+	return ""
+}
+
 type Status struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Profile       string                 `protobuf:"bytes,1,opt,name=profile,proto3" json:"profile,omitempty"`
@@ -1384,7 +1612,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_hermes_service_v1_service_proto_msgTypes[27]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1396,7 +1624,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_hermes_service_v1_service_proto_msgTypes[27]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1409,7 +1637,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{27}
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Status) GetProfile() string {
@@ -1517,7 +1745,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_hermes_service_v1_service_proto_msgTypes[28]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1529,7 +1757,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_hermes_service_v1_service_proto_msgTypes[28]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1542,7 +1770,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{28}
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Error) GetKind() isError_Kind {
@@ -1686,7 +1914,7 @@ type InvalidProfile struct {
 
 func (x *InvalidProfile) Reset() {
 	*x = InvalidProfile{}
-	mi := &file_hermes_service_v1_service_proto_msgTypes[29]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1698,7 +1926,7 @@ func (x *InvalidProfile) String() string {
 func (*InvalidProfile) ProtoMessage() {}
 
 func (x *InvalidProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_hermes_service_v1_service_proto_msgTypes[29]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1711,7 +1939,7 @@ func (x *InvalidProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvalidProfile.ProtoReflect.Descriptor instead.
 func (*InvalidProfile) Descriptor() ([]byte, []int) {
-	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{29}
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *InvalidProfile) GetName() string {
@@ -1739,7 +1967,7 @@ type InvalidOption struct {
 
 func (x *InvalidOption) Reset() {
 	*x = InvalidOption{}
-	mi := &file_hermes_service_v1_service_proto_msgTypes[30]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1751,7 +1979,7 @@ func (x *InvalidOption) String() string {
 func (*InvalidOption) ProtoMessage() {}
 
 func (x *InvalidOption) ProtoReflect() protoreflect.Message {
-	mi := &file_hermes_service_v1_service_proto_msgTypes[30]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1764,7 +1992,7 @@ func (x *InvalidOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InvalidOption.ProtoReflect.Descriptor instead.
 func (*InvalidOption) Descriptor() ([]byte, []int) {
-	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{30}
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *InvalidOption) GetOption() string {
@@ -1799,7 +2027,7 @@ type NotRegistered struct {
 
 func (x *NotRegistered) Reset() {
 	*x = NotRegistered{}
-	mi := &file_hermes_service_v1_service_proto_msgTypes[31]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1811,7 +2039,7 @@ func (x *NotRegistered) String() string {
 func (*NotRegistered) ProtoMessage() {}
 
 func (x *NotRegistered) ProtoReflect() protoreflect.Message {
-	mi := &file_hermes_service_v1_service_proto_msgTypes[31]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1824,7 +2052,7 @@ func (x *NotRegistered) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotRegistered.ProtoReflect.Descriptor instead.
 func (*NotRegistered) Descriptor() ([]byte, []int) {
-	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{31}
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *NotRegistered) GetProfile() string {
@@ -1859,7 +2087,7 @@ type NotInstalled struct {
 
 func (x *NotInstalled) Reset() {
 	*x = NotInstalled{}
-	mi := &file_hermes_service_v1_service_proto_msgTypes[32]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1871,7 +2099,7 @@ func (x *NotInstalled) String() string {
 func (*NotInstalled) ProtoMessage() {}
 
 func (x *NotInstalled) ProtoReflect() protoreflect.Message {
-	mi := &file_hermes_service_v1_service_proto_msgTypes[32]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1884,7 +2112,7 @@ func (x *NotInstalled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotInstalled.ProtoReflect.Descriptor instead.
 func (*NotInstalled) Descriptor() ([]byte, []int) {
-	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{32}
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *NotInstalled) GetProfile() string {
@@ -1919,7 +2147,7 @@ type AlreadyExists struct {
 
 func (x *AlreadyExists) Reset() {
 	*x = AlreadyExists{}
-	mi := &file_hermes_service_v1_service_proto_msgTypes[33]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1931,7 +2159,7 @@ func (x *AlreadyExists) String() string {
 func (*AlreadyExists) ProtoMessage() {}
 
 func (x *AlreadyExists) ProtoReflect() protoreflect.Message {
-	mi := &file_hermes_service_v1_service_proto_msgTypes[33]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1944,7 +2172,7 @@ func (x *AlreadyExists) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlreadyExists.ProtoReflect.Descriptor instead.
 func (*AlreadyExists) Descriptor() ([]byte, []int) {
-	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{33}
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *AlreadyExists) GetProfile() string {
@@ -1981,7 +2209,7 @@ type CommandFailed struct {
 
 func (x *CommandFailed) Reset() {
 	*x = CommandFailed{}
-	mi := &file_hermes_service_v1_service_proto_msgTypes[34]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1993,7 +2221,7 @@ func (x *CommandFailed) String() string {
 func (*CommandFailed) ProtoMessage() {}
 
 func (x *CommandFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_hermes_service_v1_service_proto_msgTypes[34]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2006,7 +2234,7 @@ func (x *CommandFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommandFailed.ProtoReflect.Descriptor instead.
 func (*CommandFailed) Descriptor() ([]byte, []int) {
-	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{34}
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CommandFailed) GetService() string {
@@ -2055,7 +2283,7 @@ type Unsupported struct {
 
 func (x *Unsupported) Reset() {
 	*x = Unsupported{}
-	mi := &file_hermes_service_v1_service_proto_msgTypes[35]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2067,7 +2295,7 @@ func (x *Unsupported) String() string {
 func (*Unsupported) ProtoMessage() {}
 
 func (x *Unsupported) ProtoReflect() protoreflect.Message {
-	mi := &file_hermes_service_v1_service_proto_msgTypes[35]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2080,7 +2308,7 @@ func (x *Unsupported) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Unsupported.ProtoReflect.Descriptor instead.
 func (*Unsupported) Descriptor() ([]byte, []int) {
-	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{35}
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Unsupported) GetOperation() string {
@@ -2115,7 +2343,7 @@ type PermissionDenied struct {
 
 func (x *PermissionDenied) Reset() {
 	*x = PermissionDenied{}
-	mi := &file_hermes_service_v1_service_proto_msgTypes[36]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2127,7 +2355,7 @@ func (x *PermissionDenied) String() string {
 func (*PermissionDenied) ProtoMessage() {}
 
 func (x *PermissionDenied) ProtoReflect() protoreflect.Message {
-	mi := &file_hermes_service_v1_service_proto_msgTypes[36]
+	mi := &file_hermes_service_v1_service_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2140,7 +2368,7 @@ func (x *PermissionDenied) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PermissionDenied.ProtoReflect.Descriptor instead.
 func (*PermissionDenied) Descriptor() ([]byte, []int) {
-	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{36}
+	return file_hermes_service_v1_service_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *PermissionDenied) GetPath() string {
@@ -2240,7 +2468,18 @@ const file_hermes_service_v1_service_proto_rawDesc = "" +
 	"\x06follow\x18\x03 \x01(\bR\x06follow\"R\n" +
 	"\fLogsResponse\x12.\n" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\tR\x04text\"\xda\x03\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\"Y\n" +
+	"\x0fDiagnoseRequest\x12\x12\n" +
+	"\x04home\x18\x01 \x01(\tR\x04home\x12\x16\n" +
+	"\x06hermes\x18\x02 \x01(\tR\x06hermes\x12\x1a\n" +
+	"\bprofiles\x18\x03 \x03(\tR\bprofiles\"J\n" +
+	"\x10DiagnoseResponse\x126\n" +
+	"\bfindings\x18\x01 \x03(\v2\x1a.hermes.service.v1.FindingR\bfindings\"\x82\x01\n" +
+	"\aFinding\x12\x14\n" +
+	"\x05check\x18\x01 \x01(\tR\x05check\x127\n" +
+	"\bseverity\x18\x02 \x01(\x0e2\x1b.hermes.service.v1.SeverityR\bseverity\x12\x16\n" +
+	"\x06detail\x18\x03 \x01(\tR\x06detail\x12\x10\n" +
+	"\x03fix\x18\x04 \x01(\tR\x03fix\"\xda\x03\n" +
 	"\x06Status\x12\x18\n" +
 	"\aprofile\x18\x01 \x01(\tR\aprofile\x12\x18\n" +
 	"\abackend\x18\x02 \x01(\tR\abackend\x12\x1c\n" +
@@ -2305,14 +2544,19 @@ const file_hermes_service_v1_service_proto_rawDesc = "" +
 	"\x10PermissionDenied\x12\x12\n" +
 	"\x04path\x18\x01 \x01(\tR\x04path\x12\x1c\n" +
 	"\toperation\x18\x02 \x01(\tR\toperation\x12\x12\n" +
-	"\x04hint\x18\x03 \x01(\tR\x04hint*}\n" +
+	"\x04hint\x18\x03 \x01(\tR\x04hint*_\n" +
+	"\bSeverity\x12\x18\n" +
+	"\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x0f\n" +
+	"\vSEVERITY_OK\x10\x01\x12\x14\n" +
+	"\x10SEVERITY_WARNING\x10\x02\x12\x12\n" +
+	"\x0eSEVERITY_ERROR\x10\x03*}\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSTATE_RUNNING\x10\x01\x12\x11\n" +
 	"\rSTATE_STOPPED\x10\x02\x12\x12\n" +
 	"\x0eSTATE_STARTING\x10\x03\x12\x10\n" +
 	"\fSTATE_FAILED\x10\x04\x12\x11\n" +
-	"\rSTATE_UNKNOWN\x10\x052\xb6\b\n" +
+	"\rSTATE_UNKNOWN\x10\x052\x8b\t\n" +
 	"\x0eManagerService\x12S\n" +
 	"\bIdentify\x12\".hermes.service.v1.IdentifyRequest\x1a#.hermes.service.v1.IdentifyResponse\x12P\n" +
 	"\aInstall\x12!.hermes.service.v1.InstallRequest\x1a\".hermes.service.v1.InstallResponse\x12V\n" +
@@ -2327,7 +2571,8 @@ const file_hermes_service_v1_service_proto_rawDesc = "" +
 	"Unregister\x12$.hermes.service.v1.UnregisterRequest\x1a%.hermes.service.v1.UnregisterResponse\x12G\n" +
 	"\x04List\x12\x1e.hermes.service.v1.ListRequest\x1a\x1f.hermes.service.v1.ListResponse\x12V\n" +
 	"\tReconcile\x12#.hermes.service.v1.ReconcileRequest\x1a$.hermes.service.v1.ReconcileResponse\x12I\n" +
-	"\x04Logs\x12\x1e.hermes.service.v1.LogsRequest\x1a\x1f.hermes.service.v1.LogsResponse0\x01BQZOgithub.com/nousresearch/hermes-service/shared/proto/hermes/service/v1;servicev1b\x06proto3"
+	"\x04Logs\x12\x1e.hermes.service.v1.LogsRequest\x1a\x1f.hermes.service.v1.LogsResponse0\x01\x12S\n" +
+	"\bDiagnose\x12\".hermes.service.v1.DiagnoseRequest\x1a#.hermes.service.v1.DiagnoseResponseBQZOgithub.com/nousresearch/hermes-service/shared/proto/hermes/service/v1;servicev1b\x06proto3"
 
 var (
 	file_hermes_service_v1_service_proto_rawDescOnce sync.Once
@@ -2341,100 +2586,108 @@ func file_hermes_service_v1_service_proto_rawDescGZIP() []byte {
 	return file_hermes_service_v1_service_proto_rawDescData
 }
 
-var file_hermes_service_v1_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_hermes_service_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_hermes_service_v1_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_hermes_service_v1_service_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_hermes_service_v1_service_proto_goTypes = []any{
-	(State)(0),                    // 0: hermes.service.v1.State
-	(*IdentifyRequest)(nil),       // 1: hermes.service.v1.IdentifyRequest
-	(*IdentifyResponse)(nil),      // 2: hermes.service.v1.IdentifyResponse
-	(*Capabilities)(nil),          // 3: hermes.service.v1.Capabilities
-	(*InstallRequest)(nil),        // 4: hermes.service.v1.InstallRequest
-	(*InstallResponse)(nil),       // 5: hermes.service.v1.InstallResponse
-	(*UninstallRequest)(nil),      // 6: hermes.service.v1.UninstallRequest
-	(*UninstallResponse)(nil),     // 7: hermes.service.v1.UninstallResponse
-	(*StartRequest)(nil),          // 8: hermes.service.v1.StartRequest
-	(*StartResponse)(nil),         // 9: hermes.service.v1.StartResponse
-	(*StopRequest)(nil),           // 10: hermes.service.v1.StopRequest
-	(*StopResponse)(nil),          // 11: hermes.service.v1.StopResponse
-	(*RestartRequest)(nil),        // 12: hermes.service.v1.RestartRequest
-	(*RestartResponse)(nil),       // 13: hermes.service.v1.RestartResponse
-	(*StatusRequest)(nil),         // 14: hermes.service.v1.StatusRequest
-	(*StatusResponse)(nil),        // 15: hermes.service.v1.StatusResponse
-	(*StatusesRequest)(nil),       // 16: hermes.service.v1.StatusesRequest
-	(*StatusesResponse)(nil),      // 17: hermes.service.v1.StatusesResponse
-	(*RegisterRequest)(nil),       // 18: hermes.service.v1.RegisterRequest
-	(*RegisterResponse)(nil),      // 19: hermes.service.v1.RegisterResponse
-	(*UnregisterRequest)(nil),     // 20: hermes.service.v1.UnregisterRequest
-	(*UnregisterResponse)(nil),    // 21: hermes.service.v1.UnregisterResponse
-	(*ReconcileRequest)(nil),      // 22: hermes.service.v1.ReconcileRequest
-	(*ReconcileResponse)(nil),     // 23: hermes.service.v1.ReconcileResponse
-	(*ListRequest)(nil),           // 24: hermes.service.v1.ListRequest
-	(*ListResponse)(nil),          // 25: hermes.service.v1.ListResponse
-	(*LogsRequest)(nil),           // 26: hermes.service.v1.LogsRequest
-	(*LogsResponse)(nil),          // 27: hermes.service.v1.LogsResponse
-	(*Status)(nil),                // 28: hermes.service.v1.Status
-	(*Error)(nil),                 // 29: hermes.service.v1.Error
-	(*InvalidProfile)(nil),        // 30: hermes.service.v1.InvalidProfile
-	(*InvalidOption)(nil),         // 31: hermes.service.v1.InvalidOption
-	(*NotRegistered)(nil),         // 32: hermes.service.v1.NotRegistered
-	(*NotInstalled)(nil),          // 33: hermes.service.v1.NotInstalled
-	(*AlreadyExists)(nil),         // 34: hermes.service.v1.AlreadyExists
-	(*CommandFailed)(nil),         // 35: hermes.service.v1.CommandFailed
-	(*Unsupported)(nil),           // 36: hermes.service.v1.Unsupported
-	(*PermissionDenied)(nil),      // 37: hermes.service.v1.PermissionDenied
-	nil,                           // 38: hermes.service.v1.InstallRequest.EnvEntry
-	nil,                           // 39: hermes.service.v1.RegisterRequest.EnvEntry
-	(*timestamppb.Timestamp)(nil), // 40: google.protobuf.Timestamp
+	(Severity)(0),                 // 0: hermes.service.v1.Severity
+	(State)(0),                    // 1: hermes.service.v1.State
+	(*IdentifyRequest)(nil),       // 2: hermes.service.v1.IdentifyRequest
+	(*IdentifyResponse)(nil),      // 3: hermes.service.v1.IdentifyResponse
+	(*Capabilities)(nil),          // 4: hermes.service.v1.Capabilities
+	(*InstallRequest)(nil),        // 5: hermes.service.v1.InstallRequest
+	(*InstallResponse)(nil),       // 6: hermes.service.v1.InstallResponse
+	(*UninstallRequest)(nil),      // 7: hermes.service.v1.UninstallRequest
+	(*UninstallResponse)(nil),     // 8: hermes.service.v1.UninstallResponse
+	(*StartRequest)(nil),          // 9: hermes.service.v1.StartRequest
+	(*StartResponse)(nil),         // 10: hermes.service.v1.StartResponse
+	(*StopRequest)(nil),           // 11: hermes.service.v1.StopRequest
+	(*StopResponse)(nil),          // 12: hermes.service.v1.StopResponse
+	(*RestartRequest)(nil),        // 13: hermes.service.v1.RestartRequest
+	(*RestartResponse)(nil),       // 14: hermes.service.v1.RestartResponse
+	(*StatusRequest)(nil),         // 15: hermes.service.v1.StatusRequest
+	(*StatusResponse)(nil),        // 16: hermes.service.v1.StatusResponse
+	(*StatusesRequest)(nil),       // 17: hermes.service.v1.StatusesRequest
+	(*StatusesResponse)(nil),      // 18: hermes.service.v1.StatusesResponse
+	(*RegisterRequest)(nil),       // 19: hermes.service.v1.RegisterRequest
+	(*RegisterResponse)(nil),      // 20: hermes.service.v1.RegisterResponse
+	(*UnregisterRequest)(nil),     // 21: hermes.service.v1.UnregisterRequest
+	(*UnregisterResponse)(nil),    // 22: hermes.service.v1.UnregisterResponse
+	(*ReconcileRequest)(nil),      // 23: hermes.service.v1.ReconcileRequest
+	(*ReconcileResponse)(nil),     // 24: hermes.service.v1.ReconcileResponse
+	(*ListRequest)(nil),           // 25: hermes.service.v1.ListRequest
+	(*ListResponse)(nil),          // 26: hermes.service.v1.ListResponse
+	(*LogsRequest)(nil),           // 27: hermes.service.v1.LogsRequest
+	(*LogsResponse)(nil),          // 28: hermes.service.v1.LogsResponse
+	(*DiagnoseRequest)(nil),       // 29: hermes.service.v1.DiagnoseRequest
+	(*DiagnoseResponse)(nil),      // 30: hermes.service.v1.DiagnoseResponse
+	(*Finding)(nil),               // 31: hermes.service.v1.Finding
+	(*Status)(nil),                // 32: hermes.service.v1.Status
+	(*Error)(nil),                 // 33: hermes.service.v1.Error
+	(*InvalidProfile)(nil),        // 34: hermes.service.v1.InvalidProfile
+	(*InvalidOption)(nil),         // 35: hermes.service.v1.InvalidOption
+	(*NotRegistered)(nil),         // 36: hermes.service.v1.NotRegistered
+	(*NotInstalled)(nil),          // 37: hermes.service.v1.NotInstalled
+	(*AlreadyExists)(nil),         // 38: hermes.service.v1.AlreadyExists
+	(*CommandFailed)(nil),         // 39: hermes.service.v1.CommandFailed
+	(*Unsupported)(nil),           // 40: hermes.service.v1.Unsupported
+	(*PermissionDenied)(nil),      // 41: hermes.service.v1.PermissionDenied
+	nil,                           // 42: hermes.service.v1.InstallRequest.EnvEntry
+	nil,                           // 43: hermes.service.v1.RegisterRequest.EnvEntry
+	(*timestamppb.Timestamp)(nil), // 44: google.protobuf.Timestamp
 }
 var file_hermes_service_v1_service_proto_depIdxs = []int32{
-	3,  // 0: hermes.service.v1.IdentifyResponse.capabilities:type_name -> hermes.service.v1.Capabilities
-	38, // 1: hermes.service.v1.InstallRequest.env:type_name -> hermes.service.v1.InstallRequest.EnvEntry
-	28, // 2: hermes.service.v1.StatusResponse.status:type_name -> hermes.service.v1.Status
-	28, // 3: hermes.service.v1.StatusesResponse.statuses:type_name -> hermes.service.v1.Status
-	39, // 4: hermes.service.v1.RegisterRequest.env:type_name -> hermes.service.v1.RegisterRequest.EnvEntry
-	18, // 5: hermes.service.v1.ReconcileRequest.entries:type_name -> hermes.service.v1.RegisterRequest
-	40, // 6: hermes.service.v1.LogsResponse.time:type_name -> google.protobuf.Timestamp
-	0,  // 7: hermes.service.v1.Status.state:type_name -> hermes.service.v1.State
-	40, // 8: hermes.service.v1.Status.since:type_name -> google.protobuf.Timestamp
-	30, // 9: hermes.service.v1.Error.invalid_profile:type_name -> hermes.service.v1.InvalidProfile
-	31, // 10: hermes.service.v1.Error.invalid_option:type_name -> hermes.service.v1.InvalidOption
-	32, // 11: hermes.service.v1.Error.not_registered:type_name -> hermes.service.v1.NotRegistered
-	33, // 12: hermes.service.v1.Error.not_installed:type_name -> hermes.service.v1.NotInstalled
-	34, // 13: hermes.service.v1.Error.already_exists:type_name -> hermes.service.v1.AlreadyExists
-	35, // 14: hermes.service.v1.Error.command_failed:type_name -> hermes.service.v1.CommandFailed
-	36, // 15: hermes.service.v1.Error.unsupported:type_name -> hermes.service.v1.Unsupported
-	37, // 16: hermes.service.v1.Error.permission_denied:type_name -> hermes.service.v1.PermissionDenied
-	1,  // 17: hermes.service.v1.ManagerService.Identify:input_type -> hermes.service.v1.IdentifyRequest
-	4,  // 18: hermes.service.v1.ManagerService.Install:input_type -> hermes.service.v1.InstallRequest
-	6,  // 19: hermes.service.v1.ManagerService.Uninstall:input_type -> hermes.service.v1.UninstallRequest
-	8,  // 20: hermes.service.v1.ManagerService.Start:input_type -> hermes.service.v1.StartRequest
-	10, // 21: hermes.service.v1.ManagerService.Stop:input_type -> hermes.service.v1.StopRequest
-	12, // 22: hermes.service.v1.ManagerService.Restart:input_type -> hermes.service.v1.RestartRequest
-	14, // 23: hermes.service.v1.ManagerService.Status:input_type -> hermes.service.v1.StatusRequest
-	16, // 24: hermes.service.v1.ManagerService.Statuses:input_type -> hermes.service.v1.StatusesRequest
-	18, // 25: hermes.service.v1.ManagerService.Register:input_type -> hermes.service.v1.RegisterRequest
-	20, // 26: hermes.service.v1.ManagerService.Unregister:input_type -> hermes.service.v1.UnregisterRequest
-	24, // 27: hermes.service.v1.ManagerService.List:input_type -> hermes.service.v1.ListRequest
-	22, // 28: hermes.service.v1.ManagerService.Reconcile:input_type -> hermes.service.v1.ReconcileRequest
-	26, // 29: hermes.service.v1.ManagerService.Logs:input_type -> hermes.service.v1.LogsRequest
-	2,  // 30: hermes.service.v1.ManagerService.Identify:output_type -> hermes.service.v1.IdentifyResponse
-	5,  // 31: hermes.service.v1.ManagerService.Install:output_type -> hermes.service.v1.InstallResponse
-	7,  // 32: hermes.service.v1.ManagerService.Uninstall:output_type -> hermes.service.v1.UninstallResponse
-	9,  // 33: hermes.service.v1.ManagerService.Start:output_type -> hermes.service.v1.StartResponse
-	11, // 34: hermes.service.v1.ManagerService.Stop:output_type -> hermes.service.v1.StopResponse
-	13, // 35: hermes.service.v1.ManagerService.Restart:output_type -> hermes.service.v1.RestartResponse
-	15, // 36: hermes.service.v1.ManagerService.Status:output_type -> hermes.service.v1.StatusResponse
-	17, // 37: hermes.service.v1.ManagerService.Statuses:output_type -> hermes.service.v1.StatusesResponse
-	19, // 38: hermes.service.v1.ManagerService.Register:output_type -> hermes.service.v1.RegisterResponse
-	21, // 39: hermes.service.v1.ManagerService.Unregister:output_type -> hermes.service.v1.UnregisterResponse
-	25, // 40: hermes.service.v1.ManagerService.List:output_type -> hermes.service.v1.ListResponse
-	23, // 41: hermes.service.v1.ManagerService.Reconcile:output_type -> hermes.service.v1.ReconcileResponse
-	27, // 42: hermes.service.v1.ManagerService.Logs:output_type -> hermes.service.v1.LogsResponse
-	30, // [30:43] is the sub-list for method output_type
-	17, // [17:30] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	4,  // 0: hermes.service.v1.IdentifyResponse.capabilities:type_name -> hermes.service.v1.Capabilities
+	42, // 1: hermes.service.v1.InstallRequest.env:type_name -> hermes.service.v1.InstallRequest.EnvEntry
+	32, // 2: hermes.service.v1.StatusResponse.status:type_name -> hermes.service.v1.Status
+	32, // 3: hermes.service.v1.StatusesResponse.statuses:type_name -> hermes.service.v1.Status
+	43, // 4: hermes.service.v1.RegisterRequest.env:type_name -> hermes.service.v1.RegisterRequest.EnvEntry
+	19, // 5: hermes.service.v1.ReconcileRequest.entries:type_name -> hermes.service.v1.RegisterRequest
+	44, // 6: hermes.service.v1.LogsResponse.time:type_name -> google.protobuf.Timestamp
+	31, // 7: hermes.service.v1.DiagnoseResponse.findings:type_name -> hermes.service.v1.Finding
+	0,  // 8: hermes.service.v1.Finding.severity:type_name -> hermes.service.v1.Severity
+	1,  // 9: hermes.service.v1.Status.state:type_name -> hermes.service.v1.State
+	44, // 10: hermes.service.v1.Status.since:type_name -> google.protobuf.Timestamp
+	34, // 11: hermes.service.v1.Error.invalid_profile:type_name -> hermes.service.v1.InvalidProfile
+	35, // 12: hermes.service.v1.Error.invalid_option:type_name -> hermes.service.v1.InvalidOption
+	36, // 13: hermes.service.v1.Error.not_registered:type_name -> hermes.service.v1.NotRegistered
+	37, // 14: hermes.service.v1.Error.not_installed:type_name -> hermes.service.v1.NotInstalled
+	38, // 15: hermes.service.v1.Error.already_exists:type_name -> hermes.service.v1.AlreadyExists
+	39, // 16: hermes.service.v1.Error.command_failed:type_name -> hermes.service.v1.CommandFailed
+	40, // 17: hermes.service.v1.Error.unsupported:type_name -> hermes.service.v1.Unsupported
+	41, // 18: hermes.service.v1.Error.permission_denied:type_name -> hermes.service.v1.PermissionDenied
+	2,  // 19: hermes.service.v1.ManagerService.Identify:input_type -> hermes.service.v1.IdentifyRequest
+	5,  // 20: hermes.service.v1.ManagerService.Install:input_type -> hermes.service.v1.InstallRequest
+	7,  // 21: hermes.service.v1.ManagerService.Uninstall:input_type -> hermes.service.v1.UninstallRequest
+	9,  // 22: hermes.service.v1.ManagerService.Start:input_type -> hermes.service.v1.StartRequest
+	11, // 23: hermes.service.v1.ManagerService.Stop:input_type -> hermes.service.v1.StopRequest
+	13, // 24: hermes.service.v1.ManagerService.Restart:input_type -> hermes.service.v1.RestartRequest
+	15, // 25: hermes.service.v1.ManagerService.Status:input_type -> hermes.service.v1.StatusRequest
+	17, // 26: hermes.service.v1.ManagerService.Statuses:input_type -> hermes.service.v1.StatusesRequest
+	19, // 27: hermes.service.v1.ManagerService.Register:input_type -> hermes.service.v1.RegisterRequest
+	21, // 28: hermes.service.v1.ManagerService.Unregister:input_type -> hermes.service.v1.UnregisterRequest
+	25, // 29: hermes.service.v1.ManagerService.List:input_type -> hermes.service.v1.ListRequest
+	23, // 30: hermes.service.v1.ManagerService.Reconcile:input_type -> hermes.service.v1.ReconcileRequest
+	27, // 31: hermes.service.v1.ManagerService.Logs:input_type -> hermes.service.v1.LogsRequest
+	29, // 32: hermes.service.v1.ManagerService.Diagnose:input_type -> hermes.service.v1.DiagnoseRequest
+	3,  // 33: hermes.service.v1.ManagerService.Identify:output_type -> hermes.service.v1.IdentifyResponse
+	6,  // 34: hermes.service.v1.ManagerService.Install:output_type -> hermes.service.v1.InstallResponse
+	8,  // 35: hermes.service.v1.ManagerService.Uninstall:output_type -> hermes.service.v1.UninstallResponse
+	10, // 36: hermes.service.v1.ManagerService.Start:output_type -> hermes.service.v1.StartResponse
+	12, // 37: hermes.service.v1.ManagerService.Stop:output_type -> hermes.service.v1.StopResponse
+	14, // 38: hermes.service.v1.ManagerService.Restart:output_type -> hermes.service.v1.RestartResponse
+	16, // 39: hermes.service.v1.ManagerService.Status:output_type -> hermes.service.v1.StatusResponse
+	18, // 40: hermes.service.v1.ManagerService.Statuses:output_type -> hermes.service.v1.StatusesResponse
+	20, // 41: hermes.service.v1.ManagerService.Register:output_type -> hermes.service.v1.RegisterResponse
+	22, // 42: hermes.service.v1.ManagerService.Unregister:output_type -> hermes.service.v1.UnregisterResponse
+	26, // 43: hermes.service.v1.ManagerService.List:output_type -> hermes.service.v1.ListResponse
+	24, // 44: hermes.service.v1.ManagerService.Reconcile:output_type -> hermes.service.v1.ReconcileResponse
+	28, // 45: hermes.service.v1.ManagerService.Logs:output_type -> hermes.service.v1.LogsResponse
+	30, // 46: hermes.service.v1.ManagerService.Diagnose:output_type -> hermes.service.v1.DiagnoseResponse
+	33, // [33:47] is the sub-list for method output_type
+	19, // [19:33] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_hermes_service_v1_service_proto_init() }
@@ -2442,8 +2695,8 @@ func file_hermes_service_v1_service_proto_init() {
 	if File_hermes_service_v1_service_proto != nil {
 		return
 	}
-	file_hermes_service_v1_service_proto_msgTypes[27].OneofWrappers = []any{}
-	file_hermes_service_v1_service_proto_msgTypes[28].OneofWrappers = []any{
+	file_hermes_service_v1_service_proto_msgTypes[30].OneofWrappers = []any{}
+	file_hermes_service_v1_service_proto_msgTypes[31].OneofWrappers = []any{
 		(*Error_InvalidProfile)(nil),
 		(*Error_InvalidOption)(nil),
 		(*Error_NotRegistered)(nil),
@@ -2458,8 +2711,8 @@ func file_hermes_service_v1_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hermes_service_v1_service_proto_rawDesc), len(file_hermes_service_v1_service_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   39,
+			NumEnums:      2,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

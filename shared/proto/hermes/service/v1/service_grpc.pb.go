@@ -39,6 +39,7 @@ const (
 	ManagerService_List_FullMethodName       = "/hermes.service.v1.ManagerService/List"
 	ManagerService_Reconcile_FullMethodName  = "/hermes.service.v1.ManagerService/Reconcile"
 	ManagerService_Logs_FullMethodName       = "/hermes.service.v1.ManagerService/Logs"
+	ManagerService_Diagnose_FullMethodName   = "/hermes.service.v1.ManagerService/Diagnose"
 )
 
 // ManagerServiceClient is the client API for ManagerService service.
@@ -62,6 +63,8 @@ type ManagerServiceClient interface {
 	Reconcile(ctx context.Context, in *ReconcileRequest, opts ...grpc.CallOption) (*ReconcileResponse, error)
 	// Logs streams recent lines, then new ones while follow is set.
 	Logs(ctx context.Context, in *LogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[LogsResponse], error)
+	// Diagnose runs the backend's own checks of the machine for hermes doctor.
+	Diagnose(ctx context.Context, in *DiagnoseRequest, opts ...grpc.CallOption) (*DiagnoseResponse, error)
 }
 
 type managerServiceClient struct {
@@ -211,6 +214,16 @@ func (c *managerServiceClient) Logs(ctx context.Context, in *LogsRequest, opts .
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ManagerService_LogsClient = grpc.ServerStreamingClient[LogsResponse]
 
+func (c *managerServiceClient) Diagnose(ctx context.Context, in *DiagnoseRequest, opts ...grpc.CallOption) (*DiagnoseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DiagnoseResponse)
+	err := c.cc.Invoke(ctx, ManagerService_Diagnose_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ManagerServiceServer is the server API for ManagerService service.
 // All implementations must embed UnimplementedManagerServiceServer
 // for forward compatibility.
@@ -232,6 +245,8 @@ type ManagerServiceServer interface {
 	Reconcile(context.Context, *ReconcileRequest) (*ReconcileResponse, error)
 	// Logs streams recent lines, then new ones while follow is set.
 	Logs(*LogsRequest, grpc.ServerStreamingServer[LogsResponse]) error
+	// Diagnose runs the backend's own checks of the machine for hermes doctor.
+	Diagnose(context.Context, *DiagnoseRequest) (*DiagnoseResponse, error)
 	mustEmbedUnimplementedManagerServiceServer()
 }
 
@@ -280,6 +295,9 @@ func (UnimplementedManagerServiceServer) Reconcile(context.Context, *ReconcileRe
 }
 func (UnimplementedManagerServiceServer) Logs(*LogsRequest, grpc.ServerStreamingServer[LogsResponse]) error {
 	return status.Error(codes.Unimplemented, "method Logs not implemented")
+}
+func (UnimplementedManagerServiceServer) Diagnose(context.Context, *DiagnoseRequest) (*DiagnoseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Diagnose not implemented")
 }
 func (UnimplementedManagerServiceServer) mustEmbedUnimplementedManagerServiceServer() {}
 func (UnimplementedManagerServiceServer) testEmbeddedByValue()                        {}
@@ -529,6 +547,24 @@ func _ManagerService_Logs_Handler(srv interface{}, stream grpc.ServerStream) err
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ManagerService_LogsServer = grpc.ServerStreamingServer[LogsResponse]
 
+func _ManagerService_Diagnose_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DiagnoseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ManagerServiceServer).Diagnose(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ManagerService_Diagnose_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ManagerServiceServer).Diagnose(ctx, req.(*DiagnoseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ManagerService_ServiceDesc is the grpc.ServiceDesc for ManagerService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -583,6 +619,10 @@ var ManagerService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Reconcile",
 			Handler:    _ManagerService_Reconcile_Handler,
+		},
+		{
+			MethodName: "Diagnose",
+			Handler:    _ManagerService_Diagnose_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
