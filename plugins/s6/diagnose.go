@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
@@ -55,7 +56,7 @@ func (b *Backend) Diagnose(ctx context.Context, opts service.DiagnoseOptions) ([
 		for _, d := range []string{slot, filepath.Join(slot, "log")} {
 			if bad := skeletonProblem(d); bad != "" {
 				out = append(out, service.Finding{Check: "slot " + slotName(p), Severity: service.SeverityError, Detail: bad,
-					Fix: "register it again: hermes " + pflag(p) + "gateway unregister, then register"})
+					Fix: "register it again: " + gateway.CommandHint(p, "unregister") + ", then register"})
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
@@ -25,7 +26,7 @@ func TestDiagnose(t *testing.T) {
 	ok := func(check string) want { return want{check, service.SeverityOK, ""} }
 	userOK := []want{ok("systemd linger"), ok("systemd user manager")}
 	unitFor := func(profile, home, hermes string) []byte {
-		data, err := unitSpec{Profile: profile, Hermes: hermes, Home: home, ProfileDir: home}.render()
+		data, err := unitSpec{Profile: profile, Command: gateway.RunnerArgv(hermes, profile), Home: home, ProfileDir: home}.render()
 		if err != nil {
 			t.Fatal(err)
 		}

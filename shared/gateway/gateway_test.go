@@ -152,7 +152,6 @@ func TestUpdatedAtForms(t *testing.T) {
 	}
 }
 
-
 func TestPIDRecordRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	st := int64(12345)
