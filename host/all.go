@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/sync/errgroup"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/urfave/cli/v2"
 
@@ -109,19 +109,16 @@ func actAll(c *cli.Context, s *session, m *plugin.Client, verb string, p *progre
 		err error
 	}
 	results := make([]result, len(profiles))
-	sem := make(chan struct{}, allParallelism)
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(allParallelism)
 	for i, prof := range profiles {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+		g.Go(func() error {
 			msg, err := actOne(s.ctx, c, s, m, verb, prof, p)
 			results[i] = result{msg, err}
-		}()
+			return nil // each profile's failure is reported on its own line
+		})
 	}
-	wg.Wait()
+	_ = g.Wait()
 	p.done()
 	ok, skipped := 0, 0
 	var failed []string

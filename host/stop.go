@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nousresearch/hermes-service/internal/wait"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 )
 
@@ -74,16 +75,9 @@ func stopForeground(s *session, d Detection) error {
 	if err := gateway.RequestStop(rec.PID); err != nil {
 		return fmt.Errorf("signal the %s gateway (PID %d): %w", s.profile, rec.PID, err)
 	}
-	deadline := time.Now().Add(foregroundStopWait)
-	for gateway.SameProcess(rec.PID, rec.StartTime) {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the %s gateway (PID %d) did not exit within %s", s.profile, rec.PID, foregroundStopWait)
-		}
-		select {
-		case <-s.ctx.Done():
-			return s.ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
+	gone := func() bool { return !gateway.SameProcess(rec.PID, rec.StartTime) }
+	if err := wait.For(s.ctx, fmt.Sprintf("the %s gateway (PID %d) to exit", s.profile, rec.PID), foregroundStopWait, gone); err != nil {
+		return err
 	}
 	fmt.Fprintf(s.stdout, "stopped the %s gateway (PID %d)\n", s.profile, rec.PID)
 	return nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nousresearch/hermes-service/internal/wait"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 )
 
@@ -89,13 +90,9 @@ func startTree(s *session, t privateTree) error {
 	if err := os.WriteFile(t.pidFile, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
 		return fmt.Errorf("private tree: %w", err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for t.alive() == 0 {
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(t.logFile)
-			return fmt.Errorf("s6-svscan did not start on %s: %s", t.scandir, strings.TrimSpace(string(log)))
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := wait.For(s.ctx, "s6-svscan to start", 5*time.Second, func() bool { return t.alive() != 0 }); err != nil {
+		log, _ := os.ReadFile(t.logFile)
+		return fmt.Errorf("s6-svscan did not start on %s: %w: %s", t.scandir, err, strings.TrimSpace(string(log)))
 	}
 	fmt.Fprintf(s.stdout, "started a private supervision tree: s6-svscan pid %d on %s\nhermes now uses it as its s6 backend; end it with: hermes gateway supervise --stop\n", pid, t.scandir)
 	return nil
@@ -115,13 +112,8 @@ func stopTree(s *session, t privateTree) error {
 	if out, err := runTool(ctl, "-t", t.scandir); err != nil {
 		return fmt.Errorf("s6-svscanctl -t %s: %v: %s", t.scandir, err, out)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for gateway.Alive(pid) {
-		if time.Now().After(deadline) {
-			_ = gateway.Kill(pid)
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := wait.For(s.ctx, "s6-svscan to exit", 15*time.Second, func() bool { return !gateway.Alive(pid) }); err != nil {
+		_ = gateway.Kill(pid)
 	}
 	_ = os.Remove(t.pidFile)
 	fmt.Fprintf(s.stdout, "stopped the private supervision tree (s6-svscan pid %d)\n", pid)

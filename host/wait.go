@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 
+	"github.com/nousresearch/hermes-service/internal/wait"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
@@ -98,24 +100,20 @@ func detailSuffix(s service.Status) string {
 
 // waitFor polls the backend until the profile meets g, or timeout.
 func waitFor(ctx context.Context, m service.Manager, profile string, g goal, timeout time.Duration, p *progress) (service.Status, error) {
-	deadline := time.Now().Add(timeout)
 	what := fmt.Sprintf("waiting for the %s gateway to be %s", profile, g.word)
-	for i := 0; ; i++ {
-		st, err := m.Status(ctx, profile)
-		if err != nil {
-			return st, err
-		}
-		if g.met(st) {
-			return st, nil
-		}
-		if time.Now().After(deadline) {
-			return st, &waitError{profile: profile, goal: g.word, timeout: timeout, last: st}
+	var st service.Status
+	i := 0
+	err := wait.Poll{What: what, Timeout: timeout, Interval: 150 * time.Millisecond}.Until(ctx, func() (bool, error) {
+		var err error
+		if st, err = m.Status(ctx, profile); err != nil || g.met(st) {
+			return true, err
 		}
 		p.tick(i, what)
-		select {
-		case <-ctx.Done():
-			return st, ctx.Err()
-		case <-time.After(150 * time.Millisecond):
-		}
+		i++
+		return false, nil
+	})
+	if errors.Is(err, wait.ErrTimeout) {
+		return st, &waitError{profile: profile, goal: g.word, timeout: timeout, last: st}
 	}
+	return st, err
 }

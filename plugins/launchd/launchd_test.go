@@ -301,7 +301,7 @@ func TestLogs(t *testing.T) {
 	if err := b.Install(ctx, "work", service.InstallOptions{Command: gateway.RunnerArgv(hermes, "work")}); err != nil {
 		t.Fatal(err)
 	}
-	_ = os.WriteFile(b.logFile("work"), []byte("a\nb\nc\n"), 0o644)
+	_ = os.WriteFile(b.logFile(profileDir(t, b, "work")), []byte("a\nb\nc\n"), 0o644)
 	var got []string
 	if err := b.Logs(ctx, "work", service.LogOptions{Lines: 2}, func(l service.LogLine) error { got = append(got, l.Text); return nil }); err != nil {
 		t.Fatal(err)

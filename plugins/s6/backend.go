@@ -6,16 +6,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/sync/errgroup"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gofrs/flock"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/nousresearch/hermes-service/internal/wait"
 	"github.com/nousresearch/hermes-service/shared/backend"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
@@ -149,26 +150,25 @@ func (b *Backend) publish(profile string, opts service.RegisterOptions, replace 
 // supervisors (the service's and the logger's) have let go of it: each
 // holds supervise/lock while it runs.
 func (b *Backend) retire(ctx context.Context, dir string) {
-	wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+	lockWait, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	for _, lock := range []string{filepath.Join(dir, "supervise", "lock"), filepath.Join(dir, "log", "supervise", "lock")} {
 		if _, err := os.Stat(lock); err != nil {
 			continue
 		}
 		l := flock.New(lock)
-		if ok, err := l.TryLockContext(wait, 10*time.Millisecond); err != nil || !ok {
+		if ok, err := l.TryLockContext(lockWait, 10*time.Millisecond); err != nil || !ok {
 			b.Log().Warn("a supervisor still holds the old slot; removing it anyway", "lock", lock, "error", err)
 		}
 		_ = l.Close()
 	}
-	var err error
-	for range 50 {
-		if err = os.RemoveAll(dir); err == nil {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+	// A supervisor exiting may still be closing files in it: retry briefly.
+	err := wait.Poll{What: "the removal of " + dir, Timeout: time.Second}.Until(ctx, func() (bool, error) {
+		return os.RemoveAll(dir) == nil, nil
+	})
+	if err != nil {
+		b.Log().Warn("could not remove an old slot folder", "dir", dir, "error", err)
 	}
-	b.Log().Warn("could not remove an old slot folder", "dir", dir, "error", err)
 }
 
 func (b *Backend) exists(profile string) error {
@@ -420,6 +420,9 @@ func (b *Backend) Status(ctx context.Context, profile string) (service.Status, e
 	return b.toStatus(profile, st), nil
 }
 
+// statusReaders bounds how many slots' status files are read at once.
+const statusReaders = 8
+
 // Statuses reads every slot's status file directly: one read per slot, no
 // process per slot, so a thousand profiles take milliseconds.
 func (b *Backend) Statuses(ctx context.Context, profiles []string) ([]service.Status, error) {
@@ -430,23 +433,15 @@ func (b *Backend) Statuses(ctx context.Context, profiles []string) ([]service.St
 		}
 	}
 	out := make([]service.Status, len(profiles))
-	const workers = 8
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				out[i] = b.fileStatus(profiles[i])
-			}
-		}()
+	var g errgroup.Group
+	g.SetLimit(statusReaders)
+	for i, p := range profiles {
+		g.Go(func() error {
+			out[i] = b.fileStatus(p)
+			return nil
+		})
 	}
-	for i := range profiles {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	_ = g.Wait()
 	return out, ctx.Err()
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
@@ -72,7 +73,7 @@ func TestDiagnose(t *testing.T) {
 			if tt.svscan {
 				tr = newTree(t)
 				c := tr.launch()
-				if err := c.Register(context.Background(), "work", service.RegisterOptions{Command: []string{bins.hermes}}); err != nil {
+				if err := c.Register(context.Background(), "work", service.RegisterOptions{Command: gateway.RunnerArgv(bins.hermes, "work")}); err != nil {
 					t.Fatal(err)
 				}
 			} else {

@@ -112,7 +112,7 @@ func (m *machine) expectCalls(want ...string) {
 
 func (m *machine) install(c *plugin.Client, profile string, opts service.InstallOptions) error {
 	if opts.Command == nil {
-		opts.Command = []string{m.hermes, "gateway", "run"}
+		opts.Command = gateway.RunnerArgv(m.hermes, profile)
 	}
 	return c.Install(context.Background(), profile, opts)
 }

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/windows/svc/mgr"
 
 	"github.com/nousresearch/hermes-service/internal/logtail"
+	"github.com/nousresearch/hermes-service/internal/wait"
 	"github.com/nousresearch/hermes-service/shared/backend"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
@@ -122,24 +123,11 @@ func logFile(dir string) string { return filepath.Join(dir, "logs", "gateway.log
 
 // waitFor polls the service until it reaches want (bounded).
 func waitFor(ctx context.Context, s *mgr.Service, want svc.State, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		st, err := s.Query()
-		if err != nil {
-			return err
-		}
-		if st.State == want {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("still in state %d after %s, want %d", st.State, timeout, want)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return wait.Poll{What: fmt.Sprintf("SCM state %d", want), Timeout: timeout, Interval: 100 * time.Millisecond}.
+		Until(ctx, func() (bool, error) {
+			st, err := s.Query()
+			return err == nil && st.State == want, err
+		})
 }
 
 const waitTimeout = 30 * time.Second
@@ -240,18 +228,16 @@ func (b *Backend) Install(ctx context.Context, profile string, opts service.Inst
 // locked (Wine's SCM locks it right after a service's creation; Windows'
 // while another configuration change is in flight).
 func startService(ctx context.Context, s *mgr.Service) error {
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		err := s.Start()
-		if !errors.Is(err, win.ERROR_SERVICE_DATABASE_LOCKED) || time.Now().After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
+	var err error
+	werr := wait.Poll{What: "an unlocked service database", Timeout: 60 * time.Second, Interval: 200 * time.Millisecond}.
+		Until(ctx, func() (bool, error) {
+			err = s.Start()
+			return !errors.Is(err, win.ERROR_SERVICE_DATABASE_LOCKED), nil
+		})
+	if werr != nil && !errors.Is(werr, wait.ErrTimeout) {
+		return werr
 	}
+	return err
 }
 
 func setDescription(s *mgr.Service, text string) {
@@ -271,22 +257,15 @@ func setDelayedStart(s *mgr.Service) error {
 // waitGone waits until the SCM has really deleted a service (it marks it
 // for deletion while handles are open).
 func waitGone(ctx context.Context, m *mgr.Mgr, name string) error {
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		s, err := m.OpenService(name)
-		if err != nil {
-			return nil
-		}
-		s.Close()
-		if time.Now().After(deadline) {
-			return fmt.Errorf("service %s is still marked for deletion", name)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return wait.Poll{What: "the deletion of service " + name, Timeout: waitTimeout, Interval: 100 * time.Millisecond}.
+		Until(ctx, func() (bool, error) {
+			s, err := m.OpenService(name)
+			if err != nil {
+				return true, nil
+			}
+			s.Close()
+			return false, nil
+		})
 }
 
 // remove stops (waiting) and deletes s, then closes it.

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 
+	"github.com/nousresearch/hermes-service/internal/wait"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
@@ -163,9 +164,11 @@ func (c *Client) launchError(cfg LaunchConfig, err error) error {
 
 // describe names the plugin in a transport failure, and says whether it died.
 func (c *Client) describe(op string, err error) error {
-	deadline := time.Now().Add(250 * time.Millisecond)
-	for !c.gp.Exited() && time.Now().Before(deadline) && !errors.Is(err, context.DeadlineExceeded) {
-		time.Sleep(10 * time.Millisecond)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		// A broken connection is often a plugin on its way out: give it a
+		// moment to finish dying, so the error can say so.
+		_ = wait.Poll{What: "the plugin to exit", Timeout: 250 * time.Millisecond, Interval: 10 * time.Millisecond}.
+			Until(context.Background(), func() (bool, error) { return c.gp.Exited(), nil })
 	}
 	if c.gp.Exited() {
 		err = fmt.Errorf("the plugin exited: %w", err)

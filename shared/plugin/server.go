@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/sync/errgroup"
 	"runtime/debug"
 	"sort"
 	"sync"
@@ -254,18 +255,15 @@ func (s *server) statusEach(ctx context.Context, profiles []string) ([]service.S
 	}
 	out := make([]service.Status, len(profiles))
 	errs := make([]error, len(profiles))
-	sem := make(chan struct{}, statusesParallelism)
-	var wg sync.WaitGroup
+	var g errgroup.Group
+	g.SetLimit(statusesParallelism)
 	for i, p := range profiles {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+		g.Go(func() error {
 			out[i], errs[i] = s.status(ctx, p)
-		}()
+			return nil // every profile is asked; the errors are joined below
+		})
 	}
-	wg.Wait()
+	_ = g.Wait()
 	return out, errors.Join(errs...)
 }
 
