@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nousresearch/hermes-service/internal/discovery"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
@@ -99,7 +100,7 @@ func doctor(c *cli.Context) error {
 }
 
 func checkPlugin(s *session, d Detection, f *findings) {
-	cand, _, err := searcher().Find(d.Kind)
+	cand, _, err := discovery.FromEnv().Find(d.Kind)
 	if err != nil {
 		f.add("plugin", false, err.Error(), service.HintOf(err))
 		return

@@ -1,4 +1,4 @@
-package host
+package discovery
 
 import (
 	"bytes"
@@ -9,6 +9,9 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/nousresearch/hermes-service/shared/gateway"
+	"github.com/nousresearch/hermes-service/shared/plugin"
 )
 
 func writeExe(t *testing.T, path string) {
@@ -45,20 +48,20 @@ func TestSearchPathOrder(t *testing.T) {
 func TestFindFirstWins(t *testing.T) {
 	root := t.TempDir()
 	first, second := filepath.Join(root, "first"), filepath.Join(root, "second")
-	writeExe(t, filepath.Join(second, PluginFile("s6")))
-	writeExe(t, filepath.Join(first, PluginFile("s6")))
-	if err := os.Mkdir(filepath.Join(first, PluginFile("systemd")), 0o755); err != nil {
+	writeExe(t, filepath.Join(second, plugin.FileName("s6", runtime.GOOS)))
+	writeExe(t, filepath.Join(first, plugin.FileName("s6", runtime.GOOS)))
+	if err := os.Mkdir(filepath.Join(first, plugin.FileName("systemd", runtime.GOOS)), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	writeExe(t, filepath.Join(second, PluginFile("systemd")))
-	s := Searcher{Dirs: []SearchDir{{first, "HERMES_PLUGIN_PATH"}, {second, "HERMES_PLUGIN_PATH"}}}
+	writeExe(t, filepath.Join(second, plugin.FileName("systemd", runtime.GOOS)))
+	s := Searcher{Dirs: []SearchDir{{first, gateway.EnvPluginPath}, {second, gateway.EnvPluginPath}}}
 
 	c, _, err := s.Find("s6")
-	if err != nil || c.Path != filepath.Join(first, PluginFile("s6")) {
+	if err != nil || c.Path != filepath.Join(first, plugin.FileName("s6", runtime.GOOS)) {
 		t.Fatalf("got %+v %v", c, err)
 	}
 	c, notes, err := s.Find("systemd")
-	if err != nil || c.Path != filepath.Join(second, PluginFile("systemd")) {
+	if err != nil || c.Path != filepath.Join(second, plugin.FileName("systemd", runtime.GOOS)) {
 		t.Fatalf("got %+v %v", c, err)
 	}
 	if len(notes) != 1 || !strings.Contains(notes[0].Reason, "folder named like a plugin") {
