@@ -3,25 +3,20 @@ package host
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
+	"github.com/nousresearch/hermes-service/internal/detect"
+	"github.com/nousresearch/hermes-service/internal/discovery"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/plugin"
 )
-
-// searcher is the plugin search path for this process.
-func searcher() Searcher {
-	exe, _ := os.Executable()
-	return Searcher{Dirs: SearchPath(os.Getenv("HERMES_PLUGIN_PATH"), exe)}
-}
 
 // detect says which backend the session uses, and why.
 func (s *session) detect(scope Scope) (Detection, error) {
 	if s.backend != "" {
 		return Detection{Kind: s.backend, Reason: s.backend + ": " + s.forced}, nil
 	}
-	d := ProbeFromEnv().Detect(scope)
+	d := detect.ThisMachine().Detect(scope)
 	if d.Kind != "s6" {
 		// A private tree from `gateway supervise` is what this machine
 		// was given to supervise gateways with: it wins over detection.
@@ -46,7 +41,7 @@ func (s *session) open(scope Scope) (*plugin.Client, Detection, error) {
 		return nil, d, err
 	}
 	s.log.Debug("backend", "kind", d.Kind, "reason", d.Reason)
-	cand, notes, err := searcher().Find(d.Kind)
+	cand, notes, err := discovery.FromEnv().Find(d.Kind)
 	for _, n := range notes {
 		s.log.Debug("plugin search", "path", n.Path, "note", n.Reason)
 	}

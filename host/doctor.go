@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nousresearch/hermes-service/internal/discovery"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
@@ -107,7 +108,7 @@ func doctor(c *cli.Context) error {
 // checkPlugin reports whether the backend's plugin is found, verified and
 // answers.
 func checkPlugin(s *session, d Detection, f *findings) bool {
-	cand, _, err := searcher().Find(d.Kind)
+	cand, _, err := discovery.FromEnv().Find(d.Kind)
 	if err != nil {
 		f.add("plugin", false, err.Error(), service.HintOf(err))
 		return false

@@ -15,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nousresearch/hermes-service/internal/discovery"
 	"github.com/nousresearch/hermes-service/shared/conformance"
 	"github.com/nousresearch/hermes-service/shared/plugin"
 	"github.com/nousresearch/hermes-service/shared/service"
@@ -77,7 +78,7 @@ func capabilityNames(c service.Capabilities) []string {
 }
 
 // inspect launches one candidate to learn its identity.
-func inspect(ctx context.Context, s *session, c Candidate) pluginInfo {
+func inspect(ctx context.Context, s *session, c discovery.Candidate) pluginInfo {
 	info := pluginInfo{Kind: c.Kind, Path: c.Path, Origin: c.Dir.Origin, Shadowed: c.Shadowed,
 		Checksum: "absent", Capabilities: []string{}}
 	if c.ChecksumFile != "" {
@@ -126,7 +127,7 @@ func pluginList(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	srch := searcher()
+	srch := discovery.FromEnv()
 	cands, notes := srch.All()
 	infos := make([]pluginInfo, len(cands))
 	for i, cand := range cands {
@@ -141,7 +142,7 @@ func pluginList(c *cli.Context) error {
 	return nil
 }
 
-func printPlugins(w io.Writer, infos []pluginInfo, notes []Note, dirs []SearchDir) {
+func printPlugins(w io.Writer, infos []pluginInfo, notes []discovery.Note, dirs []discovery.SearchDir) {
 	if len(infos) == 0 {
 		fmt.Fprintln(w, "no backend plugins found; searched, in order:")
 		for _, d := range dirs {
@@ -194,8 +195,7 @@ func pluginCheck(c *cli.Context) error {
 	if err != nil {
 		return usagef("plugin path %s: %v", path, errText(err))
 	}
-	kind := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(path), PluginPrefix), exeSuffix)
-	cand, _, ok := examine(SearchDir{Path: filepath.Dir(path), Origin: "command line"}, filepath.Base(path), kind)
+	cand, ok := discovery.Examine(path, "command line")
 	if !ok {
 		return usagef("%s is not an executable file (mode %s)", path, info.Mode())
 	}

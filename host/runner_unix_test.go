@@ -31,7 +31,7 @@ func startRunner(t *testing.T, home string, env []string, args ...string) *runne
 	argv := append([]string{"-p", "work", "gateway", "run"}, args...)
 	argv = append(argv, "--", testGateway)
 	cmd := exec.Command(hermesBin, argv...)
-	cmd.Env = append(append(os.Environ(), "HERMES_HOME="+home, "HERMES_PROBE_ROOT="+t.TempDir()), env...)
+	cmd.Env = append(append(os.Environ(), "HERMES_HOME="+home), env...)
 	out := &proctest.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	// A gateway orphaned on purpose keeps the output pipe open; do not wait

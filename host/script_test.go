@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -14,10 +15,12 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/nousresearch/hermes-service/host"
+	"github.com/nousresearch/hermes-service/internal/detect"
 	"github.com/nousresearch/hermes-service/internal/testbackend"
 	"github.com/nousresearch/hermes-service/internal/testbin"
 	"github.com/nousresearch/hermes-service/internal/testgateway"
 	"github.com/nousresearch/hermes-service/shared/gateway"
+	"github.com/nousresearch/hermes-service/shared/plugin"
 )
 
 func TestMain(m *testing.M) {
@@ -92,6 +95,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("TESTS6PLUGIN", s6Plugin)
 			return nil
 		},
+		Condition: scriptCondition,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"install-plugin": installPlugin,
 			"sha256sums":     sha256sums,
@@ -101,6 +105,25 @@ func TestScripts(t *testing.T) {
 			"waitstate":      waitState,
 		},
 	})
+}
+
+// scriptCondition knows [servicemanager]: detection finds a service manager
+// on this machine, so a script that needs none (the foreground runner, the
+// "no service manager" message) must skip rather than drive the real one.
+// Scripts run with testscript's own environment, which has no
+// XDG_RUNTIME_DIR or DBUS_SESSION_BUS_ADDRESS; root works in the system
+// scope, as hermes does.
+func scriptCondition(cond string) (bool, error) {
+	if cond != "servicemanager" {
+		return false, fmt.Errorf("unknown condition %q", cond)
+	}
+	scope := detect.ScopeUser
+	if os.Geteuid() == 0 {
+		scope = detect.ScopeSystem
+	}
+	p := detect.ThisMachine()
+	p.Getenv = func(string) string { return "" }
+	return p.Detect(scope).Kind != "", nil
 }
 
 // install-plugin DIR [KIND] copies the test plugin into DIR as
@@ -121,7 +144,7 @@ func installPlugin(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	dir := ts.MkAbs(args[0])
 	ts.Check(os.MkdirAll(dir, 0o755))
-	ts.Check(os.WriteFile(filepath.Join(dir, host.PluginFile(kind)), data, 0o755))
+	ts.Check(os.WriteFile(filepath.Join(dir, plugin.FileName(kind, runtime.GOOS)), data, 0o755))
 }
 
 // sha256sums OUT FILE... writes the FILEs' digests to OUT as sha256sum does.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nousresearch/hermes-service/internal/discovery"
 	"github.com/nousresearch/hermes-service/internal/wait"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 )
@@ -148,5 +149,5 @@ func (e *missingToolError) Hint() string {
 
 func isExecutableFile(p string) bool {
 	info, err := os.Stat(p)
-	return err == nil && !info.IsDir() && isExecutable(info)
+	return err == nil && !info.IsDir() && discovery.IsExecutable(info)
 }

@@ -35,6 +35,8 @@ import (
 	_ "github.com/goreleaser/nfpm/v2/deb" // registers the deb packager
 	"github.com/goreleaser/nfpm/v2/files"
 	_ "github.com/goreleaser/nfpm/v2/rpm" // registers the rpm packager
+
+	"github.com/nousresearch/hermes-service/shared/plugin"
 )
 
 // Module is the hermes module's path.
@@ -118,8 +120,8 @@ func build(cfg Config, t Target) (built, error) {
 	pkgs := map[string]string{exe(t, "hermes"): "./cmd/hermes"}
 	names := []string{exe(t, "hermes")}
 	for _, p := range plugins {
-		n := exe(t, "hermes-service-"+p)
-		pkgs[n] = "./plugins/" + p + "/cmd/hermes-service-" + p
+		n := plugin.FileName(p, t.OS)
+		pkgs[n] = "./plugins/" + p + "/cmd/" + plugin.FilePrefix + p
 		names = append(names, n)
 	}
 	for _, n := range names {
@@ -268,8 +270,8 @@ func packages(cfg Config, t Target, b built) error {
 	list := []pkg{{name: "hermes", desc: "keeps the Hermes messaging gateway running as a service (host; install the plugin for your init system)",
 		contents: files.Contents{file(filepath.Join(b.dir, "hermes"), "/usr/bin/hermes", 0o755)}}}
 	for _, p := range Plugins["linux"] {
-		n := "hermes-service-" + p
-		list = append(list, pkg{name: n, plugin: true, desc: "the " + p + " backend plugin of hermes",
+		n := plugin.FileName(p, t.OS)
+		list = append(list, pkg{name: plugin.FilePrefix + p, plugin: true, desc: "the " + p + " backend plugin of hermes",
 			contents: files.Contents{
 				file(filepath.Join(b.dir, n), "/usr/lib/hermes/plugins/"+n, 0o755),
 				file(filepath.Join(b.dir, n+".sha256"), "/usr/lib/hermes/plugins/"+n+".sha256", 0o644),

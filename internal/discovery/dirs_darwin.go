@@ -1,6 +1,6 @@
-//go:build !windows && !darwin
+//go:build darwin
 
-package host
+package discovery
 
 import (
 	"os"
@@ -12,11 +12,11 @@ func userPluginDir() string {
 		return filepath.Join(d, "hermes", "plugins")
 	}
 	if home, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(home, ".local", "share", "hermes", "plugins")
+		return filepath.Join(home, "Library", "Application Support", "hermes", "plugins")
 	}
 	return ""
 }
 
 func systemPluginDirs() []string {
-	return []string{"/usr/local/lib/hermes/plugins", "/usr/lib/hermes/plugins"}
+	return []string{"/usr/local/lib/hermes/plugins", "/opt/homebrew/lib/hermes/plugins", "/usr/lib/hermes/plugins"}
 }

@@ -1,13 +1,14 @@
 //go:build windows
 
-package host
+package discovery
 
 import (
 	"io/fs"
 	"strings"
 )
 
-func isExecutable(info fs.FileInfo) bool {
+// IsExecutable says whether a file with info may be run here.
+func IsExecutable(info fs.FileInfo) bool {
 	return strings.HasSuffix(strings.ToLower(info.Name()), ".exe")
 }
 

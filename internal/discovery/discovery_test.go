@@ -1,4 +1,4 @@
-package host
+package discovery
 
 import (
 	"bytes"
@@ -9,6 +9,9 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/nousresearch/hermes-service/shared/gateway"
+	"github.com/nousresearch/hermes-service/shared/plugin"
 )
 
 func writeExe(t *testing.T, path string) {
@@ -45,20 +48,20 @@ func TestSearchPathOrder(t *testing.T) {
 func TestFindFirstWins(t *testing.T) {
 	root := t.TempDir()
 	first, second := filepath.Join(root, "first"), filepath.Join(root, "second")
-	writeExe(t, filepath.Join(second, PluginFile("s6")))
-	writeExe(t, filepath.Join(first, PluginFile("s6")))
-	if err := os.Mkdir(filepath.Join(first, PluginFile("systemd")), 0o755); err != nil {
+	writeExe(t, filepath.Join(second, plugin.FileName("s6", runtime.GOOS)))
+	writeExe(t, filepath.Join(first, plugin.FileName("s6", runtime.GOOS)))
+	if err := os.Mkdir(filepath.Join(first, plugin.FileName("systemd", runtime.GOOS)), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	writeExe(t, filepath.Join(second, PluginFile("systemd")))
-	s := Searcher{Dirs: []SearchDir{{first, "HERMES_PLUGIN_PATH"}, {second, "HERMES_PLUGIN_PATH"}}}
+	writeExe(t, filepath.Join(second, plugin.FileName("systemd", runtime.GOOS)))
+	s := Searcher{Dirs: []SearchDir{{first, gateway.EnvPluginPath}, {second, gateway.EnvPluginPath}}}
 
 	c, _, err := s.Find("s6")
-	if err != nil || c.Path != filepath.Join(first, PluginFile("s6")) {
+	if err != nil || c.Path != filepath.Join(first, plugin.FileName("s6", runtime.GOOS)) {
 		t.Fatalf("got %+v %v", c, err)
 	}
 	c, notes, err := s.Find("systemd")
-	if err != nil || c.Path != filepath.Join(second, PluginFile("systemd")) {
+	if err != nil || c.Path != filepath.Join(second, plugin.FileName("systemd", runtime.GOOS)) {
 		t.Fatalf("got %+v %v", c, err)
 	}
 	if len(notes) != 1 || !strings.Contains(notes[0].Reason, "folder named like a plugin") {
@@ -112,6 +115,82 @@ func TestRecordedChecksum(t *testing.T) {
 			}
 			if err != nil || !bytes.Equal(got, tt.want) || (tt.file != "" && filepath.Base(file) != tt.file) {
 				t.Fatalf("got %x %q %v", got, file, err)
+			}
+		})
+	}
+}
+
+func TestAllSkipsChecksumFiles(t *testing.T) {
+	dir := t.TempDir()
+	s6 := plugin.FileName("s6", runtime.GOOS)
+	writeExe(t, filepath.Join(dir, s6))
+	writeExe(t, filepath.Join(dir, s6+".sha256")) // executable, still not a plugin
+	writeExe(t, filepath.Join(dir, "hermes"))
+	digest := strings.Repeat("ab", 32)
+	if err := os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte(digest+"  "+s6+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	all, notes := Searcher{Dirs: []SearchDir{{dir, gateway.EnvPluginPath}}}.All()
+	if len(all) != 1 || all[0].Kind != "s6" || hex.EncodeToString(all[0].Checksum) != digest || len(notes) != 0 {
+		t.Fatalf("all %+v, notes %+v", all, notes)
+	}
+}
+
+func TestExamine(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the mode bits are Unix's")
+	}
+	tests := []struct {
+		name    string
+		mode    os.FileMode // 0: no file; ModeDir: a folder
+		dirMode os.FileMode // the plugin's folder
+		ok      bool
+		refused string
+	}{
+		{name: "a plugin", mode: 0o755, dirMode: 0o755, ok: true},
+		{name: "missing", dirMode: 0o755},
+		{name: "a folder", mode: os.ModeDir | 0o755, dirMode: 0o755},
+		{name: "not executable", mode: 0o644, dirMode: 0o755},
+		{name: "world-writable file", mode: 0o757, dirMode: 0o755, ok: true, refused: "the file is world-writable"},
+		{name: "world-writable folder", mode: 0o755, dirMode: 0o777, ok: true, refused: "is world-writable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "plugins")
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, plugin.FileName("s6", runtime.GOOS))
+			switch {
+			case tt.mode.IsDir():
+				if err := os.Mkdir(path, tt.mode.Perm()); err != nil {
+					t.Fatal(err)
+				}
+			case tt.mode != 0:
+				writeExe(t, path)
+				if err := os.Chmod(path, tt.mode); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Chmod(dir, tt.dirMode); err != nil { // chmod: the umask
+				t.Fatal(err)
+			}
+			c, ok := Examine(path, "command line")
+			if ok != tt.ok {
+				t.Fatalf("ok %v, want %v (%+v)", ok, tt.ok, c)
+			}
+			if !ok {
+				return
+			}
+			if c.Kind != "s6" || c.Path != path || c.Dir.Origin != "command line" {
+				t.Fatalf("got %+v", c)
+			}
+			var refused *RefusedError
+			switch {
+			case tt.refused == "" && c.Refused != nil:
+				t.Fatalf("refused: %v", c.Refused)
+			case tt.refused != "" && (!errors.As(c.Refused, &refused) || !strings.Contains(refused.Reason, tt.refused)):
+				t.Fatalf("refused %v, want a reason containing %q", c.Refused, tt.refused)
 			}
 		})
 	}

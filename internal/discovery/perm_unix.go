@@ -1,14 +1,17 @@
 //go:build !windows
 
-package host
+package discovery
 
 import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/nousresearch/hermes-service/internal/fserr"
 )
 
-func isExecutable(info fs.FileInfo) bool { return info.Mode().Perm()&0o111 != 0 }
+// IsExecutable says whether a file with info may be run here.
+func IsExecutable(info fs.FileInfo) bool { return info.Mode().Perm()&0o111 != 0 }
 
 // unsafePerms refuses a plugin that anyone could have replaced: a
 // world-writable file, or a world-writable folder holding it (the sticky
@@ -19,12 +22,12 @@ func unsafePerms(path string, info fs.FileInfo) string {
 	}
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
-		return "cannot resolve it: " + errText(err)
+		return "cannot resolve it: " + fserr.Reason(err)
 	}
 	for _, dir := range []string{filepath.Dir(path), filepath.Dir(real)} {
 		di, err := os.Stat(dir)
 		if err != nil {
-			return "cannot read its folder: " + errText(err)
+			return "cannot read its folder: " + fserr.Reason(err)
 		}
 		if di.Mode().Perm()&0o002 != 0 {
 			return "its folder " + dir + " is world-writable"

@@ -1,4 +1,8 @@
-package host
+// Package discovery finds backend plugins and decides whether they may be
+// trusted: the search path, the checksum recorded beside a plugin
+// (<plugin>.sha256 or SHA256SUMS), and the permission checks that refuse a
+// plugin someone else could have replaced.
+package discovery
 
 import (
 	"bufio"
@@ -10,27 +14,25 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+
+	"github.com/nousresearch/hermes-service/internal/fserr"
+	"github.com/nousresearch/hermes-service/shared/gateway"
+	"github.com/nousresearch/hermes-service/shared/plugin"
 )
-
-// PluginPrefix starts every backend plugin's file name.
-const PluginPrefix = "hermes-service-"
-
-// exeSuffix is what executables end with here.
-var exeSuffix = func() string {
-	if runtime.GOOS == "windows" {
-		return ".exe"
-	}
-	return ""
-}()
-
-// PluginFile is the file name of the plugin for kind.
-func PluginFile(kind string) string { return PluginPrefix + kind + exeSuffix }
 
 // SearchDir is one folder the host looks in for plugins.
 type SearchDir struct {
 	Path string
-	// Origin says why the folder is searched ("HERMES_PLUGIN_PATH", ...).
+	// Origin says why the folder is searched (gateway.EnvPluginPath,
+	// "beside hermes", "user", "system").
 	Origin string
+}
+
+// FromEnv is the search path of this process: its $HERMES_PLUGIN_PATH and
+// its executable's folder, then the user's and the system's folders.
+func FromEnv() Searcher {
+	exe, _ := os.Executable()
+	return Searcher{Dirs: SearchPath(os.Getenv(gateway.EnvPluginPath), exe)}
 }
 
 // SearchPath lists, in order, the folders DESIGN.md names: each folder of
@@ -41,7 +43,7 @@ func SearchPath(pluginPath, executable string) []SearchDir {
 	var dirs []SearchDir
 	for _, d := range filepath.SplitList(pluginPath) {
 		if d != "" {
-			dirs = append(dirs, SearchDir{d, "HERMES_PLUGIN_PATH"})
+			dirs = append(dirs, SearchDir{d, gateway.EnvPluginPath})
 		}
 	}
 	if executable != "" {
@@ -98,7 +100,7 @@ type Searcher struct {
 // cannot be searched is skipped; the notes say why.
 func (s Searcher) Find(kind string) (Candidate, []Note, error) {
 	var notes []Note
-	name := PluginFile(kind)
+	name := plugin.FileName(kind, runtime.GOOS)
 	for _, d := range s.Dirs {
 		if ok, note := searchable(d); !ok {
 			notes = append(notes, note...)
@@ -128,19 +130,19 @@ func (s Searcher) All() ([]Candidate, []Note) {
 		}
 		entries, err := os.ReadDir(d.Path)
 		if err != nil {
-			notes = append(notes, Note{d.Path, errText(err)})
+			notes = append(notes, Note{d.Path, fserr.Reason(err)})
 			continue
 		}
 		names := make([]string, 0, len(entries))
 		for _, e := range entries {
 			n := e.Name()
-			if strings.HasPrefix(n, PluginPrefix) && strings.HasSuffix(n, exeSuffix) && !strings.HasSuffix(n, ".sha256") {
+			if _, ok := plugin.KindFromFileName(n, runtime.GOOS); ok && !strings.HasSuffix(n, sumSuffix) {
 				names = append(names, n)
 			}
 		}
 		sort.Strings(names)
 		for _, n := range names {
-			kind := strings.TrimSuffix(strings.TrimPrefix(n, PluginPrefix), exeSuffix)
+			kind, _ := plugin.KindFromFileName(n, runtime.GOOS)
 			c, note, ok := examine(d, n, kind)
 			notes = append(notes, note...)
 			if !ok {
@@ -164,13 +166,23 @@ func searchable(d SearchDir) (bool, []Note) {
 		return true, nil
 	case err == nil:
 		return false, []Note{{d.Path, "not a folder"}}
-	case errors.Is(err, os.ErrNotExist) && d.Origin == "HERMES_PLUGIN_PATH":
-		return false, []Note{{d.Path, "no such folder (from HERMES_PLUGIN_PATH)"}}
+	case errors.Is(err, os.ErrNotExist) && d.Origin == gateway.EnvPluginPath:
+		return false, []Note{{d.Path, "no such folder (from " + gateway.EnvPluginPath + ")"}}
 	case errors.Is(err, os.ErrNotExist):
 		return false, nil
 	default:
-		return false, []Note{{d.Path, errText(err)}}
+		return false, []Note{{d.Path, fserr.Reason(err)}}
 	}
+}
+
+// Examine looks at one plugin file given by its path, as the search would
+// if the file's folder were on it; origin says where the path came from.
+// ok is false when there is nothing there to call a plugin.
+func Examine(path, origin string) (c Candidate, ok bool) {
+	name := filepath.Base(path)
+	kind, _ := plugin.KindFromFileName(name, runtime.GOOS)
+	c, _, ok = examine(SearchDir{Path: filepath.Dir(path), Origin: origin}, name, kind)
+	return c, ok
 }
 
 // examine looks at dir/name: ok is false when there is nothing usable there
@@ -183,12 +195,12 @@ func examine(d SearchDir, name, kind string) (Candidate, []Note, bool) {
 	case errors.Is(err, os.ErrNotExist):
 		return Candidate{}, nil, false
 	case err != nil:
-		return Candidate{}, []Note{{path, errText(err)}}, false
+		return Candidate{}, []Note{{path, fserr.Reason(err)}}, false
 	case info.IsDir():
 		return Candidate{}, []Note{{path, "a folder named like a plugin, skipped"}}, false
 	case !info.Mode().IsRegular():
 		return Candidate{}, []Note{{path, "not a regular file, skipped"}}, false
-	case !isExecutable(info):
+	case !IsExecutable(info):
 		return Candidate{}, []Note{{path, "not executable, skipped"}}, false
 	}
 	c := Candidate{Kind: kind, Path: path, Dir: d}
@@ -205,12 +217,19 @@ func examine(d SearchDir, name, kind string) (Candidate, []Note, bool) {
 	return c, nil, true
 }
 
+// The checksum files a plugin's digest is read from: <plugin>.sha256 beside
+// it, else the folder's SHA256SUMS.
+const (
+	sumSuffix = ".sha256"
+	sumsFile  = "SHA256SUMS"
+)
+
 // recordedChecksum reads the plugin's SHA-256 from <name>.sha256 (one file
 // per plugin, so that several packages can each ship their own) or from the
 // folder's SHA256SUMS, in the format sha256sum writes. No file, or no line
 // for the plugin, is "no checksum"; a malformed one is an error.
 func recordedChecksum(dir, name string) ([]byte, string, error) {
-	for _, file := range []string{filepath.Join(dir, name+".sha256"), filepath.Join(dir, "SHA256SUMS")} {
+	for _, file := range []string{filepath.Join(dir, name+sumSuffix), filepath.Join(dir, sumsFile)} {
 		sum, err := readSumFile(file, name)
 		if errors.Is(err, os.ErrNotExist) || (err == nil && sum == nil) {
 			continue
@@ -229,7 +248,7 @@ func readSumFile(file, name string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	single := strings.HasSuffix(file, ".sha256")
+	single := strings.HasSuffix(file, sumSuffix)
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -280,8 +299,9 @@ func (e *NoPluginError) Error() string {
 
 // Hint names the package that provides the plugin.
 func (e *NoPluginError) Hint() string {
-	return fmt.Sprintf("install the %s%s package (e.g. apt-get install %s%s), or put %s in a folder on HERMES_PLUGIN_PATH",
-		PluginPrefix, e.Kind, PluginPrefix, e.Kind, e.File)
+	pkg := plugin.FilePrefix + e.Kind // each plugin ships in a package named like its file
+	return fmt.Sprintf("install the %s package (e.g. apt-get install %s), or put %s in a folder on %s",
+		pkg, pkg, e.File, gateway.EnvPluginPath)
 }
 
 // RefusedError is a plugin the host will not launch.
