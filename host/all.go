@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nousresearch/hermes-service/internal/detect"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/plugin"
 	"github.com/nousresearch/hermes-service/shared/service"
@@ -79,7 +80,7 @@ func lifecycleVerb(verb, usage string) *cli.Command {
 		ArgsUsage: " ",
 		Flags:     append([]cli.Flag{profileFlag(""), allFlag(verb)}, waitFlags()...),
 		Action: func(c *cli.Context) error {
-			return withManager(c, defaultScope(), func(s *session, m *plugin.Client, _ Detection) error {
+			return withManager(c, defaultScope(), func(s *session, m *plugin.Client, _ detect.Detection) error {
 				p := newProgress(s.stderr)
 				defer p.done()
 				if !c.Bool("all") {

@@ -12,9 +12,9 @@ import (
 )
 
 // detect says which backend the session uses, and why.
-func (s *session) detect(scope Scope) (Detection, error) {
+func (s *session) detect(scope detect.Scope) (detect.Detection, error) {
 	if s.backend != "" {
-		return Detection{Kind: s.backend, Reason: s.backend + ": " + s.forced}, nil
+		return detect.Detection{Kind: s.backend, Reason: s.backend + ": " + s.forced}, nil
 	}
 	d := detect.ThisMachine().Detect(scope)
 	if d.Kind != "s6" {
@@ -23,7 +23,7 @@ func (s *session) detect(scope Scope) (Detection, error) {
 		t := treeOf(s.home)
 		if pid := t.alive(); pid > 0 {
 			s.scandir, s.privateTree = t.scandir, true
-			return Detection{Kind: "s6", Reason: fmt.Sprintf("s6: the private tree of hermes gateway supervise (s6-svscan pid %d on %s)", pid, t.scandir)}, nil
+			return detect.Detection{Kind: "s6", Reason: fmt.Sprintf("s6: the private tree of hermes gateway supervise (s6-svscan pid %d on %s)", pid, t.scandir)}, nil
 		}
 	}
 	if d.Kind == "" {
@@ -35,7 +35,7 @@ func (s *session) detect(scope Scope) (Detection, error) {
 // open finds, verifies and launches the backend plugin for scope. Any
 // failure on the way is a configuration problem (exit 78): nothing was
 // done yet, and retrying will not help.
-func (s *session) open(scope Scope) (*plugin.Client, Detection, error) {
+func (s *session) open(scope detect.Scope) (*plugin.Client, detect.Detection, error) {
 	d, err := s.detect(scope)
 	if err != nil {
 		return nil, d, err

@@ -9,7 +9,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nousresearch/hermes-service/internal/detect"
 	"github.com/nousresearch/hermes-service/internal/discovery"
+	"github.com/nousresearch/hermes-service/internal/fserr"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
@@ -107,7 +109,7 @@ func doctor(c *cli.Context) error {
 
 // checkPlugin reports whether the backend's plugin is found, verified and
 // answers.
-func checkPlugin(s *session, d Detection, f *findings) bool {
+func checkPlugin(s *session, d detect.Detection, f *findings) bool {
 	cand, _, err := discovery.FromEnv().Find(d.Kind)
 	if err != nil {
 		f.add("plugin", false, err.Error(), service.HintOf(err))
@@ -161,7 +163,7 @@ func writable(dir string) error {
 
 func checkHome(home string, f *findings) {
 	if err := writable(home); err != nil {
-		f.add("home", false, home+" is not writable: "+errText(err), "check that "+home+" is a folder you own (or set HERMES_HOME / --home)")
+		f.add("home", false, home+" is not writable: "+fserr.Reason(err), "check that "+home+" is a folder you own (or set HERMES_HOME / --home)")
 		return
 	}
 	f.add("home", true, home+" is writable", "")
@@ -174,7 +176,7 @@ func checkHome(home string, f *findings) {
 		dir, _ := gateway.Home{Root: home}.ProfileDir(p)
 		if p != service.DefaultProfile {
 			if err := writable(dir); err != nil {
-				f.add("profile "+p, false, dir+" is not writable: "+errText(err), "chown or chmod "+dir)
+				f.add("profile "+p, false, dir+" is not writable: "+fserr.Reason(err), "chown or chmod "+dir)
 				continue
 			}
 		}

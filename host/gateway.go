@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nousresearch/hermes-service/internal/detect"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/plugin"
 	"github.com/nousresearch/hermes-service/shared/service"
@@ -139,7 +140,7 @@ func gatewayArgv(profile string) ([]string, error) {
 
 // withManager runs fn with the session and the launched backend, closing
 // the plugin afterwards.
-func withManager(c *cli.Context, scope Scope, fn func(*session, *plugin.Client, Detection) error) error {
+func withManager(c *cli.Context, scope detect.Scope, fn func(*session, *plugin.Client, detect.Detection) error) error {
 	if err := noArgs(c); err != nil {
 		return err
 	}
@@ -155,11 +156,11 @@ func withManager(c *cli.Context, scope Scope, fn func(*session, *plugin.Client, 
 	return fn(s, m, d)
 }
 
-func defaultScope() Scope {
+func defaultScope() detect.Scope {
 	if os.Geteuid() == 0 {
-		return ScopeSystem
+		return detect.ScopeSystem
 	}
-	return ScopeUser
+	return detect.ScopeUser
 }
 
 func install(c *cli.Context) error {
@@ -169,9 +170,9 @@ func install(c *cli.Context) error {
 	}
 	scope := defaultScope()
 	if c.Bool("system") {
-		scope = ScopeSystem
+		scope = detect.ScopeSystem
 	}
-	return withManager(c, scope, func(s *session, m *plugin.Client, _ Detection) error {
+	return withManager(c, scope, func(s *session, m *plugin.Client, _ detect.Detection) error {
 		argv, err := gatewayArgv(s.profile)
 		if err != nil {
 			return err
@@ -206,7 +207,7 @@ func lifecycleCommand(name, usage string, op func(service.Manager, context.Conte
 		ArgsUsage: " ",
 		Flags:     []cli.Flag{profileFlag("")},
 		Action: func(c *cli.Context) error {
-			return withManager(c, defaultScope(), func(s *session, m *plugin.Client, _ Detection) error {
+			return withManager(c, defaultScope(), func(s *session, m *plugin.Client, _ detect.Detection) error {
 				if err := op(m, s.ctx, s.profile); err != nil {
 					return err
 				}
@@ -225,7 +226,7 @@ func pastTense(verb string) string {
 }
 
 func status(c *cli.Context) error {
-	return withManager(c, defaultScope(), func(s *session, m *plugin.Client, d Detection) error {
+	return withManager(c, defaultScope(), func(s *session, m *plugin.Client, d detect.Detection) error {
 		if c.Bool("all") {
 			profiles, err := homeProfiles(s.home)
 			if err != nil {
@@ -275,7 +276,7 @@ func register(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	return withManager(c, defaultScope(), func(s *session, m *plugin.Client, _ Detection) error {
+	return withManager(c, defaultScope(), func(s *session, m *plugin.Client, _ detect.Detection) error {
 		argv, err := gatewayArgv(s.profile)
 		if err != nil {
 			return err
@@ -289,7 +290,7 @@ func register(c *cli.Context) error {
 }
 
 func list(c *cli.Context) error {
-	return withManager(c, defaultScope(), func(s *session, m *plugin.Client, _ Detection) error {
+	return withManager(c, defaultScope(), func(s *session, m *plugin.Client, _ detect.Detection) error {
 		profiles, err := m.List(s.ctx)
 		if err != nil {
 			return err
@@ -308,7 +309,7 @@ func logs(c *cli.Context) error {
 	if c.Int("lines") < 0 {
 		return usagef("--lines must not be negative")
 	}
-	return withManager(c, defaultScope(), func(s *session, m *plugin.Client, _ Detection) error {
+	return withManager(c, defaultScope(), func(s *session, m *plugin.Client, _ detect.Detection) error {
 		err := m.Logs(s.ctx, s.profile, service.LogOptions{Lines: c.Int("lines"), Follow: c.Bool("follow")},
 			func(l service.LogLine) error {
 				_, err := fmt.Fprintln(s.stdout, l.Text)

@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nousresearch/hermes-service/internal/discovery"
+	"github.com/nousresearch/hermes-service/internal/fserr"
 	"github.com/nousresearch/hermes-service/shared/conformance"
 	"github.com/nousresearch/hermes-service/shared/plugin"
 	"github.com/nousresearch/hermes-service/shared/service"
@@ -193,7 +194,7 @@ func pluginCheck(c *cli.Context) error {
 	}
 	info, err := os.Stat(path)
 	if err != nil {
-		return usagef("plugin path %s: %v", path, errText(err))
+		return usagef("plugin path %s: %v", path, fserr.Reason(err))
 	}
 	cand, ok := discovery.Examine(path, "command line")
 	if !ok {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nousresearch/hermes-service/internal/detect"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/plugin"
 	"github.com/nousresearch/hermes-service/shared/service"
@@ -85,7 +86,7 @@ func bootProfiles(home gateway.Home, warn io.Writer) ([]bootEntry, error) {
 }
 
 func reconcile(c *cli.Context) error {
-	return withManager(c, defaultScope(), func(s *session, m *plugin.Client, _ Detection) error {
+	return withManager(c, defaultScope(), func(s *session, m *plugin.Client, _ detect.Detection) error {
 		home := gateway.Home{Root: s.home}
 		profiles, err := bootProfiles(home, s.stderr)
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nousresearch/hermes-service/internal/detect"
 	"github.com/nousresearch/hermes-service/internal/wait"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 )
@@ -43,7 +44,7 @@ func stopCommand() *cli.Command {
 
 // stopForeground stops a runner started by hand, through its pid record,
 // never signalling a pid the record no longer describes.
-func stopForeground(s *session, d Detection) error {
+func stopForeground(s *session, d detect.Detection) error {
 	dir, err := gateway.Home{Root: s.home}.ProfileDir(s.profile)
 	if err != nil {
 		return &UsageError{Err: err}

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
+	"runtime"
 	"sync"
 	"time"
 
@@ -165,8 +165,7 @@ func checkIdentity(ctx context.Context, s *session) error {
 	if s.id.Version == "" {
 		errs = append(errs, errors.New("identify returned no version"))
 	}
-	base := strings.TrimSuffix(filepath.Base(s.client.Path()), ".exe")
-	if kind, ok := strings.CutPrefix(base, "hermes-service-"); ok && kind != s.id.Kind {
+	if kind, ok := plugin.KindFromFileName(filepath.Base(s.client.Path()), runtime.GOOS); ok && kind != s.id.Kind {
 		errs = append(errs, fmt.Errorf("the binary is named for kind %q but identifies as %q", kind, s.id.Kind))
 	}
 	pid := s.client.Pid()
