@@ -167,7 +167,7 @@ func checkHome(home string, f *findings) {
 		return
 	}
 	f.add("home", true, home+" is writable", "")
-	profiles, err := homeProfiles(home)
+	profiles, err := gateway.Home{Root: home}.Profiles()
 	if err != nil {
 		f.add("profiles", false, err.Error(), "check the folder "+filepath.Join(home, "profiles"))
 		return

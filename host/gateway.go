@@ -14,20 +14,19 @@ import (
 
 	"github.com/nousresearch/hermes-service/internal/detect"
 	"github.com/nousresearch/hermes-service/shared/gateway"
-	"github.com/nousresearch/hermes-service/shared/plugin"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
 func gatewayCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "gateway",
+		Name:  gateway.CommandGateway,
 		Usage: "install, run and watch a profile's gateway service",
 		Description: "Every gateway command acts on one profile, chosen with -p (the default profile when absent),\n" +
 			"through the backend detected on this machine or chosen with --backend.",
 		Action: unknownSubcommand,
 		Subcommands: []*cli.Command{
 			{
-				Name:      "install",
+				Name:      verbInstall.String(),
 				Usage:     "install the profile's gateway as a service, enable it and start it",
 				ArgsUsage: " ",
 				Flags: []cli.Flag{
@@ -42,10 +41,10 @@ func gatewayCommand() *cli.Command {
 				},
 				Action: install,
 			},
-			lifecycleCommand("uninstall", "stop the gateway and remove its service definition", service.Manager.Uninstall),
-			lifecycleVerb("start", "start the profile's gateway and wait until it runs"),
+			removeCommand(verbUninstall, "stop the gateway and remove its service definition"),
+			lifecycleCommand(verbStart, "start the profile's gateway and wait until it runs"),
 			stopCommand(),
-			lifecycleVerb("restart", "restart the profile's gateway and wait until it runs again"),
+			lifecycleCommand(verbRestart, "restart the profile's gateway and wait until it runs again"),
 			{
 				Name:      "status",
 				Usage:     "show the profile's gateway, or --all: state, pid, uptime, restarts (exit 3 when not running)",
@@ -54,7 +53,7 @@ func gatewayCommand() *cli.Command {
 				Action:    status,
 			},
 			{
-				Name:      "register",
+				Name:      verbRegister.String(),
 				Usage:     "register the profile's gateway with a runtime supervisor (s6) and start it",
 				ArgsUsage: " ",
 				Flags: []cli.Flag{
@@ -64,7 +63,7 @@ func gatewayCommand() *cli.Command {
 				},
 				Action: register,
 			},
-			lifecycleCommand("unregister", "stop the gateway and remove its runtime registration", service.Manager.Unregister),
+			removeCommand(verbUnregister, "stop the gateway and remove its runtime registration"),
 			{
 				Name:      "list",
 				Usage:     "list the profiles registered with the runtime supervisor",
@@ -98,6 +97,17 @@ func jsonFlag() cli.Flag {
 func envFlag() cli.Flag {
 	return &cli.StringSliceFlag{Name: "env", Usage: "extra `KEY=VALUE` for the gateway's environment (repeatable); " +
 		gateway.EnvGatewayCommand + " sets the program the gateway runs"}
+}
+
+func allFlag(verb string) cli.Flag {
+	return &cli.BoolFlag{Name: "all", Usage: verb + " every profile under the home (default and profiles/*)"}
+}
+
+func waitFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.DurationFlag{Name: "timeout", Value: DefaultWait, Usage: "how long to wait for the backend to report the new state"},
+		&cli.BoolFlag{Name: "no-wait", Usage: "return once the backend took the command, without waiting for the new state"},
+	}
 }
 
 // noArgs refuses stray arguments: every gateway command takes flags only.
@@ -140,7 +150,7 @@ func gatewayArgv(profile string) ([]string, error) {
 
 // withManager runs fn with the session and the launched backend, closing
 // the plugin afterwards.
-func withManager(c *cli.Context, scope detect.Scope, fn func(*session, *plugin.Client, detect.Detection) error) error {
+func withManager(c *cli.Context, scope detect.Scope, fn func(*session, service.Manager, detect.Detection) error) error {
 	if err := noArgs(c); err != nil {
 		return err
 	}
@@ -163,6 +173,16 @@ func defaultScope() detect.Scope {
 	return detect.ScopeUser
 }
 
+// installOptions are install's choices.
+type installOptions struct {
+	Profile string
+	service.InstallOptions
+	Out, Err io.Writer
+	// rerunElevated hands the same command to an elevated hermes (Windows'
+	// UAC) when the backend says it is not elevated; nil never does.
+	rerunElevated func() (int, error)
+}
+
 func install(c *cli.Context) error {
 	env, err := parseEnv(c.StringSlice("env"))
 	if err != nil {
@@ -172,97 +192,129 @@ func install(c *cli.Context) error {
 	if c.Bool("system") {
 		scope = detect.ScopeSystem
 	}
-	return withManager(c, scope, func(s *session, m *plugin.Client, _ detect.Detection) error {
+	return withManager(c, scope, func(s *session, m service.Manager, _ detect.Detection) error {
 		argv, err := gatewayArgv(s.profile)
 		if err != nil {
 			return err
 		}
-		err = m.Install(s.ctx, s.profile, service.InstallOptions{
+		o := installOptions{Profile: s.profile, Out: s.stdout, Err: s.stderr, InstallOptions: service.InstallOptions{
 			Force: c.Bool("force"), StartNow: !c.Bool("no-start"), StartOnLogin: !c.Bool("no-start-on-login"),
 			ElevatedHandoff: c.Bool("elevated-handoff"), System: c.Bool("system"), RunAsUser: c.String("run-as-user"),
 			Env: env, Command: argv,
-		})
-		if errors.Is(err, service.ErrPermission) && c.Bool("elevated-handoff") {
-			// Not elevated: hand the same command to an elevated hermes
-			// (Windows' UAC prompt) and wait for it.
-			fmt.Fprintln(s.stderr, "hermes: not elevated; asking Windows to run the install elevated")
-			code, herr := elevatedRerun(os.Args[1:])
-			if herr != nil {
-				return fmt.Errorf("elevated handoff: %w (after: %v)", herr, err)
-			}
-			return exitStatus(code)
+		}}
+		if o.ElevatedHandoff {
+			o.rerunElevated = func() (int, error) { return elevatedRerun(os.Args[1:]) }
 		}
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(s.stdout, "installed the %s gateway\n", s.profile)
-		return nil
+		return runInstall(s.ctx, m, o)
 	})
 }
 
-func lifecycleCommand(name, usage string, op func(service.Manager, context.Context, string) error) *cli.Command {
+// runInstall installs the profile's gateway as a service.
+func runInstall(ctx context.Context, m service.Manager, o installOptions) error {
+	err := m.Install(ctx, o.Profile, o.InstallOptions)
+	if errors.Is(err, service.ErrPermission) && o.rerunElevated != nil {
+		fmt.Fprintln(o.Err, "hermes: not elevated; asking Windows to run the install elevated")
+		code, herr := o.rerunElevated()
+		if herr != nil {
+			return fmt.Errorf("elevated handoff: %w (after: %v)", herr, err)
+		}
+		return exitStatus(code)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "%s the %s gateway\n", verbInstall.done(), o.Profile)
+	return nil
+}
+
+// lifecycleCommand is start, stop or restart, for one profile or --all.
+func lifecycleCommand(v verb, usage string) *cli.Command {
 	return &cli.Command{
-		Name:      name,
+		Name:      v.String(),
 		Usage:     usage,
 		ArgsUsage: " ",
-		Flags:     []cli.Flag{profileFlag("")},
+		Flags:     append([]cli.Flag{profileFlag(""), allFlag(v.String())}, waitFlags()...),
 		Action: func(c *cli.Context) error {
-			return withManager(c, defaultScope(), func(s *session, m *plugin.Client, _ detect.Detection) error {
-				if err := op(m, s.ctx, s.profile); err != nil {
-					return err
-				}
-				fmt.Fprintf(s.stdout, "%s the %s gateway\n", pastTense(name), s.profile)
-				return nil
+			return withManager(c, defaultScope(), func(s *session, m service.Manager, _ detect.Detection) error {
+				return runLifecycle(s.ctx, m, lifecycleOptions{Verb: v, Profile: s.profile, All: c.Bool("all"), Home: s.home,
+					NoWait: c.Bool("no-wait"), Timeout: c.Duration("timeout"), Out: s.stdout, Progress: newProgress(s.stderr)})
 			})
 		},
 	}
 }
 
-func pastTense(verb string) string {
-	if verb == "stop" {
-		return "stopped"
+// removeCommand is uninstall or unregister.
+func removeCommand(v verb, usage string) *cli.Command {
+	return &cli.Command{
+		Name:      v.String(),
+		Usage:     usage,
+		ArgsUsage: " ",
+		Flags:     []cli.Flag{profileFlag("")},
+		Action: func(c *cli.Context) error {
+			return withManager(c, defaultScope(), func(s *session, m service.Manager, _ detect.Detection) error {
+				return runRemove(s.ctx, m, removeOptions{Verb: v, Profile: s.profile, Out: s.stdout})
+			})
+		},
 	}
-	return verb + "ed"
+}
+
+// statusOptions are status's choices.
+type statusOptions struct {
+	Profile string
+	// All shows every profile of Home.
+	All  bool
+	Home string
+	JSON bool
+	// Backend says which backend answered and why.
+	Backend string
+	Out     io.Writer
+	Now     func() time.Time
 }
 
 func status(c *cli.Context) error {
-	return withManager(c, defaultScope(), func(s *session, m *plugin.Client, d detect.Detection) error {
-		if c.Bool("all") {
-			profiles, err := homeProfiles(s.home)
-			if err != nil {
-				return err
-			}
-			sts, err := m.Statuses(s.ctx, profiles)
-			if err != nil {
-				return err
-			}
-			if c.Bool("json") {
-				return writeJSON(s.stdout, sts)
-			}
-			printStatusTable(s.stdout, sts, time.Now())
-			fmt.Fprintf(s.stdout, "backend: %s\n", d.Reason)
-			return nil
-		}
-		st, err := m.Status(s.ctx, s.profile)
+	return withManager(c, defaultScope(), func(s *session, m service.Manager, d detect.Detection) error {
+		return runStatus(s.ctx, m, statusOptions{Profile: s.profile, All: c.Bool("all"), Home: s.home, JSON: c.Bool("json"),
+			Backend: d.Reason, Out: s.stdout, Now: time.Now})
+	})
+}
+
+// runStatus shows one profile (exit 3 when it is not running) or all.
+func runStatus(ctx context.Context, m service.Manager, o statusOptions) error {
+	if o.All {
+		profiles, err := gateway.Home{Root: o.Home}.Profiles()
 		if err != nil {
 			return err
 		}
-		if c.Bool("json") {
-			if err := writeJSON(s.stdout, st); err != nil {
-				return err
-			}
-		} else {
-			printStatusTable(s.stdout, []service.Status{st}, time.Now())
-			if st.Detail != "" {
-				fmt.Fprintf(s.stdout, "detail: %s\n", st.Detail)
-			}
-			fmt.Fprintf(s.stdout, "backend: %s\n", d.Reason)
+		sts, err := m.Statuses(ctx, profiles)
+		if err != nil {
+			return err
 		}
-		if st.State != service.StateRunning {
-			return exitStatus(ExitNotRunning)
+		if o.JSON {
+			return writeJSON(o.Out, sts)
 		}
+		printStatusTable(o.Out, sts, o.Now())
+		fmt.Fprintf(o.Out, "backend: %s\n", o.Backend)
 		return nil
-	})
+	}
+	st, err := m.Status(ctx, o.Profile)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		if err := writeJSON(o.Out, st); err != nil {
+			return err
+		}
+	} else {
+		printStatusTable(o.Out, []service.Status{st}, o.Now())
+		if st.Detail != "" {
+			fmt.Fprintf(o.Out, "detail: %s\n", st.Detail)
+		}
+		fmt.Fprintf(o.Out, "backend: %s\n", o.Backend)
+	}
+	if st.State != service.StateRunning {
+		return exitStatus(ExitNotRunning)
+	}
+	return nil
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -271,53 +323,90 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// registerOptions are register's choices.
+type registerOptions struct {
+	Profile string
+	service.RegisterOptions
+	Out io.Writer
+}
+
 func register(c *cli.Context) error {
 	env, err := parseEnv(c.StringSlice("env"))
 	if err != nil {
 		return err
 	}
-	return withManager(c, defaultScope(), func(s *session, m *plugin.Client, _ detect.Detection) error {
+	return withManager(c, defaultScope(), func(s *session, m service.Manager, _ detect.Detection) error {
 		argv, err := gatewayArgv(s.profile)
 		if err != nil {
 			return err
 		}
-		if err := m.Register(s.ctx, s.profile, service.RegisterOptions{StartNow: !c.Bool("no-start"), Env: env, Command: argv}); err != nil {
-			return err
-		}
-		fmt.Fprintf(s.stdout, "registered the %s gateway\n", s.profile)
-		return nil
+		return runRegister(s.ctx, m, registerOptions{Profile: s.profile, Out: s.stdout,
+			RegisterOptions: service.RegisterOptions{StartNow: !c.Bool("no-start"), Env: env, Command: argv}})
 	})
 }
 
+// runRegister registers the profile's gateway with the runtime supervisor.
+func runRegister(ctx context.Context, m service.Manager, o registerOptions) error {
+	if err := m.Register(ctx, o.Profile, o.RegisterOptions); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "%s the %s gateway\n", verbRegister.done(), o.Profile)
+	return nil
+}
+
+// listOptions are list's choices.
+type listOptions struct {
+	JSON bool
+	Out  io.Writer
+}
+
 func list(c *cli.Context) error {
-	return withManager(c, defaultScope(), func(s *session, m *plugin.Client, _ detect.Detection) error {
-		profiles, err := m.List(s.ctx)
-		if err != nil {
-			return err
-		}
-		if c.Bool("json") {
-			return json.NewEncoder(s.stdout).Encode(profiles)
-		}
-		for _, p := range profiles {
-			fmt.Fprintln(s.stdout, p)
-		}
-		return nil
+	return withManager(c, defaultScope(), func(s *session, m service.Manager, _ detect.Detection) error {
+		return runList(s.ctx, m, listOptions{JSON: c.Bool("json"), Out: s.stdout})
 	})
+}
+
+// runList prints the registered profiles.
+func runList(ctx context.Context, m service.Manager, o listOptions) error {
+	profiles, err := m.List(ctx)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		return json.NewEncoder(o.Out).Encode(profiles)
+	}
+	for _, p := range profiles {
+		fmt.Fprintln(o.Out, p)
+	}
+	return nil
+}
+
+// logsOptions are logs's choices.
+type logsOptions struct {
+	Profile string
+	service.LogOptions
+	Out io.Writer
 }
 
 func logs(c *cli.Context) error {
 	if c.Int("lines") < 0 {
 		return usagef("--lines must not be negative")
 	}
-	return withManager(c, defaultScope(), func(s *session, m *plugin.Client, _ detect.Detection) error {
-		err := m.Logs(s.ctx, s.profile, service.LogOptions{Lines: c.Int("lines"), Follow: c.Bool("follow")},
-			func(l service.LogLine) error {
-				_, err := fmt.Fprintln(s.stdout, l.Text)
-				return err
-			})
-		if c.Bool("follow") && s.ctx.Err() != nil {
-			return nil // Ctrl-C is how a follow ends
-		}
+	return withManager(c, defaultScope(), func(s *session, m service.Manager, _ detect.Detection) error {
+		return runLogs(s.ctx, m, logsOptions{Profile: s.profile, Out: s.stdout,
+			LogOptions: service.LogOptions{Lines: c.Int("lines"), Follow: c.Bool("follow")}})
+	})
+}
+
+// runLogs prints the profile's recent log lines, and follows them until ctx
+// ends with Follow.
+func runLogs(ctx context.Context, m service.Manager, o logsOptions) error {
+	err := m.Logs(ctx, o.Profile, o.LogOptions, func(l service.LogLine) error {
+		_, err := fmt.Fprintln(o.Out, l.Text)
 		return err
 	})
+	if o.Follow && ctx.Err() != nil {
+		return nil // Ctrl-C is how a follow ends
+	}
+	return err
 }

@@ -3,22 +3,16 @@ package host
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/nousresearch/hermes-service/internal/detect"
-	"github.com/nousresearch/hermes-service/internal/wait"
+	"github.com/nousresearch/hermes-service/internal/runner"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 )
 
-// foregroundStopWait bounds how long `gateway stop` waits for a foreground
-// runner to exit.
-const foregroundStopWait = 30 * time.Second
-
 func stopCommand() *cli.Command {
-	cmd := lifecycleVerb("stop", "stop the profile's gateway (an operator stop: it stays down after a reboot) and wait until it is down")
+	cmd := lifecycleCommand(verbStop, "stop the profile's gateway (an operator stop: it stays down after a reboot) and wait until it is down")
 	cmd.Description = "With a service manager, the backend stops the service. Without one (no backend detected and none\n" +
 		"chosen), stop finds the foreground `hermes gateway run` through the profile's pid record, marks the\n" +
 		"stop as planned, sends it SIGTERM and waits for it to exit."
@@ -42,74 +36,29 @@ func stopCommand() *cli.Command {
 	return cmd
 }
 
-// stopForeground stops a runner started by hand, through its pid record,
-// never signalling a pid the record no longer describes.
+// stopForeground stops a runner started by hand, through its pid record.
 func stopForeground(s *session, d detect.Detection) error {
 	dir, err := gateway.Home{Root: s.home}.ProfileDir(s.profile)
 	if err != nil {
 		return &UsageError{Err: err}
 	}
-	rec, err := gateway.ReadPIDRecord(dir)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", filepath.Join(dir, gateway.PIDFile), err)
-	}
-	if rec == nil {
-		fmt.Fprintf(s.stdout, "the %s gateway is not running (no pid record in %s; %s)\n", s.profile, dir, d.Reason)
-		return nil
-	}
-	why := rec.Stale()
-	if why != "" && !gateway.Alive(rec.PID) {
-		_ = gateway.RemovePIDRecord(dir, rec.PID)
-		fmt.Fprintf(s.stdout, "the %s gateway is not running (%s; removed its stale pid record)\n", s.profile, why)
-		return nil
-	}
-	if rec.HermesHome != "" && !samePath(rec.HermesHome, dir) {
-		return &refusedStopError{pid: rec.PID, reason: fmt.Sprintf("its pid record in %s belongs to the home %s", dir, rec.HermesHome)}
-	}
-	if why != "" {
-		_ = gateway.RemovePIDRecord(dir, rec.PID)
-		return &refusedStopError{pid: rec.PID, reason: why + "; removed the stale pid record"}
-	}
-	if !gateway.MarkPlannedStop(s.log, dir, rec.PID) {
+	out, err := runner.Stop(s.ctx, dir, s.log)
+	if out.Unmarked {
 		fmt.Fprintf(s.stderr, "hermes: warning: could not write the planned-stop marker; the gateway will record this stop as one from outside\n")
 	}
-	if err := gateway.RequestStop(rec.PID); err != nil {
-		return fmt.Errorf("signal the %s gateway (PID %d): %w", s.profile, rec.PID, err)
+	if err != nil {
+		return fmt.Errorf("stop the %s gateway: %w", s.profile, err)
 	}
-	gone := func() bool { return !gateway.SameProcess(rec.PID, rec.StartTime) }
-	if err := wait.For(s.ctx, fmt.Sprintf("the %s gateway (PID %d) to exit", s.profile, rec.PID), foregroundStopWait, gone); err != nil {
-		return err
+	if out.PID == 0 {
+		why := out.NotRunning
+		if out.NoRecord {
+			why += "; " + d.Reason
+		}
+		fmt.Fprintf(s.stdout, "the %s gateway is not running (%s)\n", s.profile, why)
+		return nil
 	}
-	fmt.Fprintf(s.stdout, "stopped the %s gateway (PID %d)\n", s.profile, rec.PID)
+	fmt.Fprintf(s.stdout, "stopped the %s gateway (PID %d)\n", s.profile, out.PID)
 	return nil
-}
-
-func samePath(a, b string) bool {
-	ca, err1 := filepath.Abs(a)
-	cb, err2 := filepath.Abs(b)
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	if ra, err := filepath.EvalSymlinks(ca); err == nil {
-		ca = ra
-	}
-	if rb, err := filepath.EvalSymlinks(cb); err == nil {
-		cb = rb
-	}
-	return filepath.Clean(ca) == filepath.Clean(cb)
-}
-
-type refusedStopError struct {
-	pid    int
-	reason string
-}
-
-func (e *refusedStopError) Error() string {
-	return fmt.Sprintf("refusing to signal PID %d: %s", e.pid, e.reason)
-}
-
-func (e *refusedStopError) Hint() string {
-	return "check which process that is (ps -p PID) and stop it yourself if it is a gateway"
 }
 
 // markStopCommand is the hidden `gateway mark-stop`: a service manager's

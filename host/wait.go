@@ -40,7 +40,8 @@ func newRunner(old *int) goal {
 	}}
 }
 
-// progress shows a wait: a spinner on a terminal, plain lines elsewhere.
+// progress shows a wait: a spinner on a terminal, plain lines elsewhere. A
+// nil progress shows nothing.
 type progress struct {
 	mu    sync.Mutex
 	w     io.Writer
@@ -54,6 +55,9 @@ func newProgress(w io.Writer) *progress {
 }
 
 func (p *progress) tick(i int, what string) {
+	if p == nil {
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.tty {
@@ -68,6 +72,9 @@ func (p *progress) tick(i int, what string) {
 }
 
 func (p *progress) done() {
+	if p == nil {
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.tty && p.shown {

@@ -1,0 +1,305 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nousresearch/hermes-service/internal/testbackend"
+	"github.com/nousresearch/hermes-service/shared/gateway"
+	"github.com/nousresearch/hermes-service/shared/plugintest"
+	"github.com/nousresearch/hermes-service/shared/service"
+)
+
+// The commands' logic, in process: each run function against the test
+// backend served over a real gRPC connection (plugintest.Harness), so
+// validation and typed errors cross the wire as in production. What a
+// person sees end to end stays in the testscripts.
+
+func harness(t *testing.T) service.Manager {
+	t.Helper()
+	return plugintest.Harness(t, testbackend.New())
+}
+
+var argv = []string{"/usr/bin/hermes", "gateway", "run"}
+
+func TestRunInstall(t *testing.T) {
+	tests := []struct {
+		name      string
+		profile   string
+		force     bool
+		elevated  func() (int, error)
+		preinstal bool
+		wantOut   string
+		wantErr   func(error) bool
+	}{
+		{name: "fresh", profile: "work", wantOut: "installed the work gateway\n"},
+		{name: "again without force", profile: "work", preinstal: true,
+			wantErr: func(err error) bool { return errors.Is(err, service.ErrAlreadyExists) }},
+		{name: "again with force", profile: "work", preinstal: true, force: true, wantOut: "installed the work gateway\n"},
+		{name: "denied, no handoff", profile: "denied",
+			wantErr: func(err error) bool { return errors.Is(err, service.ErrPermission) }},
+		{name: "denied, handed to an elevated hermes", profile: "denied", elevated: func() (int, error) { return 5, nil },
+			wantErr: func(err error) bool { return exitCode(err) == 5 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := harness(t)
+			ctx := context.Background()
+			if tt.preinstal {
+				if err := m.Install(ctx, tt.profile, service.InstallOptions{Command: argv}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var out, errOut bytes.Buffer
+			err := runInstall(ctx, m, installOptions{Profile: tt.profile, Out: &out, Err: &errOut, rerunElevated: tt.elevated,
+				InstallOptions: service.InstallOptions{Force: tt.force, StartNow: true, Command: argv}})
+			if tt.wantErr != nil {
+				if !tt.wantErr(err) {
+					t.Fatalf("error %v", err)
+				}
+				return
+			}
+			if err != nil || out.String() != tt.wantOut {
+				t.Fatalf("out %q, err %v", out.String(), err)
+			}
+			if st, _ := m.Status(ctx, tt.profile); st.State != service.StateRunning {
+				t.Fatalf("not started: %+v", st)
+			}
+		})
+	}
+}
+
+func TestRunLifecycleOneProfile(t *testing.T) {
+	tests := []struct {
+		verb    verb
+		noWait  bool
+		profile string
+		want    string
+		wantErr func(error) bool
+	}{
+		{verb: verbStop, profile: "work", want: "stopped the work gateway: stopped\n"},
+		{verb: verbStart, profile: "work", want: "started the work gateway: running, pid "},
+		{verb: verbRestart, profile: "work", want: "restarted the work gateway: running, pid "},
+		{verb: verbStop, profile: "work", noWait: true, want: "stopped the work gateway (not waiting for it)\n"},
+		{verb: verbStart, profile: "ghost", wantErr: func(err error) bool { return errors.Is(err, service.ErrNotFound) }},
+		{verb: verbStart, profile: "cmdfail", wantErr: func(err error) bool {
+			var cf *service.CommandFailedError
+			return errors.As(err, &cf) && cf.ExitCode == 111
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.verb.String()+"/"+tt.profile, func(t *testing.T) {
+			m := harness(t)
+			ctx := context.Background()
+			if err := m.Install(ctx, "work", service.InstallOptions{StartNow: true, Command: argv}); err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			err := runLifecycle(ctx, m, lifecycleOptions{Verb: tt.verb, Profile: tt.profile, NoWait: tt.noWait,
+				Timeout: 5 * time.Second, Out: &out})
+			if tt.wantErr != nil {
+				if !tt.wantErr(err) {
+					t.Fatalf("error %v", err)
+				}
+				return
+			}
+			if err != nil || !strings.HasPrefix(out.String(), tt.want) {
+				t.Fatalf("out %q, err %v", out.String(), err)
+			}
+		})
+	}
+}
+
+func TestRunLifecycleAll(t *testing.T) {
+	home := t.TempDir()
+	for _, p := range []string{"alpha", "beta", "cmdfail"} {
+		if err := os.MkdirAll(filepath.Join(home, "profiles", p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := harness(t)
+	ctx := context.Background()
+	for _, p := range []string{"default", "alpha"} {
+		if err := m.Install(ctx, p, service.InstallOptions{Command: argv}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out bytes.Buffer
+	err := runLifecycle(ctx, m, lifecycleOptions{Verb: verbStart, All: true, Home: home, Timeout: 5 * time.Second, Out: &out})
+	var all *allFailedError
+	if !errors.As(err, &all) || strings.Join(all.profiles, ",") != "cmdfail" {
+		t.Fatalf("error %v", err)
+	}
+	for _, want := range []string{"started the alpha gateway: running", "skipped the beta gateway: not installed",
+		"failed the cmdfail gateway", "started the default gateway: running", "started 2 of 4 profiles (1 skipped, 1 failed)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestRunStatus(t *testing.T) {
+	m := harness(t)
+	ctx := context.Background()
+	if err := m.Install(ctx, "work", service.InstallOptions{StartNow: true, Command: argv}); err != nil {
+		t.Fatal(err)
+	}
+	now := func() time.Time { return time.Now().Add(90 * time.Second) }
+	tests := []struct {
+		name     string
+		o        statusOptions
+		wantCode int
+		want     []string
+	}{
+		{"running", statusOptions{Profile: "work"}, ExitOK, []string{"PROFILE", "work", "running", "backend: test: forced"}},
+		{"not installed", statusOptions{Profile: "idle"}, ExitNotRunning, []string{"stopped (not installed)", "detail: not installed"}},
+		{"json", statusOptions{Profile: "work", JSON: true}, ExitOK, []string{`"profile": "work"`, `"desired_state": "running"`}},
+		{"all", statusOptions{All: true, Home: t.TempDir()}, ExitOK, []string{"default", "backend: test: forced"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			tt.o.Out, tt.o.Now, tt.o.Backend = &out, now, "test: forced"
+			err := runStatus(ctx, m, tt.o)
+			if exitCode(err) != tt.wantCode {
+				t.Fatalf("exit %d (%v)", exitCode(err), err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("no %q in:\n%s", w, out.String())
+				}
+			}
+			if tt.o.JSON {
+				var v map[string]any
+				if err := json.Unmarshal(out.Bytes(), &v); err != nil {
+					t.Fatal(err)
+				}
+				for _, k := range []string{"profile", "backend", "installed", "state", "pid", "since", "last_exit",
+					"restarts", "enabled", "desired_state", "unit", "detail"} {
+					if _, ok := v[k]; !ok {
+						t.Errorf("JSON has no %q", k)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestRegisterListLogsRemove(t *testing.T) {
+	m := harness(t)
+	ctx := context.Background()
+	var out bytes.Buffer
+	if err := runRegister(ctx, m, registerOptions{Profile: "work", Out: &out,
+		RegisterOptions: service.RegisterOptions{StartNow: true, Command: argv, Env: map[string]string{"A": "b"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := runRegister(ctx, m, registerOptions{Profile: "work", Out: &out,
+		RegisterOptions: service.RegisterOptions{Command: argv}}); !errors.Is(err, service.ErrAlreadyExists) {
+		t.Fatalf("second register: %v", err)
+	}
+	if err := runList(ctx, m, listOptions{Out: &out}); err != nil {
+		t.Fatal(err)
+	}
+	if err := runLogs(ctx, m, logsOptions{Profile: "work", Out: &out, LogOptions: service.LogOptions{Lines: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := runRemove(ctx, m, removeOptions{Verb: verbUnregister, Profile: "work", Out: &out}); err != nil {
+		t.Fatal(err)
+	}
+	want := "registered the work gateway\nwork\nwork line 99\nwork line 100\nunregistered the work gateway\n"
+	if out.String() != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", out.String(), want)
+	}
+	out.Reset()
+	if err := runList(ctx, m, listOptions{JSON: true, Out: &out}); err != nil || out.String() != "[]\n" {
+		t.Fatalf("list after unregister: %q %v", out.String(), err)
+	}
+}
+
+func TestRunLogsFollowEndsQuietlyWithTheContext(t *testing.T) {
+	m := harness(t)
+	if err := m.Register(context.Background(), "work", service.RegisterOptions{Command: argv}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &cancelAfter{n: 53, cancel: cancel}
+	if err := runLogs(ctx, m, logsOptions{Profile: "work", Out: w, LogOptions: service.LogOptions{Follow: true}}); err != nil {
+		t.Fatalf("a follow ended by the context is no error: %v", err)
+	}
+}
+
+// cancelAfter cancels once it has seen n lines.
+type cancelAfter struct {
+	n      int
+	cancel func()
+}
+
+func (c *cancelAfter) Write(p []byte) (int, error) {
+	if c.n--; c.n <= 0 {
+		c.cancel()
+	}
+	return len(p), nil
+}
+
+func TestRunReconcile(t *testing.T) {
+	home := gateway.Home{Root: t.TempDir()}
+	profiles := map[string]string{"alpha": `{"desired_state":"running"}`, "beta": `{"gateway_state":"stopped"}`,
+		"gamma": `{"gateway_state":"draining"}`, "delta": ""}
+	for p, state := range profiles {
+		dir := filepath.Join(home.Root, "profiles", p)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "SOUL.md"), []byte("# soul\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if state != "" {
+			if err := os.WriteFile(filepath.Join(dir, gateway.StateFile), []byte(state), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// A folder without SOUL.md is no profile.
+	if err := os.MkdirAll(filepath.Join(home.Root, "profiles", "scratch"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m := harness(t)
+	ctx := context.Background()
+	var out, errOut bytes.Buffer
+	at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	err := runReconcile(ctx, m, reconcileOptions{Home: home, Out: &out, Err: &errOut, Now: func() time.Time { return at },
+		Argv: func(p string) ([]string, error) { return gateway.RunnerArgv("/usr/bin/hermes", p), nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"reconcile: 2026-11-26T12:00:00+0000 profile=default prior_state=None action=registered",
+		"reconcile: 2026-11-26T12:00:00+0000 profile=alpha prior_state=running action=started",
+		"reconcile: 2026-11-26T12:00:00+0000 profile=beta prior_state=stopped action=registered",
+		"reconcile: 2026-11-26T12:00:00+0000 profile=delta prior_state=None action=registered",
+		"reconcile: 2026-11-26T12:00:00+0000 profile=gamma prior_state=running action=started",
+	}
+	if got := strings.Split(strings.TrimSpace(out.String()), "\n"); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("got:\n%s\nwant:\n%s", out.String(), strings.Join(want, "\n"))
+	}
+	log, _ := os.ReadFile(filepath.Join(home.Root, "logs", "container-boot.log"))
+	if strings.Count(string(log), "\n") != len(want) {
+		t.Fatalf("audit log:\n%s", log)
+	}
+	sts, err := m.Statuses(ctx, []string{"alpha", "beta", "gamma", "scratch"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []service.State{service.StateRunning, service.StateStopped, service.StateRunning, service.StateStopped} {
+		if sts[i].State != want || (i < 3) != sts[i].Installed {
+			t.Errorf("%s: %s installed=%v", sts[i].Profile, sts[i].State, sts[i].Installed)
+		}
+	}
+}
