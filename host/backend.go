@@ -7,8 +7,10 @@ import (
 
 	"github.com/nousresearch/hermes-service/internal/detect"
 	"github.com/nousresearch/hermes-service/internal/discovery"
+	"github.com/nousresearch/hermes-service/internal/privatetree"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/plugin"
+	"github.com/nousresearch/hermes-service/shared/service"
 )
 
 // detect says which backend the session uses, and why.
@@ -17,13 +19,13 @@ func (s *session) detect(scope detect.Scope) (detect.Detection, error) {
 		return detect.Detection{Kind: s.backend, Reason: s.backend + ": " + s.forced}, nil
 	}
 	d := detect.ThisMachine().Detect(scope)
-	if d.Kind != "s6" {
+	if d.Kind != service.KindS6 {
 		// A private tree from `gateway supervise` is what this machine
 		// was given to supervise gateways with: it wins over detection.
-		t := treeOf(s.home)
-		if pid := t.alive(); pid > 0 {
-			s.scandir, s.privateTree = t.scandir, true
-			return detect.Detection{Kind: "s6", Reason: fmt.Sprintf("s6: the private tree of hermes gateway supervise (s6-svscan pid %d on %s)", pid, t.scandir)}, nil
+		t := privatetree.Of(s.home)
+		if pid := t.Alive(); pid > 0 {
+			s.scandir, s.privateTree = t.ScanDir, true
+			return detect.Detection{Kind: service.KindS6, Reason: fmt.Sprintf("s6: the private tree of hermes gateway supervise (s6-svscan pid %d on %s)", pid, t.ScanDir)}, nil
 		}
 	}
 	if d.Kind == "" {

@@ -1,50 +1,13 @@
 package host
 
 import (
+	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/nousresearch/hermes-service/internal/discovery"
-	"github.com/nousresearch/hermes-service/internal/wait"
-	"github.com/nousresearch/hermes-service/shared/gateway"
+	"github.com/nousresearch/hermes-service/internal/privatetree"
 )
-
-// privateTree is the layout of the supervision tree `gateway supervise`
-// runs for a home: <home>/run/service, with s6-svscan's pid beside it.
-type privateTree struct {
-	runDir  string
-	scandir string
-	pidFile string
-	logFile string
-}
-
-func treeOf(home string) privateTree {
-	run := filepath.Join(home, "run")
-	return privateTree{runDir: run, scandir: filepath.Join(run, "service"),
-		pidFile: filepath.Join(run, "s6-svscan.pid"), logFile: filepath.Join(run, "s6-svscan.log")}
-}
-
-// alive is the tree's s6-svscan pid when it runs, else 0.
-func (t privateTree) alive() int {
-	data, err := os.ReadFile(t.pidFile)
-	if err != nil {
-		return 0
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || !gateway.Alive(pid) {
-		return 0
-	}
-	if _, err := os.Stat(filepath.Join(t.scandir, ".s6-svscan", "control")); err != nil {
-		return 0
-	}
-	return pid
-}
 
 func superviseCommand() *cli.Command {
 	return &cli.Command{
@@ -63,7 +26,7 @@ func superviseCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			t := treeOf(s.home)
+			t := privatetree.Of(s.home)
 			if c.Bool("stop") {
 				return stopTree(s, t)
 			}
@@ -72,82 +35,36 @@ func superviseCommand() *cli.Command {
 	}
 }
 
-func startTree(s *session, t privateTree) error {
-	if pid := t.alive(); pid > 0 {
-		fmt.Fprintf(s.stdout, "the private supervision tree is already running (s6-svscan pid %d on %s)\n", pid, t.scandir)
-		return nil
+func startTree(s *session, t privatetree.Tree) error {
+	pid, started, err := t.Start(s.ctx)
+	var missing *privatetree.MissingToolError
+	if errors.As(err, &missing) {
+		return &ConfigError{Err: err}
 	}
-	svscan, err := findS6Tool("s6-svscan")
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(t.scandir, 0o755); err != nil {
-		return fmt.Errorf("private tree: %w", err)
+	if !started {
+		fmt.Fprintf(s.stdout, "the private supervision tree is already running (s6-svscan pid %d on %s)\n", pid, t.ScanDir)
+		return nil
 	}
-	pid, err := spawnDetached(svscan, []string{t.scandir}, t.logFile)
-	if err != nil {
-		return fmt.Errorf("start s6-svscan: %w", err)
-	}
-	if err := os.WriteFile(t.pidFile, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
-		return fmt.Errorf("private tree: %w", err)
-	}
-	if err := wait.For(s.ctx, "s6-svscan to start", 5*time.Second, func() bool { return t.alive() != 0 }); err != nil {
-		log, _ := os.ReadFile(t.logFile)
-		return fmt.Errorf("s6-svscan did not start on %s: %w: %s", t.scandir, err, strings.TrimSpace(string(log)))
-	}
-	fmt.Fprintf(s.stdout, "started a private supervision tree: s6-svscan pid %d on %s\nhermes now uses it as its s6 backend; end it with: hermes gateway supervise --stop\n", pid, t.scandir)
+	fmt.Fprintf(s.stdout, "started a private supervision tree: s6-svscan pid %d on %s\nhermes now uses it as its s6 backend; end it with: hermes gateway supervise --stop\n", pid, t.ScanDir)
 	return nil
 }
 
-func stopTree(s *session, t privateTree) error {
-	pid := t.alive()
+func stopTree(s *session, t privatetree.Tree) error {
+	pid, err := t.Stop(s.ctx)
+	var missing *privatetree.MissingToolError
+	if errors.As(err, &missing) {
+		return &ConfigError{Err: err}
+	}
+	if err != nil {
+		return err
+	}
 	if pid == 0 {
-		_ = os.Remove(t.pidFile)
 		fmt.Fprintln(s.stdout, "the private supervision tree is not running")
 		return nil
 	}
-	ctl, err := findS6Tool("s6-svscanctl")
-	if err != nil {
-		return err
-	}
-	if out, err := runTool(ctl, "-t", t.scandir); err != nil {
-		return fmt.Errorf("s6-svscanctl -t %s: %v: %s", t.scandir, err, out)
-	}
-	if err := wait.For(s.ctx, "s6-svscan to exit", 15*time.Second, func() bool { return !gateway.Alive(pid) }); err != nil {
-		_ = gateway.Kill(pid)
-	}
-	_ = os.Remove(t.pidFile)
 	fmt.Fprintf(s.stdout, "stopped the private supervision tree (s6-svscan pid %d)\n", pid)
 	return nil
-}
-
-// findS6Tool finds an s6 tool where the s6 backend would: HERMES_S6_BIN_DIR,
-// s6-overlay's /command, then PATH.
-func findS6Tool(name string) (string, error) {
-	dirs := []string{os.Getenv(gateway.EnvS6BinDir), "/command"}
-	for _, d := range dirs {
-		if d == "" {
-			continue
-		}
-		if p := filepath.Join(d, name); isExecutableFile(p) {
-			return p, nil
-		}
-	}
-	if p, err := lookPath(name); err == nil {
-		return p, nil
-	}
-	return "", &ConfigError{Err: &missingToolError{tool: name}}
-}
-
-type missingToolError struct{ tool string }
-
-func (e *missingToolError) Error() string { return e.tool + " is not installed" }
-
-func (e *missingToolError) Hint() string {
-	return "install s6 (Debian: sudo apt-get install s6), or point HERMES_S6_BIN_DIR at its tools"
-}
-
-func isExecutableFile(p string) bool {
-	info, err := os.Stat(p)
-	return err == nil && !info.IsDir() && discovery.IsExecutable(info)
 }

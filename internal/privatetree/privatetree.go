@@ -1,0 +1,137 @@
+// Package privatetree runs a private s6 supervision tree for one Hermes
+// home (hermes gateway supervise): s6-svscan, owned by the user, on
+// <home>/run/service, for machines without a usable init system (a plain
+// container, WSL without systemd, CI). While it runs, hermes uses it as
+// its s6 backend.
+package privatetree
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nousresearch/hermes-service/internal/discovery"
+	"github.com/nousresearch/hermes-service/internal/wait"
+	"github.com/nousresearch/hermes-service/shared/gateway"
+)
+
+// overlayBinDir is where s6-overlay installs the s6 tools.
+const overlayBinDir = "/command"
+
+// Tree is the layout of a home's private tree: <home>/run/service, with
+// s6-svscan's pid and log beside it.
+type Tree struct {
+	RunDir  string
+	ScanDir string
+	PIDFile string
+	LogFile string
+}
+
+// Of is the private tree of the home at root.
+func Of(root string) Tree {
+	run := filepath.Join(root, "run")
+	return Tree{RunDir: run, ScanDir: filepath.Join(run, "service"),
+		PIDFile: filepath.Join(run, "s6-svscan.pid"), LogFile: filepath.Join(run, "s6-svscan.log")}
+}
+
+// Alive is the tree's s6-svscan pid when it runs, else 0.
+func (t Tree) Alive() int {
+	data, err := os.ReadFile(t.PIDFile)
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || !gateway.Alive(pid) {
+		return 0
+	}
+	if _, err := os.Stat(filepath.Join(t.ScanDir, ".s6-svscan", "control")); err != nil {
+		return 0
+	}
+	return pid
+}
+
+// Start starts s6-svscan on the tree in the background and waits until it
+// listens. started is false when it already ran; pid is its pid either way.
+func (t Tree) Start(ctx context.Context) (pid int, started bool, err error) {
+	if pid := t.Alive(); pid > 0 {
+		return pid, false, nil
+	}
+	svscan, err := FindTool("s6-svscan")
+	if err != nil {
+		return 0, false, err
+	}
+	if err := os.MkdirAll(t.ScanDir, 0o755); err != nil {
+		return 0, false, fmt.Errorf("private tree: %w", err)
+	}
+	pid, err = spawnDetached(svscan, []string{t.ScanDir}, t.LogFile)
+	if err != nil {
+		return 0, false, fmt.Errorf("start s6-svscan: %w", err)
+	}
+	if err := os.WriteFile(t.PIDFile, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+		return 0, false, fmt.Errorf("private tree: %w", err)
+	}
+	if err := wait.For(ctx, "s6-svscan to start", 5*time.Second, func() bool { return t.Alive() != 0 }); err != nil {
+		log, _ := os.ReadFile(t.LogFile)
+		return 0, false, fmt.Errorf("s6-svscan did not start on %s: %w: %s", t.ScanDir, err, strings.TrimSpace(string(log)))
+	}
+	return pid, true, nil
+}
+
+// Stop ends the tree cleanly (s6-svscanctl -t: its gateways are stopped
+// first), killing s6-svscan if it is still there after 15 s. pid is the
+// s6-svscan that ran, 0 when none did.
+func (t Tree) Stop(ctx context.Context) (pid int, err error) {
+	pid = t.Alive()
+	if pid == 0 {
+		_ = os.Remove(t.PIDFile)
+		return 0, nil
+	}
+	ctl, err := FindTool("s6-svscanctl")
+	if err != nil {
+		return pid, err
+	}
+	if out, err := runTool(ctl, "-t", t.ScanDir); err != nil {
+		return pid, fmt.Errorf("s6-svscanctl -t %s: %v: %s", t.ScanDir, err, out)
+	}
+	if err := wait.For(ctx, "s6-svscan to exit", 15*time.Second, func() bool { return !gateway.Alive(pid) }); err != nil {
+		_ = gateway.Kill(pid)
+	}
+	_ = os.Remove(t.PIDFile)
+	return pid, nil
+}
+
+// FindTool finds an s6 tool where the s6 backend would: HERMES_S6_BIN_DIR,
+// s6-overlay's /command, then PATH. A missing one is a *MissingToolError.
+func FindTool(name string) (string, error) {
+	for _, d := range []string{os.Getenv(gateway.EnvS6BinDir), overlayBinDir} {
+		if d == "" {
+			continue
+		}
+		if p := filepath.Join(d, name); isExecutableFile(p) {
+			return p, nil
+		}
+	}
+	if p, err := lookPath(name); err == nil {
+		return p, nil
+	}
+	return "", &MissingToolError{Tool: name}
+}
+
+// MissingToolError is an s6 tool found nowhere.
+type MissingToolError struct{ Tool string }
+
+func (e *MissingToolError) Error() string { return e.Tool + " is not installed" }
+
+// Hint says how to install it.
+func (e *MissingToolError) Hint() string {
+	return "install s6 (Debian: sudo apt-get install s6), or point " + gateway.EnvS6BinDir + " at its tools"
+}
+
+func isExecutableFile(p string) bool {
+	info, err := os.Stat(p)
+	return err == nil && !info.IsDir() && discovery.IsExecutable(info)
+}
