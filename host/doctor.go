@@ -148,21 +148,8 @@ func checkBackend(s *session, f *findings) {
 	}
 }
 
-// writable creates and removes a file in dir.
-func writable(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".hermes-doctor-*")
-	if err != nil {
-		return err
-	}
-	tmp.Close()
-	return os.Remove(tmp.Name())
-}
-
 func checkHome(home string, f *findings) {
-	if err := writable(home); err != nil {
+	if err := fserr.Writable(home); err != nil {
 		f.add("home", false, home+" is not writable: "+fserr.Reason(err), "check that "+home+" is a folder you own (or set HERMES_HOME / --home)")
 		return
 	}
@@ -175,7 +162,7 @@ func checkHome(home string, f *findings) {
 	for _, p := range profiles {
 		dir, _ := gateway.Home{Root: home}.ProfileDir(p)
 		if p != service.DefaultProfile {
-			if err := writable(dir); err != nil {
+			if err := fserr.Writable(dir); err != nil {
 				f.add("profile "+p, false, dir+" is not writable: "+fserr.Reason(err), "chown or chmod "+dir)
 				continue
 			}

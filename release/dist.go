@@ -18,10 +18,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -134,7 +131,7 @@ func build(cfg Config, t Target) (built, error) {
 		}
 	}
 	for _, n := range names[1:] {
-		sum, err := fileSHA256(filepath.Join(dir, n))
+		sum, err := plugin.FileSHA256(filepath.Join(dir, n))
 		if err != nil {
 			return built{}, err
 		}
@@ -146,19 +143,6 @@ func build(cfg Config, t Target) (built, error) {
 		names = append(names, n+".sha256")
 	}
 	return built{dir: dir, names: names}, nil
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func mode(name string) int64 {
@@ -321,7 +305,7 @@ func writeSums(out string) error {
 	sort.Strings(names)
 	var b strings.Builder
 	for _, n := range names {
-		sum, err := fileSHA256(filepath.Join(out, n))
+		sum, err := plugin.FileSHA256(filepath.Join(out, n))
 		if err != nil {
 			return err
 		}

@@ -73,13 +73,7 @@ func New(cfg Config) *Backend {
 
 // FromEnv is the plugin's factory: the backend configured from the
 // environment the host passes.
-func FromEnv(log hclog.Logger) (service.Manager, error) {
-	cfg, err := ConfigFromEnv(log)
-	if err != nil {
-		return nil, err
-	}
-	return New(cfg), nil
-}
+var FromEnv = backend.FromConfig(ConfigFromEnv, New)
 
 // notLoaded are launchctl's exits for "no such service here": ESRCH (3),
 // "Could not find service" (113) and 125.

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
-	"github.com/hashicorp/go-hclog"
 
 	"github.com/nousresearch/hermes-service/internal/wait"
 	"github.com/nousresearch/hermes-service/shared/backend"
@@ -33,27 +32,17 @@ var _ service.Manager = (*Backend)(nil)
 // Version is the plugin's version, set at build time with -ldflags -X.
 var Version = ""
 
-// identity is s6: runtime registration and logs, no install (an s6
-// container's boot reconciles instead).
-var identity = backend.Identity{Kind: service.KindS6, Version: Version,
-	Capabilities: service.Capabilities{Registration: true, Logs: true, FollowLogs: true}}
-
-// New returns the backend for cfg.
+// New returns the backend for cfg: s6 registers gateways at run time and
+// reads their logs; no install (an s6 container's boot reconciles instead).
 func New(cfg Config) *Backend {
-	id := identity
-	id.Version = Version
+	id := backend.Identity{Kind: service.KindS6, Version: Version,
+		Capabilities: service.Capabilities{Registration: true, Logs: true, FollowLogs: true}}
 	return &Backend{Base: backend.NewBaseFor(id, cfg.Home, cfg.Log), cfg: cfg}
 }
 
 // FromEnv is the plugin's factory: the backend configured from the
 // environment the host passes.
-func FromEnv(log hclog.Logger) (service.Manager, error) {
-	cfg, err := ConfigFromEnv(log)
-	if err != nil {
-		return nil, err
-	}
-	return New(cfg), nil
-}
+var FromEnv = backend.FromConfig(ConfigFromEnv, New)
 
 // Install is not how s6 containers work.
 func (b *Backend) Install(context.Context, string, service.InstallOptions) error {

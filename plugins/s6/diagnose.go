@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/nousresearch/hermes-service/internal/fserr"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
@@ -22,7 +23,7 @@ import (
 func (b *Backend) Diagnose(ctx context.Context, opts service.DiagnoseOptions) ([]service.Finding, error) {
 	dir := b.cfg.ScanDir
 	var out []service.Finding
-	writeErr := writable(dir)
+	writeErr := fserr.Writable(dir)
 	if writeErr != nil {
 		out = append(out, service.Finding{Check: "s6 scandir", Severity: service.SeverityError,
 			Detail: dir + " is not writable: " + errText(writeErr),
@@ -61,20 +62,6 @@ func (b *Backend) Diagnose(ctx context.Context, opts service.DiagnoseOptions) ([
 		}
 	}
 	return out, nil
-}
-
-// writable creates and removes a file in dir, creating dir as register
-// would.
-func writable(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".hermes-doctor-*")
-	if err != nil {
-		return err
-	}
-	tmp.Close()
-	return os.Remove(tmp.Name())
 }
 
 // fifoHasReader reports, by opening it for writing without blocking,

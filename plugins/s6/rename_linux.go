@@ -2,8 +2,6 @@ package s6
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,16 +14,4 @@ func exchange(a, b string) error {
 		return swapByRenames(a, b)
 	}
 	return err
-}
-
-func swapByRenames(a, b string) error {
-	side := filepath.Join(filepath.Dir(b), "."+filepath.Base(b)+".swap")
-	if err := os.Rename(b, side); err != nil {
-		return err
-	}
-	if err := os.Rename(a, b); err != nil {
-		_ = os.Rename(side, b)
-		return err
-	}
-	return os.Rename(side, a)
 }

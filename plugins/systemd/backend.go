@@ -13,8 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/nousresearch/hermes-service/internal/atomicfile"
 	"github.com/nousresearch/hermes-service/shared/backend"
 	"github.com/nousresearch/hermes-service/shared/gateway"
@@ -42,13 +40,7 @@ func New(cfg Config) *Backend {
 
 // FromEnv is the plugin's factory: the backend configured from the
 // environment the host passes.
-func FromEnv(log hclog.Logger) (service.Manager, error) {
-	cfg, err := ConfigFromEnv(log)
-	if err != nil {
-		return nil, err
-	}
-	return New(cfg), nil
-}
+var FromEnv = backend.FromConfig(ConfigFromEnv, New)
 
 // systemctl runs systemctl in the scope; a failure is a CommandFailedError
 // whose hint names the journalctl command that shows why.

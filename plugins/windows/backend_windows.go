@@ -67,13 +67,7 @@ func New(cfg Config) *Backend {
 
 // FromEnv is the plugin's factory: the backend configured from the
 // environment the host passes.
-func FromEnv(log hclog.Logger) (service.Manager, error) {
-	cfg, err := ConfigFromEnv(log)
-	if err != nil {
-		return nil, err
-	}
-	return New(cfg), nil
-}
+var FromEnv = backend.FromConfig(ConfigFromEnv, New)
 
 // scmError turns an SCM failure into the contract's errors: access denied
 // is a permission error with the way out, a missing service not-installed,

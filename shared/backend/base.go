@@ -137,3 +137,18 @@ func CheckCommand(argv []string) error {
 	}
 	return nil
 }
+
+// FromConfig is a backend's plugin factory: read its configuration from
+// the environment the host passes (a failure is a configuration error,
+// exit 78), then build it.
+//
+//	var FromEnv = backend.FromConfig(ConfigFromEnv, New)
+func FromConfig[C any, M service.Manager](read func(hclog.Logger) (C, error), build func(C) M) plugin.Factory {
+	return func(log hclog.Logger) (service.Manager, error) {
+		cfg, err := read(log)
+		if err != nil {
+			return nil, err
+		}
+		return build(cfg), nil
+	}
+}

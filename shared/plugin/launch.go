@@ -144,7 +144,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 
 func (c *Client) launchError(cfg LaunchConfig, err error) error {
 	if errors.Is(err, goplugin.ErrChecksumsDoNotMatch) {
-		got, herr := fileSHA256(cfg.Path)
+		got, herr := FileSHA256(cfg.Path)
 		if herr != nil {
 			got = "unreadable: " + herr.Error()
 		}
@@ -226,7 +226,9 @@ func (e *ChecksumError) Hint() string {
 	return "reinstall the plugin's package, or if you built it yourself, update the checksum file beside it"
 }
 
-func fileSHA256(path string) (string, error) {
+// FileSHA256 is the hex SHA-256 of a file, as sha256sum prints it (the
+// checksum files beside a plugin use it).
+func FileSHA256(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
