@@ -28,7 +28,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/hashicorp/go-hclog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -36,6 +35,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/nousresearch/hermes-service/shared/plugin"
 	"github.com/nousresearch/hermes-service/shared/service"
@@ -71,10 +72,10 @@ type Backend struct {
 
 var _ service.Manager = (*Backend)(nil)
 
-// New returns a backend configured from the environment.
 // Factory is New as a plugin.Factory.
 func Factory(hclog.Logger) (service.Manager, error) { return New(), nil }
 
+// New returns a backend configured from the environment.
 func New() *Backend {
 	return &Backend{
 		caps:   capsFromEnv(os.Getenv("HERMES_TESTBACKEND_CAPS")),
@@ -287,22 +288,22 @@ func (b *Backend) Status(ctx context.Context, profile string) (service.Status, e
 
 func statusOf(profile string, e *entry) service.Status {
 	st := service.Status{Profile: profile, Backend: Kind, State: service.StateStopped,
-		Unit: service.Ptr("test-" + profile)}
+		Unit: new("test-" + profile)}
 	if e == nil {
 		st.Detail = "not installed"
 		return st
 	}
 	st.Installed = true
-	st.Enabled = service.Ptr(e.Enabled)
-	st.Restarts = service.Ptr(e.Restarts)
-	st.DesiredState = service.Ptr(e.Desired)
-	st.LastExit = service.Ptr(0)
+	st.Enabled = new(e.Enabled)
+	st.Restarts = new(e.Restarts)
+	st.DesiredState = new(e.Desired)
+	st.LastExit = new(0)
 	if !e.Since.IsZero() {
-		st.Since = service.Ptr(e.Since)
+		st.Since = new(e.Since)
 	}
 	if e.Running {
 		st.State = service.StateRunning
-		st.PID = service.Ptr(e.PID)
+		st.PID = new(e.PID)
 	}
 	return st
 }

@@ -368,7 +368,7 @@ func (b *Backend) Status(ctx context.Context, profile string) (service.Status, e
 	st.Installed = true
 	if data, err := os.ReadFile(t.plist); err == nil {
 		if j, err := decode(data); err == nil {
-			st.Enabled = service.Ptr(j.RunAtLoad)
+			st.Enabled = new(j.RunAtLoad)
 		}
 	}
 	label := Label(profile)
@@ -384,12 +384,12 @@ func (b *Backend) Status(ctx context.Context, profile string) (service.Status, e
 	info := parsePrint(out)
 	st.LastExit, st.Restarts = info.LastExit, nil
 	if info.Runs != nil && *info.Runs > 0 {
-		st.Restarts = service.Ptr(*info.Runs - 1)
+		st.Restarts = new(*info.Runs - 1)
 	}
 	switch {
 	case info.State == "running":
 		st.State = service.StateRunning
-		st.PID = service.Ptr(info.PID)
+		st.PID = new(info.PID)
 	case strings.HasPrefix(info.State, "spawn"):
 		st.State = service.StateStarting
 	case gs.GatewayState() == gateway.GatewayStartupFailed || (info.LastExit != nil && *info.LastExit == gateway.ExitConfig):

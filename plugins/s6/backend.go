@@ -468,21 +468,21 @@ func (b *Backend) missingStatus(profile string) service.Status {
 func (b *Backend) toStatus(profile string, sv svStatus) service.Status {
 	st := b.baseStatus(profile)
 	st.Installed = true
-	st.Enabled = service.Ptr(sv.NormallyUp)
+	st.Enabled = new(sv.NormallyUp)
 	if !sv.Since.IsZero() {
-		st.Since = service.Ptr(sv.Since)
+		st.Since = new(sv.Since)
 	}
 	switch {
 	case sv.Up:
 		st.State = service.StateRunning
-		st.PID = service.Ptr(sv.PID)
+		st.PID = new(sv.PID)
 		st.Detail = fmt.Sprintf("up (pid %d)", sv.PID)
 		if !sv.WantedUp {
 			st.Detail += ", going down"
 		}
 	case sv.ExitCode == gateway.ExitConfig:
 		st.State = service.StateFailed
-		st.LastExit = service.Ptr(sv.ExitCode)
+		st.LastExit = new(sv.ExitCode)
 		st.Detail = fmt.Sprintf("down: fatal configuration (exit %d); fix it, then %s", sv.ExitCode, gateway.CommandHint(profile, "start"))
 	case sv.WantedUp:
 		st.State = service.StateStarting
@@ -492,7 +492,7 @@ func (b *Backend) toStatus(profile string, sv svStatus) service.Status {
 		st.Detail = "down"
 	}
 	if !sv.Up && sv.ExitCode >= 0 {
-		st.LastExit = service.Ptr(sv.ExitCode)
+		st.LastExit = new(sv.ExitCode)
 		st.Detail += fmt.Sprintf(" (last exit %d)", sv.ExitCode)
 	}
 	return st

@@ -408,19 +408,19 @@ func fill(st *service.Status, p map[string]string) {
 	}
 	st.Detail = strings.TrimSpace(p["ActiveState"] + " (" + p["SubState"] + ")")
 	if pid, ok := atoi(p["MainPID"]); ok && pid > 0 {
-		st.PID = service.Ptr(pid)
+		st.PID = new(pid)
 	}
 	if code, ok := atoi(p["ExecMainStatus"]); ok && st.State != service.StateRunning {
-		st.LastExit = service.Ptr(code)
+		st.LastExit = new(code)
 	}
 	if n, ok := atoi(p["NRestarts"]); ok {
-		st.Restarts = service.Ptr(n)
+		st.Restarts = new(n)
 	}
 	switch p["UnitFileState"] {
 	case "enabled", "enabled-runtime", "linked", "alias":
-		st.Enabled = service.Ptr(true)
+		st.Enabled = new(true)
 	case "disabled", "static", "indirect", "masked":
-		st.Enabled = service.Ptr(false)
+		st.Enabled = new(false)
 	}
 	if t, ok := parseTimestamp(p["ActiveEnterTimestamp"]); ok {
 		st.Since = &t

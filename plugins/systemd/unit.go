@@ -3,7 +3,8 @@ package systemd
 import (
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/coreos/go-systemd/v22/unit"
@@ -121,15 +122,8 @@ func (u unitSpec) options() []*unit.UnitOption {
 	if u.System {
 		env["HOME"], env["USER"], env["LOGNAME"] = u.UserHome, u.User, u.User
 	}
-	for k, v := range u.Env {
-		env[k] = v
-	}
-	keys := make([]string, 0, len(env))
-	for k := range env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	maps.Copy(env, u.Env)
+	for _, k := range slices.Sorted(maps.Keys(env)) {
 		opts = append(opts, o("Service", "Environment", envAssignment(k, env[k])))
 	}
 	if u.System {

@@ -376,7 +376,7 @@ func (b *Backend) Status(ctx context.Context, profile string) (service.Status, e
 	switch q.State {
 	case svc.Running:
 		st.State = service.StateRunning
-		st.PID = service.Ptr(int(q.ProcessId))
+		st.PID = new(int(q.ProcessId))
 	case svc.StartPending, svc.ContinuePending:
 		st.State = service.StateStarting
 	case svc.Stopped:
@@ -385,7 +385,7 @@ func (b *Backend) Status(ctx context.Context, profile string) (service.Status, e
 		if q.Win32ExitCode == uint32(win.ERROR_SERVICE_SPECIFIC_ERROR) {
 			code = int(q.ServiceSpecificExitCode)
 		}
-		st.LastExit = service.Ptr(code)
+		st.LastExit = new(code)
 		if code == gateway.ExitConfig {
 			st.State = service.StateFailed
 		}
@@ -394,7 +394,7 @@ func (b *Backend) Status(ctx context.Context, profile string) (service.Status, e
 	}
 	st.Detail = fmt.Sprintf("SCM state %d", q.State)
 	if kind, err := queryStartType(s); err == nil {
-		st.Enabled = service.Ptr(kind == startAutomatic)
+		st.Enabled = new(kind == startAutomatic)
 	}
 	return st, nil
 }

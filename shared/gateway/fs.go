@@ -1,17 +1,13 @@
 package gateway
 
 import (
+	"maps"
 	"os"
-	"sort"
+	"slices"
 )
 
 func ensureDir(dir string) error { return os.MkdirAll(dir, 0o755) }
 
 func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	return slices.Sorted(maps.Keys(m))
 }

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"google.golang.org/protobuf/types/known/timestamppb"
+	"maps"
 
 	pb "github.com/nousresearch/hermes-service/shared/proto/hermes/service/v1"
 	"github.com/nousresearch/hermes-service/shared/service"
@@ -154,9 +155,5 @@ func cloneEnv(m map[string]string) map[string]string {
 	if len(m) == 0 {
 		return nil
 	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(m)
 }
