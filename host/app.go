@@ -1,6 +1,10 @@
-// Package host is the hermes command: the CLI an operator types, platform
-// detection, plugin discovery and verification, and the launch of the
-// backend plugin that does the platform's work.
+// Package host is the hermes command line: its commands, flags, output and
+// exit codes. Each command's logic is an options struct and a run function
+// on a service.Manager (tested in process against plugintest.Harness); the
+// work behind them lives elsewhere: detection (internal/detect), plugin
+// discovery (internal/discovery), the runner (internal/runner), the
+// container boot (internal/boot), the private s6 tree
+// (internal/privatetree), and the backend plugins over shared/plugin.
 package host
 
 import (

@@ -11,4 +11,11 @@
 // Backends use MarkPlannedStop before they stop a gateway, so that the
 // gateway's runner can tell an operator's stop from one that came from
 // outside (a container restart, the OOM killer, a bare kill).
+//
+// The runner's protocol has its one home here too (protocol.go): its exit
+// codes (ExitOK, ExitFailed, ExitRestart, ExitConfig), every environment
+// name hermes, the runner and the backends read or set (EnvHome,
+// EnvSupervisedChild, ...), the runner's command line (RunnerArgv,
+// ProfileArgs, the flags a service definition passes), and the Windows
+// stop request (StopEventName, RequestStop).
 package gateway
