@@ -67,6 +67,9 @@ const (
 	EnvSystemdLingerDir = "HERMES_SYSTEMD_LINGER_DIR"
 	// EnvLaunchdDaemonsDir moves launchd's daemon folder (tests).
 	EnvLaunchdDaemonsDir = "HERMES_LAUNCHD_DAEMONS_DIR"
+	// EnvPluginCookie is the go-plugin handshake's magic cookie variable:
+	// the host sets it, and a plugin run without it knows a person ran it.
+	EnvPluginCookie = "HERMES_SERVICE_PLUGIN"
 )
 
 // EnvPair is "NAME=value", for an environment list.

@@ -6,6 +6,7 @@ import (
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
+	"github.com/nousresearch/hermes-service/shared/gateway"
 	pb "github.com/nousresearch/hermes-service/shared/proto/hermes/service/v1"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
@@ -23,7 +24,7 @@ const PluginName = "manager"
 // launching a program that is not a hermes plugin.
 var Handshake = goplugin.HandshakeConfig{
 	ProtocolVersion:  ProtocolVersion,
-	MagicCookieKey:   "HERMES_SERVICE_PLUGIN",
+	MagicCookieKey:   gateway.EnvPluginCookie,
 	MagicCookieValue: "7d1b2f0e-hermes-service-manager",
 }
 
