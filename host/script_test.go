@@ -1,10 +1,10 @@
 package host_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,6 +17,7 @@ import (
 	"github.com/nousresearch/hermes-service/internal/testbackend"
 	"github.com/nousresearch/hermes-service/internal/testbin"
 	"github.com/nousresearch/hermes-service/internal/testgateway"
+	"github.com/nousresearch/hermes-service/internal/wait"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 )
 
@@ -35,7 +36,7 @@ var (
 	buildErr    error
 )
 
-// builtPlugin compiles the test backend plugin once per test binary.
+// builtPlugin is the test backend plugin (buildAll).
 func builtPlugin(t *testing.T) string {
 	t.Helper()
 	return builtPluginB(t)
@@ -46,8 +47,11 @@ func builtPluginB(t testing.TB) string {
 	return testPlugin
 }
 
-// buildAll compiles, once per test binary, the test plugin, the test
-// gateway and hermes itself.
+// buildAll fetches, once per test binary, the test plugin, the test
+// gateway, the s6 plugin and hermes itself from testbin's cache, which
+// builds each once for the whole test run. The scripts run hermes as this
+// test binary (TestMain); the runner tests run the built one, the program
+// users run.
 func buildAll(t testing.TB) {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -69,11 +73,7 @@ func buildAll(t testing.TB) {
 		if s6Plugin, buildErr = testbin.Build(s6dir, "github.com/nousresearch/hermes-service/plugins/s6/cmd/hermes-service-s6"); buildErr != nil {
 			return
 		}
-		hermesBin = filepath.Join(dir, "hermes")
-		cmd := exec.Command("go", "build", "-o", hermesBin, "../cmd/hermes")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build hermes: %v\n%s", err, out)
-		}
+		hermesBin, buildErr = testbin.Build(dir, "github.com/nousresearch/hermes-service/cmd/hermes")
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
@@ -157,15 +157,11 @@ func waitState(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: waitstate DIR STATE")
 	}
 	dir := ts.MkAbs(args[0])
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		st, _ := gateway.ReadState(dir)
-		if st.GatewayState() == args[1] {
-			return
-		}
-		if time.Now().After(deadline) {
-			ts.Fatalf("gateway_state in %s is %q, not %q", dir, st.GatewayState(), args[1])
-		}
-		time.Sleep(10 * time.Millisecond)
+	var st gateway.State
+	if err := wait.For(context.Background(), "gateway_state "+args[1], 10*time.Second, func() bool {
+		st, _ = gateway.ReadState(dir)
+		return st.GatewayState() == args[1]
+	}); err != nil {
+		ts.Fatalf("gateway_state in %s is %q, not %q: %v", dir, st.GatewayState(), args[1], err)
 	}
 }
