@@ -28,7 +28,9 @@ func TestPoll(t *testing.T) {
 				return errors.Is(err, ErrTimeout) && errors.As(err, &te) && te.What == "x"
 			}},
 		"context ends": {cond: func(int32) (bool, error) { return false, nil },
-			ctx:  func() (context.Context, context.CancelFunc) { return context.WithTimeout(context.Background(), 30*time.Millisecond) },
+			ctx: func() (context.Context, context.CancelFunc) {
+				return context.WithTimeout(context.Background(), 30*time.Millisecond)
+			},
 			want: func(err error) bool { return errors.Is(err, context.DeadlineExceeded) }},
 	}
 	for name, tt := range tests {
