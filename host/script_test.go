@@ -47,33 +47,28 @@ func builtPluginB(t testing.TB) string {
 	return testPlugin
 }
 
-// buildAll fetches, once per test binary, the test plugin, the test
-// gateway, the s6 plugin and hermes itself from testbin's cache, which
-// builds each once for the whole test run. The scripts run hermes as this
-// test binary (TestMain); the runner tests run the built one, the program
-// users run.
+// buildAll finds, once per test binary, the test plugin, the test gateway,
+// the s6 plugin and hermes itself in testbin's cache, which builds each once
+// for the whole test run. They are used where they are: the scripts copy a
+// plugin before they run it, and nothing here looks for processes by these
+// paths. The scripts run hermes as this test binary (TestMain); the runner
+// tests run the built one, the program users run.
 func buildAll(t testing.TB) {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "hermes-host-test-")
-		if err != nil {
-			buildErr = err
-			return
+		for _, b := range []struct {
+			path *string
+			pkg  string
+		}{
+			{&testPlugin, testbackend.PluginPackage},
+			{&testGateway, testgateway.Package},
+			{&s6Plugin, "github.com/nousresearch/hermes-service/plugins/s6/cmd/hermes-service-s6"},
+			{&hermesBin, "github.com/nousresearch/hermes-service/cmd/hermes"},
+		} {
+			if *b.path, buildErr = testbin.Cached(b.pkg); buildErr != nil {
+				return
+			}
 		}
-		if testPlugin, buildErr = testbackend.BuildPlugin(dir); buildErr != nil {
-			return
-		}
-		if testGateway, buildErr = testgateway.Build(dir); buildErr != nil {
-			return
-		}
-		s6dir := filepath.Join(dir, "s6")
-		if buildErr = os.MkdirAll(s6dir, 0o755); buildErr != nil {
-			return
-		}
-		if s6Plugin, buildErr = testbin.Build(s6dir, "github.com/nousresearch/hermes-service/plugins/s6/cmd/hermes-service-s6"); buildErr != nil {
-			return
-		}
-		hermesBin, buildErr = testbin.Build(dir, "github.com/nousresearch/hermes-service/cmd/hermes")
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
