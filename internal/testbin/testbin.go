@@ -44,6 +44,7 @@ const unused = 24 * time.Hour
 var (
 	mu     sync.Mutex
 	cached = map[string]string{} // package -> cached binary, for this process
+	builds int                   // links done by this process, for the tests
 )
 
 // Build puts the main package pkg's binary into dir, named after pkg's last
@@ -77,9 +78,17 @@ func Cached(pkg string) (string, error) {
 	return p, nil
 }
 
-// Dir is the cache folder.
+// Dir is the cache folder: $HERMES_TESTBIN_CACHE, or one per user in the
+// temporary folder.
 func Dir() string {
-	return filepath.Join(os.TempDir(), fmt.Sprintf("hermes-testbin-%d", os.Getuid()))
+	if d := os.Getenv("HERMES_TESTBIN_CACHE"); d != "" {
+		return d
+	}
+	name := "hermes-testbin"
+	if uid := os.Getuid(); uid >= 0 {
+		name += fmt.Sprintf("-%d", uid)
+	}
+	return filepath.Join(os.TempDir(), name)
 }
 
 func cache(pkg string) (string, error) {
@@ -112,6 +121,7 @@ func cache(pkg string) (string, error) {
 		_ = os.Remove(tmp)
 		return "", fmt.Errorf("go build %s: %w\n%s", pkg, err, msg)
 	}
+	builds++
 	if err := os.Rename(tmp, bin); err != nil {
 		_ = os.Remove(tmp)
 		return "", err
