@@ -71,7 +71,7 @@ type Tools struct {
 	Log    string
 }
 
-// Install puts fakecmd into dir (testbin.Build: linked once per test run)
+// Install puts fakecmd into dir (testbin.Build: built once per test run)
 // and links it in dir/bin as each named tool.
 func Install(dir string, names ...string) (*Tools, error) {
 	bin := filepath.Join(dir, "bin")

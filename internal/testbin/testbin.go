@@ -6,8 +6,8 @@
 // runs those packages as separate processes, in parallel. So the binaries
 // live in one cache for the whole run (and the runs after it), a folder
 // under the system's temporary folder: each program is linked once, by the
-// first test binary that asks, while the others wait on a file lock, then
-// copied from there.
+// first test binary that asks, while the others wait on a file lock, and
+// every test takes it from there.
 //
 // A cached binary is named by a hash of everything it is built from: the
 // build ID of every package it links, as `go list -deps -export` reports
@@ -19,6 +19,7 @@ package testbin
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -49,21 +50,32 @@ var (
 
 // Build puts the main package pkg's binary into dir, named after pkg's last
 // path element, and returns its path. The binary is the run's shared one,
-// built at most once; dir gets a copy of its own, so that a test may look for
-// processes running its own binary, or change the file, without seeing
-// other packages' tests.
+// built at most once; dir gets a name of its own for it, so that a test may
+// look for processes running its own binary (a process's executable is the
+// name it was started by) without seeing other packages' tests. The name is
+// a hard link where the file system allows, else a copy: a test must not
+// change the file.
 func Build(dir, pkg string) (string, error) {
 	src, err := Cached(pkg)
 	if err != nil {
 		return "", err
 	}
 	out := filepath.Join(dir, path.Base(pkg))
+	if err := os.Remove(out); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	// A link also spares the test process an open-for-writing file that a
+	// child forked at that moment could inherit, which would make the
+	// binary "text file busy" for a while.
+	if os.Link(src, out) == nil {
+		return out, nil
+	}
 	return out, copyFile(out, src)
 }
 
 // Cached returns the shared binary of the main package pkg, building it when
-// the cache lacks it. The file is shared by every test of the run: run it, or
-// copy it, never change it.
+// the cache lacks it. The file is shared by every test of the run: run it,
+// or copy it, never change it.
 func Cached(pkg string) (string, error) {
 	mu.Lock()
 	defer mu.Unlock()

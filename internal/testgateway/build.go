@@ -8,5 +8,5 @@ import "github.com/nousresearch/hermes-service/internal/testbin"
 const Package = "github.com/nousresearch/hermes-service/internal/testgateway/cmd/hermes-test-gateway"
 
 // Build puts the test gateway into dir and returns its path (testbin.Build:
-// linked once per test run, copied from there).
+// built once per test run, taken from there).
 func Build(dir string) (string, error) { return testbin.Build(dir, Package) }
