@@ -1,11 +1,13 @@
 package host_test
 
 import (
+	"context"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/nousresearch/hermes-service/internal/proctest"
+	"github.com/nousresearch/hermes-service/internal/wait"
 )
 
 // noorphans fails when a live process still runs an executable from the
@@ -16,16 +18,12 @@ func noOrphans(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: noorphans")
 	}
 	work := ts.Getenv("WORK")
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		left := processesUnder(work)
-		if len(left) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			ts.Fatalf("processes left behind: %v", left)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var left []string
+	if err := wait.For(context.Background(), "the script's processes to exit", 3*time.Second, func() bool {
+		left = processesUnder(work)
+		return len(left) == 0
+	}); err != nil {
+		ts.Fatalf("processes left behind: %v", left)
 	}
 }
 
@@ -35,11 +33,9 @@ func processesUnder(dir string) []string { return proctest.Live(proctest.Under(d
 // script's work folder, i.e. a plugin has been launched.
 func waitPlugin(ts *testscript.TestScript, neg bool, args []string) {
 	work := ts.Getenv("WORK")
-	deadline := time.Now().Add(10 * time.Second)
-	for len(processesUnder(work)) == 0 {
-		if time.Now().After(deadline) {
-			ts.Fatalf("no plugin process appeared")
-		}
-		time.Sleep(10 * time.Millisecond)
+	if err := wait.For(context.Background(), "a plugin process", 10*time.Second, func() bool {
+		return len(processesUnder(work)) > 0
+	}); err != nil {
+		ts.Fatalf("no plugin process appeared: %v", err)
 	}
 }

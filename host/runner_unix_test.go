@@ -3,6 +3,7 @@
 package host_test
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,10 +13,9 @@ import (
 	"time"
 
 	"github.com/nousresearch/hermes-service/internal/proctest"
+	"github.com/nousresearch/hermes-service/internal/wait"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 )
-
-// syncBuffer collects a process's output for assertions while it runs.
 
 type runnerProc struct {
 	cmd  *exec.Cmd
@@ -72,16 +72,12 @@ func (p *runnerProc) signal(t *testing.T, sig syscall.Signal) {
 
 func waitFor(t *testing.T, what string, cond func() bool, outputs ...*runnerProc) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			msg := "timed out waiting for " + what
-			for i, p := range outputs {
-				msg += "\n--- runner " + itoa(i+1) + " (PID " + itoa(p.cmd.Process.Pid) + ") said:\n" + p.out.String()
-			}
-			t.Fatal(msg)
+	if err := wait.For(context.Background(), what, 15*time.Second, cond); err != nil {
+		msg := err.Error()
+		for i, p := range outputs {
+			msg += "\n--- runner " + itoa(i+1) + " (PID " + itoa(p.cmd.Process.Pid) + ") said:\n" + p.out.String()
 		}
-		time.Sleep(10 * time.Millisecond)
+		t.Fatal(msg)
 	}
 }
 

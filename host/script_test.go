@@ -1,10 +1,10 @@
 package host_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -19,6 +19,7 @@ import (
 	"github.com/nousresearch/hermes-service/internal/testbackend"
 	"github.com/nousresearch/hermes-service/internal/testbin"
 	"github.com/nousresearch/hermes-service/internal/testgateway"
+	"github.com/nousresearch/hermes-service/internal/wait"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/plugin"
 )
@@ -38,7 +39,7 @@ var (
 	buildErr    error
 )
 
-// builtPlugin compiles the test backend plugin once per test binary.
+// builtPlugin is the test backend plugin (buildAll).
 func builtPlugin(t *testing.T) string {
 	t.Helper()
 	return builtPluginB(t)
@@ -49,33 +50,27 @@ func builtPluginB(t testing.TB) string {
 	return testPlugin
 }
 
-// buildAll compiles, once per test binary, the test plugin, the test
-// gateway and hermes itself.
+// buildAll finds, once per test binary, the test plugin, the test gateway,
+// the s6 plugin and hermes itself in testbin's cache, which builds each once
+// for the whole test run. They are used where they are: the scripts copy a
+// plugin before they run it, and nothing here looks for processes by these
+// paths. The scripts run hermes as this test binary (TestMain); the runner
+// tests run the built one, the program users run.
 func buildAll(t testing.TB) {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "hermes-host-test-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		if testPlugin, buildErr = testbackend.BuildPlugin(dir); buildErr != nil {
-			return
-		}
-		if testGateway, buildErr = testgateway.Build(dir); buildErr != nil {
-			return
-		}
-		s6dir := filepath.Join(dir, "s6")
-		if buildErr = os.MkdirAll(s6dir, 0o755); buildErr != nil {
-			return
-		}
-		if s6Plugin, buildErr = testbin.Build(s6dir, "github.com/nousresearch/hermes-service/plugins/s6/cmd/hermes-service-s6"); buildErr != nil {
-			return
-		}
-		hermesBin = filepath.Join(dir, "hermes")
-		cmd := exec.Command("go", "build", "-o", hermesBin, "../cmd/hermes")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build hermes: %v\n%s", err, out)
+		for _, b := range []struct {
+			path *string
+			pkg  string
+		}{
+			{&testPlugin, testbackend.PluginPackage},
+			{&testGateway, testgateway.Package},
+			{&s6Plugin, "github.com/nousresearch/hermes-service/plugins/s6/cmd/hermes-service-s6"},
+			{&hermesBin, "github.com/nousresearch/hermes-service/cmd/hermes"},
+		} {
+			if *b.path, buildErr = testbin.Cached(b.pkg); buildErr != nil {
+				return
+			}
 		}
 	})
 	if buildErr != nil {
@@ -180,15 +175,11 @@ func waitState(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("usage: waitstate DIR STATE")
 	}
 	dir := ts.MkAbs(args[0])
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		st, _ := gateway.ReadState(dir)
-		if st.GatewayState() == args[1] {
-			return
-		}
-		if time.Now().After(deadline) {
-			ts.Fatalf("gateway_state in %s is %q, not %q", dir, st.GatewayState(), args[1])
-		}
-		time.Sleep(10 * time.Millisecond)
+	var st gateway.State
+	if err := wait.For(context.Background(), "gateway_state "+args[1], 10*time.Second, func() bool {
+		st, _ = gateway.ReadState(dir)
+		return st.GatewayState() == args[1]
+	}); err != nil {
+		ts.Fatalf("gateway_state in %s is %q, not %q: %v", dir, st.GatewayState(), args[1], err)
 	}
 }

@@ -2,7 +2,11 @@
 # The README's main command: hermes keeping a gateway alive across a
 # container restart, on a private s6 supervision tree (no root, no
 # container, no init system needed). Installs Debian's s6 when missing.
-set -euo pipefail
+#
+# make test runs it too, so it checks what it shows: the intent recorded
+# after each step, that the gateway came back, what doctor says. A check
+# that fails says what it expected and what it saw, and the demo exits 1.
+set -eEuo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v s6-svscan >/dev/null 2>&1; then
@@ -36,7 +40,47 @@ chmod +x "$work/demo-gateway"
 export HERMES_GATEWAY_COMMAND="$work/demo-gateway"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-intent() { grep -o '"desired_state":"[a-z]*"' "$HERMES_HOME/profiles/demo/gateway_state.json"; }
+fail() {
+	trap - ERR
+	printf '\n\033[1;31mdemo FAILED: %s\033[0m\n' "$*" >&2
+	exit 1
+}
+trap 'fail "$BASH_COMMAND: expected exit status 0, saw $?"' ERR
+
+# intent is the desired_state recorded in the demo profile's gateway_state.json.
+intent() {
+	sed -n 's/.*"desired_state": *"\([a-z_]*\)".*/\1/p' "$HERMES_HOME/profiles/demo/gateway_state.json" 2>/dev/null || true
+}
+# expect_intent WANT [NOTE] shows the recorded intent, which must be WANT.
+expect_intent() {
+	local seen
+	seen="$(intent)"
+	[ "$seen" = "$1" ] || fail "recorded desired_state: expected \"$1\", saw \"${seen:-none}\""
+	echo "recorded: desired_state \"$seen\"${2:+   <- $2}"
+}
+# expect_exit WANT CMD... runs CMD, whose exit status must be WANT.
+expect_exit() {
+	local want="$1" code=0
+	shift
+	"$@" || code=$?
+	[ "$code" = "$want" ] || fail "$(basename "$1") ${*:2}: expected exit status $want, saw $code"
+}
+# poll SECONDS WHAT CMD... runs CMD quietly until it succeeds, for at most
+# SECONDS.
+poll() {
+	local tries=$(($1 * 10)) what="$2"
+	shift 2
+	until "$@" >/dev/null 2>&1; do
+		tries=$((tries - 1))
+		[ "$tries" -gt 0 ] || fail "waited $1 s for $what: not seen"
+		sleep 0.1
+	done
+}
+# hello_logged: the gateway's first hello has reached its log.
+hello_logged() {
+	local out
+	out="$("$hermes" -p demo gateway logs -n 3)" && [[ $out == *"demo gateway: hello"* ]]
+}
 
 step "hermes and its backend plugins"
 "$hermes" version
@@ -48,28 +92,30 @@ step "no init system here: start a private supervision tree (s6-svscan, owned by
 step "register the demo profile's gateway; hermes waits until it runs"
 "$hermes" -p demo gateway register
 "$hermes" -p demo gateway start
-"$hermes" -p demo gateway status
-sleep 1.5
+expect_exit 0 "$hermes" -p demo gateway status
+expect_intent running
+poll 10 "the gateway's hello in its log" hello_logged
 "$hermes" -p demo gateway logs -n 3
 
 step "the operator stops it: recorded as intended"
 "$hermes" -p demo gateway stop
-echo "recorded: $(intent)"
+expect_intent stopped
 
 step "start it again, then the container stops: SIGTERM through the tree, nobody asked"
 "$hermes" -p demo gateway start
 "$hermes" gateway supervise --stop
-echo "recorded: $(intent)   <- a stop from outside: the gateway is still wanted"
+expect_intent running "a stop from outside: the gateway is still wanted"
 
 step "the container starts again: a new, empty tree, then hermes gateway reconcile"
 rm -rf "$HERMES_HOME/run/service"
 "$hermes" gateway supervise
 "$hermes" gateway reconcile
-"$hermes" -p demo gateway start >/dev/null # waits until it is back up
+poll 15 "the demo gateway to be back up (hermes -p demo gateway status exit 0)" "$hermes" -p demo gateway status
 "$hermes" gateway status --all
+expect_intent running
 
 step "and everything checks out"
-"$hermes" doctor || true
+expect_exit 0 "$hermes" doctor
 
 echo
 echo "demo done: the operator's stop was recorded as such, the container's stop was not, and the"

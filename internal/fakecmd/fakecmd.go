@@ -71,7 +71,8 @@ type Tools struct {
 	Log    string
 }
 
-// Install builds fakecmd into dir/bin and links it as each named tool.
+// Install puts fakecmd into dir (testbin.Build: built once per test run)
+// and links it in dir/bin as each named tool.
 func Install(dir string, names ...string) (*Tools, error) {
 	bin := filepath.Join(dir, "bin")
 	if err := os.MkdirAll(bin, 0o755); err != nil {

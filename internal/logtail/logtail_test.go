@@ -5,9 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/nousresearch/hermes-service/internal/wait"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
@@ -47,10 +49,20 @@ func TestFollowAcrossRotation(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var got []string
+	var (
+		mu  sync.Mutex
+		got []string
+	)
+	lines := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got)
+	}
 	done := make(chan error, 1)
 	go func() {
 		done <- File(ctx, path, 1, true, Plain, func(l service.LogLine) error {
+			mu.Lock()
+			defer mu.Unlock()
 			got = append(got, l.Text)
 			if len(got) == 4 {
 				cancel()
@@ -58,11 +70,17 @@ func TestFollowAcrossRotation(t *testing.T) {
 			return nil
 		})
 	}()
-	time.Sleep(150 * time.Millisecond)
+	// Each write waits until the follow has sent what came before it: the
+	// last line first, then the appended one from the file before rotation.
+	if err := wait.For(ctx, "the last line", 5*time.Second, func() bool { return lines() >= 1 }); err != nil {
+		t.Fatal(err)
+	}
 	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0o644)
 	f.WriteString("new 1\n")
 	f.Close()
-	time.Sleep(250 * time.Millisecond)
+	if err := wait.For(ctx, "the appended line", 5*time.Second, func() bool { return lines() >= 2 }); err != nil {
+		t.Fatal(err)
+	}
 	// Rotation: the current file moves away, a new one starts.
 	_ = os.Rename(path, filepath.Join(dir, "@old.s"))
 	_ = os.WriteFile(path, []byte("rotated 1\nrotated 2\n"), 0o644)

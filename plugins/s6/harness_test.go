@@ -5,6 +5,7 @@ package s6_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,6 +20,7 @@ import (
 	"github.com/nousresearch/hermes-service/internal/proctest"
 	"github.com/nousresearch/hermes-service/internal/testbin"
 	"github.com/nousresearch/hermes-service/internal/testgateway"
+	"github.com/nousresearch/hermes-service/internal/wait"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/plugin"
 )
@@ -142,12 +144,22 @@ func (tr *tree) liveUnder() []string {
 
 func (tr *tree) waitFor(what string, cond func() bool) {
 	tr.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tr.t.Fatalf("timed out waiting for %s\ns6-svscan output:\n%s", what, tr.out)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := wait.For(context.Background(), what, 20*time.Second, cond); err != nil {
+		tr.t.Fatalf("%v\ns6-svscan output:\n%s", err, tr.out)
+	}
+}
+
+// never is a negative wait: it watches for something that must not happen
+// (a down slot coming up) for the whole window, and fails the moment it
+// does.
+func (tr *tree) never(what string, window time.Duration, happened func() bool) {
+	tr.t.Helper()
+	err := wait.For(context.Background(), what, window, happened)
+	if err == nil {
+		tr.t.Fatalf("%s, within %s\ns6-svscan output:\n%s", what, window, tr.out)
+	}
+	if !errors.Is(err, wait.ErrTimeout) {
+		tr.t.Fatal(err)
 	}
 }
 

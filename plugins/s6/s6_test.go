@@ -112,7 +112,10 @@ func TestRegisterDownStaysDown(t *testing.T) {
 		t.Fatal("no down file")
 	}
 	tr.waitFor("s6-supervise to take the slot", func() bool { return tr.svstat("quiet", "up") != nil })
-	time.Sleep(500 * time.Millisecond)
+	tr.never("the down slot came up", 500*time.Millisecond, func() bool {
+		m := tr.svstat("quiet", "up", "wantedup", "normallyup")
+		return m["up"] == "true" || m["wantedup"] == "true" || m["normallyup"] == "true"
+	})
 	if m := tr.svstat("quiet", "up", "wantedup", "normallyup"); m["up"] != "false" || m["wantedup"] != "false" || m["normallyup"] != "false" {
 		t.Fatalf("a down slot: %v", m)
 	}
@@ -373,7 +376,10 @@ func TestContainerRestartStory(t *testing.T) {
 	// operator stopped stays down.
 	tr.waitUp("work")
 	tr.waitFor("s6-supervise on idle", func() bool { return tr.svstat("idle", "up") != nil })
-	time.Sleep(300 * time.Millisecond)
+	tr.never("idle came back up", 300*time.Millisecond, func() bool {
+		m := tr.svstat("idle", "up", "wantedup")
+		return m["up"] == "true" || m["wantedup"] == "true"
+	})
 	if m := tr.svstat("idle", "up", "wantedup"); m["up"] != "false" || m["wantedup"] != "false" {
 		t.Errorf("idle came back up: %v", m)
 	}

@@ -3,12 +3,16 @@
 package s6_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/nousresearch/hermes-service/internal/wait"
 	"github.com/nousresearch/hermes-service/plugins/s6"
 )
 
@@ -48,32 +52,42 @@ func TestStatusFileMatchesSvstat(t *testing.T) {
 	_ = exec.Command("s6-svc", "-d", tr.slot("stopped")).Run()
 	tr.waitFor("downsignal to run", func() bool { return tr.svstat("downsignal", "up")["up"] == "true" })
 	_ = exec.Command("s6-svc", "-d", tr.slot("downsignal")).Run()
-	time.Sleep(500 * time.Millisecond)
+	// The slots told to go down, and those whose finish script gave up
+	// (exit 125), settle down.
+	settled := map[string]func(s6.SvStatus) bool{
+		"stopped":    func(st s6.SvStatus) bool { return !st.Up },
+		"downsignal": func(st s6.SvStatus) bool { return !st.Up },
+		"fatal":      func(st s6.SvStatus) bool { return !st.Up && !st.WantedUp },
+		"clean":      func(st s6.SvStatus) bool { return !st.Up && !st.WantedUp },
+	}
+	for name, down := range settled {
+		tr.waitFor(name+" to stay down", func() bool {
+			st, err := s6.ReadStatusFile(tr.slot(name))
+			return err == nil && down(st)
+		})
+	}
 
 	for name := range slots {
 		// A crashing slot changes under us: compare until both reads agree.
 		var file, tool s6.SvStatus
-		var ok bool
-		for range 50 {
+		err := wait.Poll{What: name + "'s status file and s6-svstat to agree", Timeout: 2 * time.Second}.Until(context.Background(), func() (bool, error) {
 			var err error
 			if file, err = s6.ReadStatusFile(tr.slot(name)); err != nil {
-				t.Fatalf("%s: %v", name, err)
+				return false, err
 			}
 			out, err := exec.Command("s6-svstat", "-o", s6.SvstatFields, tr.slot(name)).Output()
 			if err != nil {
-				t.Fatalf("%s: s6-svstat: %v", name, err)
+				return false, fmt.Errorf("s6-svstat: %w", err)
 			}
 			if tool, err = s6.ParseSvstat(string(out)); err != nil {
-				t.Fatal(err)
+				return false, err
 			}
-			if file == tool {
-				ok = true
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		if !ok {
+			return file == tool, nil
+		})
+		if errors.Is(err, wait.ErrTimeout) {
 			t.Errorf("%s: status file %+v\n  s6-svstat    %+v", name, file, tool)
+		} else if err != nil {
+			t.Fatalf("%s: %v", name, err)
 		}
 		if file.Since.IsZero() || time.Since(file.Since) > time.Minute || time.Since(file.Since) < -time.Second {
 			t.Errorf("%s: since %v is not a recent time: the TAI offset is off", name, file.Since)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nousresearch/hermes-service/internal/wait"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
@@ -154,11 +155,9 @@ func waitState(t *testing.T, dir, want string) {
 
 func waitFunc(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
+	// Wine is slow: a long deadline, checked less often.
+	p := wait.Poll{What: what, Timeout: 60 * time.Second, Interval: 100 * time.Millisecond}
+	if err := p.Until(context.Background(), func() (bool, error) { return cond(), nil }); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -20,10 +20,18 @@
 //
 // # Transport security
 //
-// The connection is a Unix socket (a named pipe on Windows) that the host
-// creates in a fresh folder of mode 0700, so only the host's user can reach
-// it. go-plugin's AutoMTLS is off: it would add a key pair generation on both
-// sides to every launch (the host launches a plugin for each command, and
-// the whole `hermes gateway status` must stay within 25 ms) to protect a
-// socket that the folder's permissions already protect.
+// On Unix the connection is a Unix socket, which the plugin creates in a
+// fresh folder of mode 0700 that the host made for it
+// (PLUGIN_UNIX_SOCKET_DIR; the host removes it when it closes the plugin),
+// so only the host's user can reach it. go-plugin's AutoMTLS is off there:
+// it would add a key pair generation on both sides to every launch (the
+// host launches a plugin for each command, and the whole `hermes gateway
+// status` must stay within 25 ms) to protect a socket that the folder's
+// permissions already protect.
+//
+// On Windows the plugin listens on loopback TCP instead (127.0.0.1, on a
+// port the system picks unless PLUGIN_MIN_PORT and PLUGIN_MAX_PORT say
+// otherwise), which any local user can reach, so AutoMTLS is on: the host
+// hands the plugin a fresh client certificate, the plugin answers with its
+// own in the handshake, and each side accepts only the other's.
 package plugin

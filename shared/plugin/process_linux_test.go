@@ -2,6 +2,7 @@ package plugin_test
 
 import (
 	"bufio"
+	"context"
 	"os"
 	"os/exec"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nousresearch/hermes-service/internal/proctest"
+	"github.com/nousresearch/hermes-service/internal/wait"
 )
 
 // livePIDs lists the live processes running the executable at path.
@@ -20,16 +22,12 @@ func livePIDs(path string) []string { return proctest.Live(proctest.Is(path)) }
 // a moment later.
 func assertNoProcess(t *testing.T, path string) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		pids := livePIDs(path)
-		if len(pids) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("plugin processes left behind: %v", pids)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var pids []string
+	if err := wait.For(context.Background(), "the plugin's processes to exit", 3*time.Second, func() bool {
+		pids = livePIDs(path)
+		return len(pids) == 0
+	}); err != nil {
+		t.Fatalf("plugin processes left behind: %v", pids)
 	}
 }
 
