@@ -124,5 +124,3 @@ func (s *Status) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Ptr returns a pointer to v, for filling in Status fields.
-func Ptr[T any](v T) *T { return &v }

@@ -24,8 +24,8 @@ func TestStatusJSONHasEveryKey(t *testing.T) {
 		{
 			name: "everything known",
 			status: service.Status{Profile: "default", Backend: "systemd", Installed: true, State: service.StateRunning,
-				PID: service.Ptr(42), Since: &since, LastExit: service.Ptr(0), Restarts: service.Ptr(3),
-				Enabled: service.Ptr(true), DesiredState: service.Ptr("running"), Unit: service.Ptr("hermes-gateway.service"),
+				PID: new(42), Since: &since, LastExit: new(0), Restarts: new(3),
+				Enabled: new(true), DesiredState: new("running"), Unit: new("hermes-gateway.service"),
 				Detail: "active (running)"},
 			want: `{"profile":"default","backend":"systemd","installed":true,"state":"running","pid":42,"since":"2026-11-25T09:00:00Z","last_exit":0,"restarts":3,"enabled":true,"desired_state":"running","unit":"hermes-gateway.service","detail":"active (running)"}`,
 		},
@@ -48,7 +48,7 @@ func TestStatusJSONHasEveryKey(t *testing.T) {
 				want.State = service.StateUnknown
 			}
 			if want.Since != nil {
-				want.Since = service.Ptr(want.Since.UTC())
+				want.Since = new(want.Since.UTC())
 			}
 			if !reflect.DeepEqual(back, want) {
 				t.Fatalf("round trip: got %+v want %+v", back, want)
