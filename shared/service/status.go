@@ -123,4 +123,3 @@ func (s *Status) UnmarshalJSON(b []byte) error {
 	}
 	return nil
 }
-
