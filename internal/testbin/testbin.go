@@ -195,3 +195,21 @@ func copyFile(dst, src string) error {
 	}
 	return out.Close()
 }
+
+// Main is a test package's TestMain around its helper binaries: setup gets
+// a fresh folder to put them in (Build into it); a failure ends the test
+// binary with the error before any test runs. The folder goes when the
+// tests are done.
+func Main(m interface{ Run() int }, setup func(dir string) error) {
+	dir, err := os.MkdirTemp("", "hermes-test-")
+	if err == nil {
+		err = setup(dir)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}

@@ -36,24 +36,17 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "s6 tests need s6-svscan on PATH (Debian package s6; make test installs it)")
 		os.Exit(1)
 	}
-	dir, err := os.MkdirTemp("", "hermes-s6-test-")
-	if err == nil {
+	testbin.Main(m, func(dir string) (err error) {
 		bins.dir = dir
-		bins.hermes, err = testbin.Build(dir, "github.com/nousresearch/hermes-service/cmd/hermes")
-	}
-	if err == nil {
-		bins.plugin, err = testbin.Build(dir, "github.com/nousresearch/hermes-service/plugins/s6/cmd/hermes-service-s6")
-	}
-	if err == nil {
+		if bins.hermes, err = testbin.Build(dir, "github.com/nousresearch/hermes-service/cmd/hermes"); err != nil {
+			return err
+		}
+		if bins.plugin, err = testbin.Build(dir, "github.com/nousresearch/hermes-service/plugins/s6/cmd/hermes-service-s6"); err != nil {
+			return err
+		}
 		bins.gateway, err = testgateway.Build(dir)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+		return err
+	})
 }
 
 // tree is a private s6 supervision tree: an s6-svscan of its own on a

@@ -3,7 +3,6 @@ package systemd_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,21 +24,14 @@ import (
 var pluginBin, hermesBin, fakeDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "hermes-systemd-test-")
-	if err == nil {
-		pluginBin, err = testbin.Build(dir, "github.com/nousresearch/hermes-service/plugins/systemd/cmd/hermes-service-systemd")
-	}
-	if err == nil {
+	testbin.Main(m, func(dir string) (err error) {
+		fakeDir = dir
+		if pluginBin, err = testbin.Build(dir, "github.com/nousresearch/hermes-service/plugins/systemd/cmd/hermes-service-systemd"); err != nil {
+			return err
+		}
 		hermesBin, err = testbin.Build(dir, "github.com/nousresearch/hermes-service/cmd/hermes")
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	fakeDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+		return err
+	})
 }
 
 // machine is a fake systemd host: fake systemctl, loginctl and journalctl
