@@ -64,10 +64,7 @@ func doctorCommand() *cli.Command {
 }
 
 func doctor(c *cli.Context) error {
-	if err := noArgs(c); err != nil {
-		return err
-	}
-	s, err := newSession(c)
+	s, err := flagsOnlySession(c)
 	if err != nil {
 		return err
 	}

@@ -110,6 +110,14 @@ func waitFlags() []cli.Flag {
 	}
 }
 
+// flagsOnlySession is newSession for a command that takes flags only.
+func flagsOnlySession(c *cli.Context) (*session, error) {
+	if err := noArgs(c); err != nil {
+		return nil, err
+	}
+	return newSession(c)
+}
+
 // noArgs refuses stray arguments: every gateway command takes flags only.
 func noArgs(c *cli.Context) error {
 	if c.Args().Present() {
@@ -151,10 +159,7 @@ func gatewayArgv(profile string) ([]string, error) {
 // withManager runs fn with the session and the launched backend, closing
 // the plugin afterwards.
 func withManager(c *cli.Context, scope detect.Scope, fn func(*session, service.Manager, detect.Detection) error) error {
-	if err := noArgs(c); err != nil {
-		return err
-	}
-	s, err := newSession(c)
+	s, err := flagsOnlySession(c)
 	if err != nil {
 		return err
 	}

@@ -121,10 +121,7 @@ func inspect(ctx context.Context, s *session, c discovery.Candidate) pluginInfo 
 }
 
 func pluginList(c *cli.Context) error {
-	if err := noArgs(c); err != nil {
-		return err
-	}
-	s, err := newSession(c)
+	s, err := flagsOnlySession(c)
 	if err != nil {
 		return err
 	}

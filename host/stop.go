@@ -74,10 +74,7 @@ func markStopCommand() *cli.Command {
 			&cli.IntFlag{Name: "pid", Usage: "the gateway runner's pid (default: from the pid record)"},
 		},
 		Action: func(c *cli.Context) error {
-			if err := noArgs(c); err != nil {
-				return err
-			}
-			s, err := newSession(c)
+			s, err := flagsOnlySession(c)
 			if err != nil {
 				return err
 			}

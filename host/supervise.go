@@ -19,10 +19,7 @@ func superviseCommand() *cli.Command {
 			"s6-overlay container. For containers without s6-overlay, WSL without systemd, CI.",
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "stop", Usage: "end the tree cleanly: its gateways are stopped first"}},
 		Action: func(c *cli.Context) error {
-			if err := noArgs(c); err != nil {
-				return err
-			}
-			s, err := newSession(c)
+			s, err := flagsOnlySession(c)
 			if err != nil {
 				return err
 			}

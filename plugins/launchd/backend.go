@@ -410,7 +410,7 @@ func (b *Backend) Statuses(ctx context.Context, profiles []string) ([]service.St
 		for _, dir := range []string{b.cfg.AgentsDir, b.cfg.DaemonsDir} {
 			entries, _ := os.ReadDir(dir)
 			for _, e := range entries {
-				if p, ok := service.ProfileFromName(strings.TrimSuffix(e.Name(), ".plist"), "ai.hermes.gateway", "ai.hermes.gateway."); ok {
+				if p, ok := labels.Profile(strings.TrimSuffix(e.Name(), ".plist")); ok {
 					profiles = append(profiles, p)
 				}
 			}

@@ -10,13 +10,12 @@ import (
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
+// labels names the profiles' jobs: ai.hermes.gateway for the default
+// profile, ai.hermes.gateway.<profile> otherwise.
+var labels = service.Naming{Default: "ai.hermes.gateway", Prefix: "ai.hermes.gateway."}
+
 // Label is the launchd label of profile.
-func Label(profile string) string {
-	if profile == service.DefaultProfile {
-		return "ai.hermes.gateway"
-	}
-	return "ai.hermes.gateway." + profile
-}
+func Label(profile string) string { return labels.Name(profile) }
 
 // keepAlive restarts the runner when it exits non-zero, and leaves it down
 // after a clean exit (SuccessfulExit false). launchd cannot exempt one exit

@@ -291,7 +291,7 @@ func (b *Backend) List(context.Context) ([]string, error) {
 	}
 	out := []string{}
 	for _, e := range entries {
-		if name, ok := service.ProfileFromName(e.Name(), "", "gateway-"); ok && e.IsDir() {
+		if name, ok := slotNames.Profile(e.Name()); ok && e.IsDir() {
 			out = append(out, name)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/nousresearch/hermes-service/shared/gateway"
+	"github.com/nousresearch/hermes-service/shared/service"
 )
 
 // DefaultScanDir is s6-overlay's dynamic scandir.
@@ -117,7 +118,10 @@ func (c Config) runnerArgv(profile string, command []string) ([]string, error) {
 }
 
 // slotName is the service slot of profile.
-func slotName(profile string) string { return "gateway-" + profile }
+func slotName(profile string) string { return slotNames.Name(profile) }
+
+// slotNames names the slots: gateway-<profile>, the default profile too.
+var slotNames = service.Naming{Prefix: "gateway-"}
 
 func (c Config) slot(profile string) string { return filepath.Join(c.ScanDir, slotName(profile)) }
 

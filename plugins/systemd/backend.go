@@ -434,11 +434,7 @@ func (b *Backend) installed() []string {
 	for _, dir := range []string{b.cfg.UserUnitDir, b.cfg.SystemUnitDir} {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
-			n, ok := strings.CutSuffix(e.Name(), ".service")
-			if !ok {
-				continue
-			}
-			p, ok := service.ProfileFromName(n, "hermes-gateway", "hermes-gateway-")
+			p, ok := unitNames.Profile(e.Name())
 			if ok && !seen[p] {
 				seen[p] = true
 				out = append(out, p)

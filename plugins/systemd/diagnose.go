@@ -30,7 +30,7 @@ func (b *Backend) Diagnose(_ context.Context, opts service.DiagnoseOptions) ([]s
 		paths, _ := filepath.Glob(filepath.Join(dir, "hermes-gateway*.service"))
 		for _, path := range paths {
 			name := filepath.Base(path)
-			profile, ok := service.ProfileFromName(strings.TrimSuffix(name, ".service"), "hermes-gateway", "hermes-gateway-")
+			profile, ok := unitNames.Profile(name)
 			if !ok || len(opts.Profiles) > 0 && !slices.Contains(opts.Profiles, profile) {
 				continue
 			}

@@ -430,7 +430,7 @@ func (b *Backend) Statuses(ctx context.Context, profiles []string) ([]service.St
 			return nil, scmError(service.DefaultProfile, "list services", err)
 		}
 		for _, n := range names {
-			if p, ok := service.ProfileFromName(n, "hermes-gateway", "hermes-gateway-"); ok {
+			if p, ok := serviceNames.Profile(n); ok {
 				profiles = append(profiles, p)
 			}
 		}

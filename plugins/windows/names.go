@@ -11,13 +11,12 @@ import (
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
+// serviceNames names the profiles' services: hermes-gateway for the
+// default profile, hermes-gateway-<profile> otherwise.
+var serviceNames = service.Naming{Default: "hermes-gateway", Prefix: "hermes-gateway-"}
+
 // ServiceName is the Windows service of profile.
-func ServiceName(profile string) string {
-	if profile == service.DefaultProfile {
-		return "hermes-gateway"
-	}
-	return "hermes-gateway-" + profile
-}
+func ServiceName(profile string) string { return serviceNames.Name(profile) }
 
 // DisplayName is what services.msc shows.
 func DisplayName(profile string) string { return "Hermes gateway (" + profile + ")" }

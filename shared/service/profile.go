@@ -80,15 +80,38 @@ func ValidateEnv(env map[string]string) error {
 	return nil
 }
 
-// ProfileFromName reads the profile out of a service, unit or label name:
-// defaultName is the default profile's own name ("hermes-gateway"), prefix
-// what precedes a named profile ("hermes-gateway-"). ok is false for names
-// that are neither, or whose rest is no valid profile name.
-func ProfileFromName(name, defaultName, prefix string) (string, bool) {
-	if name == defaultName {
+// Naming is how a backend names a profile's slot, unit, label or service:
+// the default profile's own name, else Prefix and the profile, then Suffix
+// either way. It is the one home of that rule for each backend, both ways.
+type Naming struct {
+	// Default is the default profile's name without Suffix ("" when the
+	// default profile is named like any other).
+	Default string
+	// Prefix precedes a named profile ("hermes-gateway-").
+	Prefix string
+	// Suffix follows every name (".service"), "" for none.
+	Suffix string
+}
+
+// Name is profile's name.
+func (n Naming) Name(profile string) string {
+	if profile == DefaultProfile && n.Default != "" {
+		return n.Default + n.Suffix
+	}
+	return n.Prefix + profile + n.Suffix
+}
+
+// Profile reads the profile out of a name; ok is false for names that are
+// not this backend's, or whose rest is no valid profile name.
+func (n Naming) Profile(name string) (string, bool) {
+	name, ok := strings.CutSuffix(name, n.Suffix)
+	if !ok {
+		return "", false
+	}
+	if n.Default != "" && name == n.Default {
 		return DefaultProfile, true
 	}
-	rest, ok := strings.CutPrefix(name, prefix)
+	rest, ok := strings.CutPrefix(name, n.Prefix)
 	if !ok || ValidateProfile(rest) != nil {
 		return "", false
 	}

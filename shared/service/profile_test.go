@@ -86,21 +86,32 @@ func TestValidateEnv(t *testing.T) {
 	}
 }
 
-func TestProfileFromName(t *testing.T) {
+func TestNaming(t *testing.T) {
+	unit := service.Naming{Default: "hermes-gateway", Prefix: "hermes-gateway-", Suffix: ".service"}
+	slot := service.Naming{Prefix: "gateway-"}
 	tests := []struct {
+		naming        service.Naming
 		name, profile string
 		ok            bool
 	}{
-		{"hermes-gateway", "default", true},
-		{"hermes-gateway-work", "work", true},
-		{"hermes-gateway-Bad", "", false},
-		{"hermes-gateway-", "", false},
-		{"other", "", false},
+		{unit, "hermes-gateway.service", "default", true},
+		{unit, "hermes-gateway-work.service", "work", true},
+		{unit, "hermes-gateway-Bad.service", "", false},
+		{unit, "hermes-gateway-.service", "", false},
+		{unit, "hermes-gateway-work", "", false},
+		{unit, "other.service", "", false},
+		{slot, "gateway-default", "default", true},
+		{slot, "gateway-work", "work", true},
+		{slot, "gateway-", "", false},
+		{slot, ".gateway-work.tmp", "", false},
 	}
 	for _, tt := range tests {
-		p, ok := service.ProfileFromName(tt.name, "hermes-gateway", "hermes-gateway-")
+		p, ok := tt.naming.Profile(tt.name)
 		if p != tt.profile || ok != tt.ok {
 			t.Errorf("%s: %q %v", tt.name, p, ok)
+		}
+		if ok && tt.naming.Name(p) != tt.name {
+			t.Errorf("%s: Name(%q) = %q", tt.name, p, tt.naming.Name(p))
 		}
 	}
 }
