@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"testing"
 
 	"github.com/nousresearch/hermes-service/internal/testbin"
 )
@@ -125,3 +126,18 @@ func (t *Tools) Calls() []string {
 
 // Reset forgets the recorded calls.
 func (t *Tools) Reset() { _ = os.Remove(t.Log) }
+
+// InstallForTest is Install for one test: the fakes go into dir and are
+// first on PATH (with their script and log) until the test ends.
+func InstallForTest(t testing.TB, dir string, names ...string) *Tools {
+	t.Helper()
+	tools, err := Install(dir, names...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range tools.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	return tools
+}

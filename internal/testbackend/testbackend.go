@@ -72,6 +72,17 @@ type Backend struct {
 
 var _ service.Manager = (*Backend)(nil)
 
+// FreshState is a conformance Setup hook: each check gets an empty state
+// folder of its own, the way a real backend's hook gives it a private
+// scandir or unit folder.
+func FreshState(context.Context) ([]string, func(), error) {
+	dir, err := os.MkdirTemp("", "hermes-testbackend-state-")
+	if err != nil {
+		return nil, nil, err
+	}
+	return []string{"HERMES_TESTBACKEND_DIR=" + dir}, func() { os.RemoveAll(dir) }, nil
+}
+
 // Factory is New as a plugin.Factory.
 func Factory(hclog.Logger) (service.Manager, error) { return New(), nil }
 

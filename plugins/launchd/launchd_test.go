@@ -136,14 +136,7 @@ func TestParsePrint(t *testing.T) {
 func mac(t *testing.T, root bool) (*Backend, *fakecmd.Tools, string) {
 	t.Helper()
 	dir := t.TempDir()
-	tools, err := fakecmd.Install(dir, "launchctl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, kv := range tools.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	tools := fakecmd.InstallForTest(t, dir, "launchctl")
 	hermes := filepath.Join(dir, "hermes")
 	_ = os.WriteFile(hermes, []byte("#!/bin/sh\n"), 0o755)
 	return New(Config{Home: filepath.Join(dir, "home"), AgentsDir: filepath.Join(dir, "LaunchAgents"),

@@ -6,20 +6,16 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/nousresearch/hermes-service/shared/gateway"
+	"github.com/nousresearch/hermes-service/shared/plugintest"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
 // want is one expected finding: its check, severity, and a part of its
 // detail.
-type want struct {
-	check    string
-	severity service.Severity
-	detail   string
-}
+type want = plugintest.Finding
 
 func TestDiagnose(t *testing.T) {
 	tests := []struct {
@@ -33,12 +29,12 @@ func TestDiagnose(t *testing.T) {
 		want     []want
 	}{
 		{name: "healthy", svscan: true, want: []want{
-			{"s6 scandir", service.SeverityOK, "is writable"},
-			{"s6-svscan", service.SeverityOK, "s6-svscan listens on"},
+			{Check: "s6 scandir", Severity: service.SeverityOK, Detail: "is writable"},
+			{Check: "s6-svscan", Severity: service.SeverityOK, Detail: "s6-svscan listens on"},
 		}},
 		{name: "no s6-svscan", want: []want{
-			{"s6 scandir", service.SeverityOK, "is writable"},
-			{"s6-svscan", service.SeverityError, "no s6-svscan listens on"},
+			{Check: "s6 scandir", Severity: service.SeverityOK, Detail: "is writable"},
+			{Check: "s6-svscan", Severity: service.SeverityError, Detail: "no s6-svscan listens on"},
 		}},
 		{name: "scandir not writable", setup: func(t *testing.T, tr *tree) {
 			if err := os.WriteFile(filepath.Join(filepath.Dir(tr.scandir), "file"), nil, 0o644); err != nil {
@@ -46,25 +42,25 @@ func TestDiagnose(t *testing.T) {
 			}
 			tr.scandir = filepath.Join(filepath.Dir(tr.scandir), "file", "service")
 		}, want: []want{
-			{"s6 scandir", service.SeverityError, "is not writable: not a directory"},
-			{"s6-svscan", service.SeverityError, "no s6-svscan listens on"},
+			{Check: "s6 scandir", Severity: service.SeverityError, Detail: "is not writable: not a directory"},
+			{Check: "s6-svscan", Severity: service.SeverityError, Detail: "no s6-svscan listens on"},
 		}},
 		{name: "skeleton mode changed", svscan: true, setup: func(t *testing.T, tr *tree) {
 			if err := os.Chmod(filepath.Join(tr.slot("work"), "log", "event"), 0o755); err != nil {
 				t.Fatal(err)
 			}
 		}, want: []want{
-			{"s6 scandir", service.SeverityOK, ""},
-			{"s6-svscan", service.SeverityOK, ""},
-			{"slot gateway-work", service.SeverityError, "log/event has mode drwxr-xr-x, want dgtrwx-wx---"},
+			{Check: "s6 scandir", Severity: service.SeverityOK, Detail: ""},
+			{Check: "s6-svscan", Severity: service.SeverityOK, Detail: ""},
+			{Check: "slot gateway-work", Severity: service.SeverityError, Detail: "log/event has mode drwxr-xr-x, want dgtrwx-wx---"},
 		}},
 		{name: "skeleton missing, other profile asked about", svscan: true, profiles: []string{"other"}, setup: func(t *testing.T, tr *tree) {
 			if err := os.Remove(filepath.Join(tr.slot("work"), "supervise", "control")); err != nil {
 				t.Fatal(err)
 			}
 		}, want: []want{
-			{"s6 scandir", service.SeverityOK, ""},
-			{"s6-svscan", service.SeverityOK, ""},
+			{Check: "s6 scandir", Severity: service.SeverityOK, Detail: ""},
+			{Check: "s6-svscan", Severity: service.SeverityOK, Detail: ""},
 		}},
 	}
 	for _, tt := range tests {
@@ -87,18 +83,7 @@ func TestDiagnose(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("got %d findings, want %d: %+v", len(got), len(tt.want), got)
-			}
-			for i, w := range tt.want {
-				g := got[i]
-				if g.Check != w.check || g.Severity != w.severity || !strings.Contains(g.Detail, w.detail) {
-					t.Errorf("finding %d: %+v, want %+v", i, g, w)
-				}
-				if (g.Severity == service.SeverityError) != (g.Fix != "") {
-					t.Errorf("finding %d: a problem needs a fix, and only a problem: %+v", i, g)
-				}
-			}
+			plugintest.ExpectFindings(t, got, tt.want)
 		})
 	}
 }

@@ -4,10 +4,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/nousresearch/hermes-service/shared/gateway"
+	"github.com/nousresearch/hermes-service/shared/plugintest"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
@@ -18,12 +18,8 @@ func TestDiagnose(t *testing.T) {
 		home   = `/srv/my home/50% "hermes"`
 		hermes = `/opt/my hermes/bin $1/hermes`
 	)
-	type want struct {
-		check    string
-		severity service.Severity
-		detail   string
-	}
-	ok := func(check string) want { return want{check, service.SeverityOK, ""} }
+	type want = plugintest.Finding
+	ok := func(check string) want { return want{Check: check, Severity: service.SeverityOK, Detail: ""} }
 	userOK := []want{ok("systemd linger"), ok("systemd user manager")}
 	unitFor := func(profile, home, hermes string) []byte {
 		data, err := unitSpec{Profile: profile, Command: gateway.RunnerArgv(hermes, profile), Home: home, ProfileDir: home}.render()
@@ -46,16 +42,16 @@ func TestDiagnose(t *testing.T) {
 		{name: "nothing installed", want: userOK},
 		{name: "root has no user checks", root: true},
 		{name: "user scope not ready", noLinger: true, noUser: true, want: []want{
-			{"systemd linger", service.SeverityError, "tester does not linger"},
-			{"systemd user manager", service.SeverityError, "no user manager at"}}},
+			{Check: "systemd linger", Severity: service.SeverityError, Detail: "tester does not linger"},
+			{Check: "systemd user manager", Severity: service.SeverityError, Detail: "no user manager at"}}},
 		{name: "units of this home and hermes", hermes: hermes,
 			user:   map[string][]byte{"hermes-gateway-work.service": unitFor("work", home, hermes)},
 			system: map[string][]byte{"hermes-gateway.service": unitFor("default", home, hermes)},
 			want:   append(userOK, ok("unit hermes-gateway.service"), ok("unit hermes-gateway-work.service"))},
 		{name: "drifted hermes", hermes: "/usr/bin/hermes",
 			user: map[string][]byte{"hermes-gateway-work.service": unitFor("work", home, hermes)},
-			want: append(userOK, want{"unit hermes-gateway-work.service", service.SeverityError,
-				"drifted: its ExecStart runs " + hermes + ", not this hermes (/usr/bin/hermes)"})},
+			want: append(userOK, want{Check: "unit hermes-gateway-work.service", Severity: service.SeverityError,
+				Detail: "drifted: its ExecStart runs " + hermes + ", not this hermes (/usr/bin/hermes)"})},
 		{name: "no hermes given: no drift check", user: map[string][]byte{"hermes-gateway-work.service": unitFor("work", home, hermes)},
 			want: append(userOK, ok("unit hermes-gateway-work.service"))},
 		{name: "another home's units are not ours", hermes: hermes, user: map[string][]byte{
@@ -68,7 +64,7 @@ func TestDiagnose(t *testing.T) {
 			"hermes-gateway-other.service": unitFor("other", home, hermes),
 		}, want: append(userOK, ok("unit hermes-gateway-work.service"))},
 		{name: "unparsable unit", user: map[string][]byte{"hermes-gateway.service": []byte("[Service]\nnot an option\n")},
-			want: append(userOK, want{"unit hermes-gateway.service", service.SeverityWarning, "cannot parse it"})},
+			want: append(userOK, want{Check: "unit hermes-gateway.service", Severity: service.SeverityWarning, Detail: "cannot parse it"})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,18 +85,7 @@ func TestDiagnose(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("got %d findings, want %d: %+v", len(got), len(tt.want), got)
-			}
-			for i, w := range tt.want {
-				g := got[i]
-				if g.Check != w.check || g.Severity != w.severity || !strings.Contains(g.Detail, w.detail) {
-					t.Errorf("finding %d: %+v, want %+v", i, g, w)
-				}
-				if (g.Severity == service.SeverityOK) != (g.Fix == "") {
-					t.Errorf("finding %d: a problem needs a fix, and only a problem: %+v", i, g)
-				}
-			}
+			plugintest.ExpectFindings(t, got, tt.want)
 		})
 	}
 }

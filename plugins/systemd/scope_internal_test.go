@@ -18,14 +18,7 @@ import (
 func userBackend(t *testing.T) (*Backend, *fakecmd.Tools, string) {
 	t.Helper()
 	root := t.TempDir()
-	tools, err := fakecmd.Install(root, "systemctl", "loginctl", "journalctl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, kv := range tools.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	tools := fakecmd.InstallForTest(t, root, "systemctl", "loginctl", "journalctl")
 	hermes := filepath.Join(root, "hermes")
 	_ = os.WriteFile(hermes, []byte("#!/bin/sh\n"), 0o755)
 	cfg := Config{Home: filepath.Join(root, "home"), UserUnitDir: filepath.Join(root, "user"), SystemUnitDir: filepath.Join(root, "etc"),

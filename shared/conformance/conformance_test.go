@@ -2,7 +2,6 @@ package conformance_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 
@@ -20,23 +19,13 @@ func TestMain(m *testing.M) {
 	})
 }
 
-// freshState gives each check an empty state folder of its own, the way a
-// real backend's hook gives it a private scandir or unit folder.
-func freshState(context.Context) ([]string, func(), error) {
-	dir, err := os.MkdirTemp("", "hermes-testbackend-state-")
-	if err != nil {
-		return nil, nil, err
-	}
-	return []string{"HERMES_TESTBACKEND_DIR=" + dir}, func() { os.RemoveAll(dir) }, nil
-}
-
 // TestCheckCatchesABrokenBackend proves the checks assert something: a
 // backend that breaks the contract fails exactly the checks it breaks.
 func TestCheckCatchesABrokenBackend(t *testing.T) {
 	results := conformance.Check(context.Background(), conformance.Config{
 		Binary: testPlugin,
 		Env:    []string{"HERMES_TESTBACKEND_BROKEN=1"},
-		Setup:  freshState,
+		Setup:  testbackend.FreshState,
 	})
 	failed := map[string]string{}
 	for _, r := range results {
@@ -82,7 +71,7 @@ func TestCheckOneRunsOnlyTheNamedCheck(t *testing.T) {
 		{name: "no such check", wantErr: `no conformance check is called "no such check"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := conformance.CheckOne(context.Background(), conformance.Config{Binary: testPlugin, Setup: freshState}, tc.name)
+			r := conformance.CheckOne(context.Background(), conformance.Config{Binary: testPlugin, Setup: testbackend.FreshState}, tc.name)
 			if r.Name != tc.name {
 				t.Errorf("result names %q", r.Name)
 			}
