@@ -23,17 +23,16 @@ import (
 
 // Config is where plists go and who installs them.
 type Config struct {
-	Home       string // the Hermes home's root
+	backend.Settings
 	AgentsDir  string // ~/Library/LaunchAgents
 	DaemonsDir string // /Library/LaunchDaemons
 	UID        int
 	Root       bool
-	Log        hclog.Logger
 }
 
 // ConfigFromEnv reads the configuration from the environment.
 func ConfigFromEnv(log hclog.Logger) (Config, error) {
-	home, err := gateway.DefaultRoot()
+	set, err := backend.SettingsFromEnv(log)
 	if err != nil {
 		return Config{}, err
 	}
@@ -41,8 +40,8 @@ func ConfigFromEnv(log hclog.Logger) (Config, error) {
 	if err != nil {
 		return Config{}, errors.New("cannot find the user's home for ~/Library/LaunchAgents: set HOME")
 	}
-	cfg := Config{Home: home, AgentsDir: filepath.Join(userHome, "Library", "LaunchAgents"),
-		DaemonsDir: os.Getenv(gateway.EnvLaunchdDaemonsDir), UID: os.Getuid(), Root: os.Geteuid() == 0, Log: log}
+	cfg := Config{Settings: set, AgentsDir: filepath.Join(userHome, "Library", "LaunchAgents"),
+		DaemonsDir: os.Getenv(gateway.EnvLaunchdDaemonsDir), UID: os.Getuid(), Root: os.Geteuid() == 0}
 	if cfg.DaemonsDir == "" {
 		cfg.DaemonsDir = "/Library/LaunchDaemons"
 	}
@@ -58,18 +57,8 @@ type Backend struct {
 	userDomain string
 }
 
-var _ service.Manager = (*Backend)(nil)
-
-// Version is the plugin's version, set at build time with -ldflags -X.
-var Version = ""
-
-// New returns the backend for cfg: launchd installs jobs (agent or daemon)
-// and reads their logs.
-func New(cfg Config) *Backend {
-	id := backend.Identity{Kind: service.KindLaunchd, Version: Version, Capabilities: service.Capabilities{
-		Install: true, Logs: true, FollowLogs: true, SystemScope: true}}
-	return &Backend{Base: backend.NewBaseFor(id, cfg.Home, cfg.Log), cfg: cfg}
-}
+// New returns the backend for cfg.
+func New(cfg Config) *Backend { return &Backend{Base: cfg.Base(identity), cfg: cfg} }
 
 // FromEnv is the plugin's factory: the backend configured from the
 // environment the host passes.

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/nousresearch/hermes-service/internal/fakecmd"
+	"github.com/nousresearch/hermes-service/shared/backend"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
@@ -139,7 +140,7 @@ func mac(t *testing.T, root bool) (*Backend, *fakecmd.Tools, string) {
 	tools := fakecmd.InstallForTest(t, dir, "launchctl")
 	hermes := filepath.Join(dir, "hermes")
 	_ = os.WriteFile(hermes, []byte("#!/bin/sh\n"), 0o755)
-	return New(Config{Home: filepath.Join(dir, "home"), AgentsDir: filepath.Join(dir, "LaunchAgents"),
+	return New(Config{Settings: backend.Settings{Home: filepath.Join(dir, "home")}, AgentsDir: filepath.Join(dir, "LaunchAgents"),
 		DaemonsDir: filepath.Join(dir, "LaunchDaemons"), UID: 501, Root: root}), tools, hermes
 }
 

@@ -27,18 +27,8 @@ type Backend struct {
 	cfg Config
 }
 
-var _ service.Manager = (*Backend)(nil)
-
-// Version is the plugin's version, set at build time with -ldflags -X.
-var Version = ""
-
-// New returns the backend for cfg: s6 registers gateways at run time and
-// reads their logs; no install (an s6 container's boot reconciles instead).
-func New(cfg Config) *Backend {
-	id := backend.Identity{Kind: service.KindS6, Version: Version,
-		Capabilities: service.Capabilities{Registration: true, Logs: true, FollowLogs: true}}
-	return &Backend{Base: backend.NewBaseFor(id, cfg.Home, cfg.Log), cfg: cfg}
-}
+// New returns the backend for cfg.
+func New(cfg Config) *Backend { return &Backend{Base: cfg.Base(identity), cfg: cfg} }
 
 // FromEnv is the plugin's factory: the backend configured from the
 // environment the host passes.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/nousresearch/hermes-service/shared/backend"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
@@ -24,8 +25,7 @@ const overlayBinDir = "/command"
 
 // Config is where the backend finds s6 and the Hermes home.
 type Config struct {
-	// Home is the Hermes home's root.
-	Home string
+	backend.Settings
 	// ScanDir is the folder s6-svscan watches.
 	ScanDir string
 	// BinDir holds the s6 tools; "" finds them on PATH.
@@ -36,17 +36,16 @@ type Config struct {
 	// Hermes is the hermes binary run scripts execute; "" uses the
 	// registering one.
 	Hermes string
-	Log    hclog.Logger
 }
 
 // ConfigFromEnv reads the configuration the host passes in the environment.
 func ConfigFromEnv(log hclog.Logger) (Config, error) {
-	home, err := gateway.DefaultRoot()
+	set, err := backend.SettingsFromEnv(log)
 	if err != nil {
 		return Config{}, err
 	}
-	cfg := Config{Home: home, ScanDir: os.Getenv(gateway.EnvS6ScanDir), BinDir: os.Getenv(gateway.EnvS6BinDir),
-		Hermes: os.Getenv(gateway.EnvS6Hermes), Log: log}
+	cfg := Config{Settings: set, ScanDir: os.Getenv(gateway.EnvS6ScanDir), BinDir: os.Getenv(gateway.EnvS6BinDir),
+		Hermes: os.Getenv(gateway.EnvS6Hermes)}
 	if cfg.ScanDir == "" {
 		cfg.ScanDir = DefaultScanDir
 	}

@@ -25,18 +25,8 @@ type Backend struct {
 	cfg Config
 }
 
-var _ service.Manager = (*Backend)(nil)
-
-// Version is the plugin's version, set at build time with -ldflags -X.
-var Version = ""
-
-// New returns the backend for cfg: systemd installs units (user or system
-// scope) and reads logs; no runtime registration.
-func New(cfg Config) *Backend {
-	id := backend.Identity{Kind: service.KindSystemd, Version: Version, Capabilities: service.Capabilities{
-		Install: true, Logs: true, FollowLogs: true, SystemScope: true}}
-	return &Backend{Base: backend.NewBaseFor(id, cfg.Home, cfg.Log), cfg: cfg}
-}
+// New returns the backend for cfg.
+func New(cfg Config) *Backend { return &Backend{Base: cfg.Base(identity), cfg: cfg} }
 
 // FromEnv is the plugin's factory: the backend configured from the
 // environment the host passes.

@@ -8,13 +8,13 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/nousresearch/hermes-service/shared/backend"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 )
 
 // Config is where units go and who installs them.
 type Config struct {
-	// Home is the Hermes home's root.
-	Home string
+	backend.Settings
 	// UserUnitDir holds user units ($XDG_CONFIG_HOME/systemd/user).
 	UserUnitDir string
 	// SystemUnitDir holds system units (/etc/systemd/system).
@@ -25,17 +25,16 @@ type Config struct {
 	User string
 	// Root is true when hermes runs as root.
 	Root bool
-	Log  hclog.Logger
 }
 
 // ConfigFromEnv reads the configuration from the environment.
 func ConfigFromEnv(log hclog.Logger) (Config, error) {
-	home, err := gateway.DefaultRoot()
+	set, err := backend.SettingsFromEnv(log)
 	if err != nil {
 		return Config{}, err
 	}
-	cfg := Config{Home: home, SystemUnitDir: os.Getenv(gateway.EnvSystemdSystemDir),
-		LingerDir: os.Getenv(gateway.EnvSystemdLingerDir), Root: os.Geteuid() == 0, Log: log}
+	cfg := Config{Settings: set, SystemUnitDir: os.Getenv(gateway.EnvSystemdSystemDir),
+		LingerDir: os.Getenv(gateway.EnvSystemdLingerDir), Root: os.Geteuid() == 0}
 	if cfg.SystemUnitDir == "" {
 		cfg.SystemUnitDir = "/etc/systemd/system"
 	}

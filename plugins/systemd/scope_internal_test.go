@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/nousresearch/hermes-service/internal/fakecmd"
+	"github.com/nousresearch/hermes-service/shared/backend"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
@@ -21,7 +22,7 @@ func userBackend(t *testing.T) (*Backend, *fakecmd.Tools, string) {
 	tools := fakecmd.InstallForTest(t, root, "systemctl", "loginctl", "journalctl")
 	hermes := filepath.Join(root, "hermes")
 	_ = os.WriteFile(hermes, []byte("#!/bin/sh\n"), 0o755)
-	cfg := Config{Home: filepath.Join(root, "home"), UserUnitDir: filepath.Join(root, "user"), SystemUnitDir: filepath.Join(root, "etc"),
+	cfg := Config{Settings: backend.Settings{Home: filepath.Join(root, "home")}, UserUnitDir: filepath.Join(root, "user"), SystemUnitDir: filepath.Join(root, "etc"),
 		LingerDir: filepath.Join(root, "linger"), User: "tester", Root: false}
 	return New(cfg), tools, hermes
 }

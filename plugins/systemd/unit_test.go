@@ -10,6 +10,7 @@ import (
 
 	"github.com/coreos/go-systemd/v22/unit"
 
+	"github.com/nousresearch/hermes-service/shared/backend"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 )
 
@@ -140,7 +141,7 @@ func TestUnitsReadBack(t *testing.T) {
 }
 
 func TestInstallScope(t *testing.T) {
-	b := New(Config{Home: "/h", UserUnitDir: "/u", SystemUnitDir: "/s"})
+	b := New(Config{Settings: backend.Settings{Home: "/h"}, UserUnitDir: "/u", SystemUnitDir: "/s"})
 	if s, err := b.installScope(serviceInstall(false), "work"); err != nil || s.system {
 		t.Fatalf("user install: %v %v", s, err)
 	}

@@ -26,16 +26,15 @@ import (
 
 // Config is what the backend works with.
 type Config struct {
-	Home string // the Hermes home's root
+	backend.Settings
 	// ServiceExe is the binary the service runs in service mode: this
 	// plugin's own, unless a test says otherwise.
 	ServiceExe string
-	Log        hclog.Logger
 }
 
 // ConfigFromEnv reads the configuration from the environment.
 func ConfigFromEnv(log hclog.Logger) (Config, error) {
-	home, err := gateway.DefaultRoot()
+	set, err := backend.SettingsFromEnv(log)
 	if err != nil {
 		return Config{}, err
 	}
@@ -43,7 +42,7 @@ func ConfigFromEnv(log hclog.Logger) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	return Config{Home: home, ServiceExe: exe, Log: log}, nil
+	return Config{Settings: set, ServiceExe: exe}, nil
 }
 
 // Backend keeps profile gateways as Windows services.
@@ -52,18 +51,8 @@ type Backend struct {
 	cfg Config
 }
 
-var _ service.Manager = (*Backend)(nil)
-
-// Version is the plugin's version, set at build time with -ldflags -X.
-var Version = ""
-
-// New returns the backend for cfg: windows installs services, reads logs
-// and can hand an install to an elevated prompt.
-func New(cfg Config) *Backend {
-	id := backend.Identity{Kind: service.KindWindows, Version: Version, Capabilities: service.Capabilities{
-		Install: true, Logs: true, FollowLogs: true, ElevatedHandoff: true}}
-	return &Backend{Base: backend.NewBaseFor(id, cfg.Home, cfg.Log), cfg: cfg}
-}
+// New returns the backend for cfg.
+func New(cfg Config) *Backend { return &Backend{Base: cfg.Base(identity), cfg: cfg} }
 
 // FromEnv is the plugin's factory: the backend configured from the
 // environment the host passes.

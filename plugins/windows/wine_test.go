@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nousresearch/hermes-service/internal/wait"
+	"github.com/nousresearch/hermes-service/shared/backend"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
@@ -35,7 +36,7 @@ func TestServiceUnderTheSCM(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(home) })
 	profile := fmt.Sprintf("wt%d", os.Getpid()%100000)
-	b := New(Config{Home: home, ServiceExe: filepath.Join(bin, "hermes-service-windows.exe")})
+	b := New(Config{Settings: backend.Settings{Home: home}, ServiceExe: filepath.Join(bin, "hermes-service-windows.exe")})
 	t.Cleanup(func() { _ = b.Uninstall(ctx, profile) })
 	dir := filepath.Join(home, "profiles", profile)
 	opts := service.InstallOptions{StartNow: true, Command: gateway.RunnerArgv(filepath.Join(bin, "hermes.exe"), profile),
@@ -135,7 +136,7 @@ func TestServiceUnderTheSCM(t *testing.T) {
 
 	// An SCM failure carries the Win32 code and its text: a service whose
 	// program is missing cannot start (ERROR_FILE_NOT_FOUND, 2).
-	broken := New(Config{Home: home, ServiceExe: filepath.Join(bin, "no-such-program.exe")})
+	broken := New(Config{Settings: backend.Settings{Home: home}, ServiceExe: filepath.Join(bin, "no-such-program.exe")})
 	err = broken.Install(ctx, profile+"x", opts)
 	t.Cleanup(func() { _ = broken.Uninstall(ctx, profile+"x") })
 	var cf *service.CommandFailedError

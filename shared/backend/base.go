@@ -31,15 +31,38 @@ type Identity struct {
 	Capabilities service.Capabilities
 }
 
+// Settings is what every backend's configuration starts with (embed it):
+// the Hermes home the backend serves and its logger.
+type Settings struct {
+	// Home is the Hermes home's root.
+	Home string
+	// Log is the backend's logger; nil discards.
+	Log hclog.Logger
+}
+
+// SettingsFromEnv are the settings of a plugin the host launched: the home
+// it passes ($HERMES_HOME, else ~/.hermes) and log. A home that cannot be
+// found is a configuration error.
+func SettingsFromEnv(log hclog.Logger) (Settings, error) {
+	root, err := gateway.DefaultRoot()
+	if err != nil {
+		return Settings{}, err
+	}
+	return Settings{Home: root, Log: log}, nil
+}
+
+// Base is the base for a backend with these settings and identity.
+func (s Settings) Base(id Identity) Base { return NewBaseFor(id, s.Home, s.Log) }
+
 // NewBase is the base for a backend serving the Hermes home of this
 // process's environment ($HERMES_HOME, else ~/.hermes). A home that cannot
 // be found is a configuration error.
 func NewBase(id Identity, log hclog.Logger) (Base, error) {
-	root, err := gateway.DefaultRoot()
+	s, err := SettingsFromEnv(log)
 	if err != nil {
 		return Base{}, err
 	}
-	return NewBaseFor(id, root, log), nil
+	return s.Base(id), nil
 }
 
 // NewBaseFor is the base for a backend serving the home whose root is
