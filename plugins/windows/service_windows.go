@@ -3,6 +3,7 @@
 package windows
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"golang.org/x/sys/windows/svc"
 	"golang.org/x/sys/windows/svc/eventlog"
 
+	"github.com/nousresearch/hermes-service/internal/wait"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/plugin"
 )
@@ -140,11 +142,23 @@ func (h *handler) Execute(_ []string, reqs <-chan svc.ChangeRequest, status chan
 
 // stop sets the runner's stop event and waits for it, then ends it.
 func (h *handler) stop(child *exec.Cmd, done <-chan int) {
-	if name, err := win.UTF16PtrFromString(gateway.StopEventName(child.Process.Pid)); err == nil {
-		if ev, err := win.OpenEvent(win.EVENT_MODIFY_STATE, false, name); err == nil {
-			_ = win.SetEvent(ev)
-			win.CloseHandle(ev)
-		}
+	// The runner creates its stop event early in its start, but an SCM Stop
+	// can come sooner (a stop right after a start): keep trying to open the
+	// event until the runner has made it or has exited, rather than give
+	// up and wait out stopWait for a runner that never heard the request.
+	exited := false
+	_ = wait.Poll{What: "the runner's stop event", Timeout: stopWait, Interval: 50 * time.Millisecond}.
+		Until(context.Background(), func() (bool, error) {
+			select {
+			case <-done:
+				exited = true
+				return true, nil
+			default:
+			}
+			return setStopEvent(child.Process.Pid), nil
+		})
+	if exited {
+		return
 	}
 	select {
 	case <-done:
@@ -155,4 +169,19 @@ func (h *handler) stop(child *exec.Cmd, done <-chan int) {
 			_ = gateway.UpdateState(h.profileDir(), map[string]any{gateway.KeyGatewayState: gateway.GatewayStopped})
 		}
 	}
+}
+
+// setStopEvent sets the stop event of the runner with pid; false when the
+// runner has not made it (yet).
+func setStopEvent(pid int) bool {
+	name, err := win.UTF16PtrFromString(gateway.StopEventName(pid))
+	if err != nil {
+		return false
+	}
+	ev, err := win.OpenEvent(win.EVENT_MODIFY_STATE, false, name)
+	if err != nil {
+		return false
+	}
+	defer win.CloseHandle(ev)
+	return win.SetEvent(ev) == nil
 }
