@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -90,93 +91,74 @@ func (c *client) transport(op string, err error) error {
 	return &PluginError{Plugin: "(in process)", Op: op, Err: err}
 }
 
-func (c *client) Identify(ctx context.Context) (service.Identity, error) {
+// call sends one unary RPC, for profiles: their names are checked for the
+// wire first, the call gets the client's deadline when ctx has none, and a
+// failure comes back as the backend's error.
+func call[Req, Resp any](c *client, ctx context.Context, op string,
+	rpc func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req, profiles ...string) (Resp, error) {
+	var zero Resp
+	if err := sendable(profiles...); err != nil {
+		return zero, err
+	}
 	cctx, cancel := c.ctx(ctx)
 	defer cancel()
-	resp, err := c.rpc.Identify(cctx, &pb.IdentifyRequest{})
+	resp, err := rpc(cctx, req)
 	if err != nil {
-		return service.Identity{}, c.fromRPC(ctx, "identify", err)
+		return zero, c.fromRPC(ctx, op, err)
+	}
+	return resp, nil
+}
+
+func (c *client) Identify(ctx context.Context) (service.Identity, error) {
+	resp, err := call(c, ctx, "identify", c.rpc.Identify, &pb.IdentifyRequest{})
+	if err != nil {
+		return service.Identity{}, err
 	}
 	return service.Identity{Kind: resp.GetKind(), Version: resp.GetVersion(),
 		Capabilities: capsFromPB(resp.GetCapabilities())}, nil
 }
 
 func (c *client) Install(ctx context.Context, profile string, o service.InstallOptions) error {
-	if err := sendable(profile); err != nil {
-		return err
-	}
-	cctx, cancel := c.ctx(ctx)
-	defer cancel()
-	_, err := c.rpc.Install(cctx, &pb.InstallRequest{
+	_, err := call(c, ctx, "install", c.rpc.Install, &pb.InstallRequest{
 		Profile: profile, Force: o.Force, StartNow: o.StartNow, StartOnLogin: o.StartOnLogin,
 		ElevatedHandoff: o.ElevatedHandoff, System: o.System, RunAsUser: o.RunAsUser,
 		Env: o.Env, Command: o.Command,
-	})
-	return c.fromRPC(ctx, "install", err)
+	}, profile)
+	return err
 }
 
 func (c *client) Uninstall(ctx context.Context, profile string) error {
-	if err := sendable(profile); err != nil {
-		return err
-	}
-	cctx, cancel := c.ctx(ctx)
-	defer cancel()
-	_, err := c.rpc.Uninstall(cctx, &pb.UninstallRequest{Profile: profile})
-	return c.fromRPC(ctx, "uninstall", err)
+	_, err := call(c, ctx, "uninstall", c.rpc.Uninstall, &pb.UninstallRequest{Profile: profile}, profile)
+	return err
 }
 
 func (c *client) Start(ctx context.Context, profile string) error {
-	if err := sendable(profile); err != nil {
-		return err
-	}
-	cctx, cancel := c.ctx(ctx)
-	defer cancel()
-	_, err := c.rpc.Start(cctx, &pb.StartRequest{Profile: profile})
-	return c.fromRPC(ctx, "start", err)
+	_, err := call(c, ctx, "start", c.rpc.Start, &pb.StartRequest{Profile: profile}, profile)
+	return err
 }
 
 func (c *client) Stop(ctx context.Context, profile string) error {
-	if err := sendable(profile); err != nil {
-		return err
-	}
-	cctx, cancel := c.ctx(ctx)
-	defer cancel()
-	_, err := c.rpc.Stop(cctx, &pb.StopRequest{Profile: profile})
-	return c.fromRPC(ctx, "stop", err)
+	_, err := call(c, ctx, "stop", c.rpc.Stop, &pb.StopRequest{Profile: profile}, profile)
+	return err
 }
 
 func (c *client) Restart(ctx context.Context, profile string) error {
-	if err := sendable(profile); err != nil {
-		return err
-	}
-	cctx, cancel := c.ctx(ctx)
-	defer cancel()
-	_, err := c.rpc.Restart(cctx, &pb.RestartRequest{Profile: profile})
-	return c.fromRPC(ctx, "restart", err)
+	_, err := call(c, ctx, "restart", c.rpc.Restart, &pb.RestartRequest{Profile: profile}, profile)
+	return err
 }
 
 func (c *client) Status(ctx context.Context, profile string) (service.Status, error) {
-	if err := sendable(profile); err != nil {
-		return service.Status{}, err
-	}
-	cctx, cancel := c.ctx(ctx)
-	defer cancel()
-	resp, err := c.rpc.Status(cctx, &pb.StatusRequest{Profile: profile})
+	resp, err := call(c, ctx, "status", c.rpc.Status, &pb.StatusRequest{Profile: profile}, profile)
 	if err != nil {
-		return service.Status{}, c.fromRPC(ctx, "status", err)
+		return service.Status{}, err
 	}
 	return statusFromPB(resp.GetStatus()), nil
 }
 
 func (c *client) Statuses(ctx context.Context, profiles []string) ([]service.Status, error) {
-	if err := sendable(profiles...); err != nil {
-		return nil, err
-	}
-	cctx, cancel := c.ctx(ctx)
-	defer cancel()
-	resp, err := c.rpc.Statuses(cctx, &pb.StatusesRequest{Profiles: profiles})
+	resp, err := call(c, ctx, "statuses", c.rpc.Statuses, &pb.StatusesRequest{Profiles: profiles}, profiles...)
 	if err != nil {
-		return nil, c.fromRPC(ctx, "statuses", err)
+		return nil, err
 	}
 	out := make([]service.Status, len(resp.GetStatuses()))
 	for i, st := range resp.GetStatuses() {
@@ -186,45 +168,31 @@ func (c *client) Statuses(ctx context.Context, profiles []string) ([]service.Sta
 }
 
 func (c *client) Register(ctx context.Context, profile string, o service.RegisterOptions) error {
-	if err := sendable(profile); err != nil {
-		return err
-	}
-	cctx, cancel := c.ctx(ctx)
-	defer cancel()
-	_, err := c.rpc.Register(cctx, &pb.RegisterRequest{Profile: profile, StartNow: o.StartNow, Env: o.Env, Command: o.Command})
-	return c.fromRPC(ctx, "register", err)
+	_, err := call(c, ctx, "register", c.rpc.Register,
+		&pb.RegisterRequest{Profile: profile, StartNow: o.StartNow, Env: o.Env, Command: o.Command}, profile)
+	return err
 }
 
 func (c *client) Unregister(ctx context.Context, profile string) error {
-	if err := sendable(profile); err != nil {
-		return err
-	}
-	cctx, cancel := c.ctx(ctx)
-	defer cancel()
-	_, err := c.rpc.Unregister(cctx, &pb.UnregisterRequest{Profile: profile})
-	return c.fromRPC(ctx, "unregister", err)
+	_, err := call(c, ctx, "unregister", c.rpc.Unregister, &pb.UnregisterRequest{Profile: profile}, profile)
+	return err
 }
 
 func (c *client) Reconcile(ctx context.Context, entries []service.Registration) error {
 	req := &pb.ReconcileRequest{Entries: make([]*pb.RegisterRequest, len(entries))}
+	profiles := make([]string, len(entries))
 	for i, e := range entries {
-		if err := sendable(e.Profile); err != nil {
-			return err
-		}
+		profiles[i] = e.Profile
 		req.Entries[i] = &pb.RegisterRequest{Profile: e.Profile, StartNow: e.StartNow, Env: e.Env, Command: e.Command}
 	}
-	cctx, cancel := c.ctx(ctx)
-	defer cancel()
-	_, err := c.rpc.Reconcile(cctx, req)
-	return c.fromRPC(ctx, "reconcile", err)
+	_, err := call(c, ctx, "reconcile", c.rpc.Reconcile, req, profiles...)
+	return err
 }
 
 func (c *client) List(ctx context.Context) ([]string, error) {
-	cctx, cancel := c.ctx(ctx)
-	defer cancel()
-	resp, err := c.rpc.List(cctx, &pb.ListRequest{})
+	resp, err := call(c, ctx, "list", c.rpc.List, &pb.ListRequest{})
 	if err != nil {
-		return nil, c.fromRPC(ctx, "list", err)
+		return nil, err
 	}
 	if resp.GetProfiles() == nil {
 		return []string{}, nil
@@ -272,14 +240,9 @@ func (c *client) Logs(ctx context.Context, profile string, o service.LogOptions,
 // Diagnose runs the backend's checks. A plugin older than the Diagnose RPC
 // has no checks to offer: an empty list, as from service.Unimplemented.
 func (c *client) Diagnose(ctx context.Context, o service.DiagnoseOptions) ([]service.Finding, error) {
-	if err := sendable(o.Profiles...); err != nil {
-		return nil, err
-	}
-	cctx, cancel := c.ctx(ctx)
-	defer cancel()
-	resp, err := c.rpc.Diagnose(cctx, &pb.DiagnoseRequest{Home: o.Home, Hermes: o.Hermes, Profiles: o.Profiles})
+	resp, err := call(c, ctx, "diagnose", c.rpc.Diagnose,
+		&pb.DiagnoseRequest{Home: o.Home, Hermes: o.Hermes, Profiles: o.Profiles}, o.Profiles...)
 	if err != nil {
-		err = c.fromRPC(ctx, "diagnose", err)
 		var remote *RemoteError
 		if errors.As(err, &remote) && remote.Code == codes.Unimplemented {
 			return []service.Finding{}, nil

@@ -107,6 +107,31 @@ func validate(profile string) error {
 	return toStatus(service.ValidateProfile(profile))
 }
 
+// The capabilities operations need.
+var (
+	needInstall      = func(c service.Capabilities) bool { return c.Install }
+	needRegistration = func(c service.Capabilities) bool { return c.Registration }
+	needSystemScope  = func(c service.Capabilities) bool { return c.SystemScope }
+)
+
+// act runs one operation on profile: the name validated, the capability
+// (when the operation needs one) declared, and env's keys valid, before the
+// backend is called, guarded.
+func (s *server) act(ctx context.Context, op, profile string, need func(service.Capabilities) bool, env map[string]string, fn func() error) error {
+	if err := validate(profile); err != nil {
+		return err
+	}
+	if need != nil {
+		if err := s.require(ctx, op, need); err != nil {
+			return err
+		}
+	}
+	if err := toStatus(service.ValidateEnv(env)); err != nil {
+		return err
+	}
+	return s.guard(ctx, op, fn)
+}
+
 func (s *server) Identify(ctx context.Context, _ *pb.IdentifyRequest) (*pb.IdentifyResponse, error) {
 	id, err := s.identity(ctx)
 	if err != nil {
@@ -119,58 +144,40 @@ func (s *server) Install(ctx context.Context, req *pb.InstallRequest) (*pb.Insta
 	if err := validate(req.GetProfile()); err != nil {
 		return nil, err
 	}
-	if err := s.require(ctx, "install", func(c service.Capabilities) bool { return c.Install }); err != nil {
+	if err := s.require(ctx, "install", needInstall); err != nil {
 		return nil, err
 	}
 	if req.GetSystem() {
-		if err := s.require(ctx, "system-scope install", func(c service.Capabilities) bool { return c.SystemScope }); err != nil {
+		if err := s.require(ctx, "system-scope install", needSystemScope); err != nil {
 			return nil, err
 		}
-	}
-	if err := toStatus(service.ValidateEnv(req.GetEnv())); err != nil {
-		return nil, err
 	}
 	opts := service.InstallOptions{
 		Force: req.GetForce(), StartNow: req.GetStartNow(), StartOnLogin: req.GetStartOnLogin(),
 		ElevatedHandoff: req.GetElevatedHandoff(), System: req.GetSystem(), RunAsUser: req.GetRunAsUser(),
 		Env: cloneEnv(req.GetEnv()), Command: req.GetCommand(),
 	}
-	return &pb.InstallResponse{}, s.guard(ctx, "install", func() error {
+	return &pb.InstallResponse{}, s.act(ctx, "install", req.GetProfile(), nil, req.GetEnv(), func() error {
 		return s.impl.Install(ctx, req.GetProfile(), opts)
 	})
 }
 
 func (s *server) Uninstall(ctx context.Context, req *pb.UninstallRequest) (*pb.UninstallResponse, error) {
-	if err := validate(req.GetProfile()); err != nil {
-		return nil, err
-	}
-	if err := s.require(ctx, "uninstall", func(c service.Capabilities) bool { return c.Install }); err != nil {
-		return nil, err
-	}
-	return &pb.UninstallResponse{}, s.guard(ctx, "uninstall", func() error {
+	return &pb.UninstallResponse{}, s.act(ctx, "uninstall", req.GetProfile(), needInstall, nil, func() error {
 		return s.impl.Uninstall(ctx, req.GetProfile())
 	})
 }
 
 func (s *server) Start(ctx context.Context, req *pb.StartRequest) (*pb.StartResponse, error) {
-	if err := validate(req.GetProfile()); err != nil {
-		return nil, err
-	}
-	return &pb.StartResponse{}, s.guard(ctx, "start", func() error { return s.impl.Start(ctx, req.GetProfile()) })
+	return &pb.StartResponse{}, s.act(ctx, "start", req.GetProfile(), nil, nil, func() error { return s.impl.Start(ctx, req.GetProfile()) })
 }
 
 func (s *server) Stop(ctx context.Context, req *pb.StopRequest) (*pb.StopResponse, error) {
-	if err := validate(req.GetProfile()); err != nil {
-		return nil, err
-	}
-	return &pb.StopResponse{}, s.guard(ctx, "stop", func() error { return s.impl.Stop(ctx, req.GetProfile()) })
+	return &pb.StopResponse{}, s.act(ctx, "stop", req.GetProfile(), nil, nil, func() error { return s.impl.Stop(ctx, req.GetProfile()) })
 }
 
 func (s *server) Restart(ctx context.Context, req *pb.RestartRequest) (*pb.RestartResponse, error) {
-	if err := validate(req.GetProfile()); err != nil {
-		return nil, err
-	}
-	return &pb.RestartResponse{}, s.guard(ctx, "restart", func() error { return s.impl.Restart(ctx, req.GetProfile()) })
+	return &pb.RestartResponse{}, s.act(ctx, "restart", req.GetProfile(), nil, nil, func() error { return s.impl.Restart(ctx, req.GetProfile()) })
 }
 
 func (s *server) Status(ctx context.Context, req *pb.StatusRequest) (*pb.StatusResponse, error) {
@@ -268,29 +275,14 @@ func (s *server) statusEach(ctx context.Context, profiles []string) ([]service.S
 }
 
 func (s *server) Register(ctx context.Context, req *pb.RegisterRequest) (*pb.RegisterResponse, error) {
-	if err := validate(req.GetProfile()); err != nil {
-		return nil, err
-	}
-	if err := s.require(ctx, "register", func(c service.Capabilities) bool { return c.Registration }); err != nil {
-		return nil, err
-	}
-	if err := toStatus(service.ValidateEnv(req.GetEnv())); err != nil {
-		return nil, err
-	}
 	opts := service.RegisterOptions{StartNow: req.GetStartNow(), Env: cloneEnv(req.GetEnv()), Command: req.GetCommand()}
-	return &pb.RegisterResponse{}, s.guard(ctx, "register", func() error {
+	return &pb.RegisterResponse{}, s.act(ctx, "register", req.GetProfile(), needRegistration, req.GetEnv(), func() error {
 		return s.impl.Register(ctx, req.GetProfile(), opts)
 	})
 }
 
 func (s *server) Unregister(ctx context.Context, req *pb.UnregisterRequest) (*pb.UnregisterResponse, error) {
-	if err := validate(req.GetProfile()); err != nil {
-		return nil, err
-	}
-	if err := s.require(ctx, "unregister", func(c service.Capabilities) bool { return c.Registration }); err != nil {
-		return nil, err
-	}
-	return &pb.UnregisterResponse{}, s.guard(ctx, "unregister", func() error {
+	return &pb.UnregisterResponse{}, s.act(ctx, "unregister", req.GetProfile(), needRegistration, nil, func() error {
 		return s.impl.Unregister(ctx, req.GetProfile())
 	})
 }
@@ -307,7 +299,7 @@ func (s *server) Reconcile(ctx context.Context, req *pb.ReconcileRequest) (*pb.R
 		entries[i] = service.Registration{Profile: e.GetProfile(), RegisterOptions: service.RegisterOptions{
 			StartNow: e.GetStartNow(), Env: cloneEnv(e.GetEnv()), Command: e.GetCommand()}}
 	}
-	if err := s.require(ctx, "reconcile", func(c service.Capabilities) bool { return c.Registration }); err != nil {
+	if err := s.require(ctx, "reconcile", needRegistration); err != nil {
 		return nil, err
 	}
 	return &pb.ReconcileResponse{}, s.guard(ctx, "reconcile", func() error { return s.impl.Reconcile(ctx, entries) })
