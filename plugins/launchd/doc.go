@@ -9,3 +9,6 @@
 // HERMES_HOME (the host sets it), HOME (for ~/Library/LaunchAgents), and for
 // tests HERMES_LAUNCHD_DAEMONS_DIR (default /Library/LaunchDaemons).
 package launchd
+
+// Version is the plugin's version, set at build time with -ldflags -X.
+var Version = ""

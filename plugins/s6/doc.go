@@ -16,3 +16,6 @@
 //
 // The backend is Linux software; on Windows the package holds nothing.
 package s6
+
+// Version is the plugin's version, set at build time with -ldflags -X.
+var Version = ""

@@ -7,12 +7,7 @@ import (
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
-// Version is the plugin's version, set at build time with -ldflags -X.
-var Version = ""
-
 // identity is who the backend is: s6 registers gateways at run time and reads their logs; no install (an s6
 // container's boot reconciles instead).
 var identity = backend.Identity{Kind: service.KindS6, Version: Version,
 	Capabilities: service.Capabilities{Registration: true, Logs: true, FollowLogs: true}}
-
-var _ service.Manager = (*Backend)(nil)

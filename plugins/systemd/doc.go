@@ -15,3 +15,6 @@
 // and HERMES_SYSTEMD_LINGER_DIR (default /var/lib/systemd/linger). The
 // systemctl, loginctl and journalctl on PATH do the work.
 package systemd
+
+// Version is the plugin's version, set at build time with -ldflags -X.
+var Version = ""

@@ -5,12 +5,7 @@ import (
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
-// Version is the plugin's version, set at build time with -ldflags -X.
-var Version = ""
-
 // identity is who the backend is: systemd installs units (user or system scope) and reads their logs; no
 // runtime registration.
 var identity = backend.Identity{Kind: service.KindSystemd, Version: Version, Capabilities: service.Capabilities{
 	Install: true, Logs: true, FollowLogs: true, SystemScope: true}}
-
-var _ service.Manager = (*Backend)(nil)

@@ -15,3 +15,6 @@
 // as a crash and answers with the recovery actions (restart after 5 s,
 // three times, reset after a day).
 package windows
+
+// Version is the plugin's version, set at build time with -ldflags -X.
+var Version = ""

@@ -7,12 +7,7 @@ import (
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
-// Version is the plugin's version, set at build time with -ldflags -X.
-var Version = ""
-
 // identity is who the backend is: the Windows backend installs services, reads their logs and can hand an
 // install to an elevated prompt.
 var identity = backend.Identity{Kind: service.KindWindows, Version: Version, Capabilities: service.Capabilities{
 	Install: true, Logs: true, FollowLogs: true, ElevatedHandoff: true}}
-
-var _ service.Manager = (*Backend)(nil)
