@@ -178,16 +178,7 @@ func (b *Backend) bootstrap(ctx context.Context, t target, label string) error {
 
 // Install writes the plist and loads it as asked.
 func (b *Backend) Install(ctx context.Context, profile string, opts service.InstallOptions) error {
-	if err := service.ValidateProfile(profile); err != nil {
-		return err
-	}
-	if err := service.ValidateEnv(opts.Env); err != nil {
-		return err
-	}
-	if err := backend.CheckCommand(opts.Command); err != nil {
-		return err
-	}
-	dir, err := b.ProfileDir(profile)
+	dir, err := b.InstallDir(profile, opts)
 	if err != nil {
 		return err
 	}

@@ -93,21 +93,11 @@ func (b *Backend) runAs(opts service.InstallOptions) (name, group, home string, 
 // Install writes the profile's unit (atomically; an identical one is left
 // as it is), reloads systemd, and enables and starts it as asked.
 func (b *Backend) Install(ctx context.Context, profile string, opts service.InstallOptions) error {
-	if err := service.ValidateProfile(profile); err != nil {
-		return err
-	}
-	if err := service.ValidateEnv(opts.Env); err != nil {
-		return err
-	}
-	s, err := b.installScope(opts, profile)
+	dir, err := b.InstallDir(profile, opts)
 	if err != nil {
 		return err
 	}
-	if len(opts.Command) == 0 || !filepath.IsAbs(opts.Command[0]) {
-		return &service.InvalidOptionError{Option: "command", Value: strings.Join(opts.Command, " "),
-			Reason: "the unit needs the absolute path of the hermes binary"}
-	}
-	dir, err := b.ProfileDir(profile)
+	s, err := b.installScope(opts, profile)
 	if err != nil {
 		return err
 	}

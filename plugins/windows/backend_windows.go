@@ -132,16 +132,7 @@ func (b *Backend) eventLog(profile string, failure bool, msg string) {
 
 // Install creates the service; see the package doc for how it runs.
 func (b *Backend) Install(ctx context.Context, profile string, opts service.InstallOptions) (err error) {
-	if err := service.ValidateProfile(profile); err != nil {
-		return err
-	}
-	if err := service.ValidateEnv(opts.Env); err != nil {
-		return err
-	}
-	if err := backend.CheckCommand(opts.Command); err != nil {
-		return err
-	}
-	dir, err := b.ProfileDir(profile)
+	dir, err := b.InstallDir(profile, opts)
 	if err != nil {
 		return err
 	}

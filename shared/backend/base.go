@@ -150,6 +150,22 @@ func LogLines(n int) int {
 	return n
 }
 
+// InstallDir checks what every Install must refuse before it touches
+// anything (the profile name, the environment's keys, a runner argv a
+// service cannot execute) and returns the profile's folder.
+func (b *Base) InstallDir(profile string, opts service.InstallOptions) (string, error) {
+	if err := service.ValidateProfile(profile); err != nil {
+		return "", err
+	}
+	if err := service.ValidateEnv(opts.Env); err != nil {
+		return "", err
+	}
+	if err := CheckCommand(opts.Command); err != nil {
+		return "", err
+	}
+	return b.ProfileDir(profile)
+}
+
 // CheckCommand refuses a runner argv a service cannot execute at boot: an
 // empty one, or one whose program is not an absolute path (a service does
 // not get the installing shell's PATH).
