@@ -30,6 +30,7 @@ func harness(t *testing.T) service.Manager {
 var argv = []string{"/usr/bin/hermes", "gateway", "run"}
 
 func TestRunInstall(t *testing.T) {
+	t.Parallel() // own home, own processes
 	tests := []struct {
 		name      string
 		profile   string
@@ -77,6 +78,7 @@ func TestRunInstall(t *testing.T) {
 }
 
 func TestRunLifecycleOneProfile(t *testing.T) {
+	t.Parallel() // own home, own processes
 	tests := []struct {
 		verb    verb
 		noWait  bool
@@ -118,6 +120,7 @@ func TestRunLifecycleOneProfile(t *testing.T) {
 }
 
 func TestRunLifecycleAll(t *testing.T) {
+	t.Parallel() // own home, own processes
 	home := t.TempDir()
 	for _, p := range []string{"alpha", "beta", "cmdfail"} {
 		if err := os.MkdirAll(filepath.Join(home, "profiles", p), 0o755); err != nil {
@@ -146,6 +149,7 @@ func TestRunLifecycleAll(t *testing.T) {
 }
 
 func TestRunStatus(t *testing.T) {
+	t.Parallel() // own home, own processes
 	m := harness(t)
 	ctx := context.Background()
 	if err := m.Install(ctx, "work", service.InstallOptions{StartNow: true, Command: argv}); err != nil {
@@ -193,6 +197,7 @@ func TestRunStatus(t *testing.T) {
 }
 
 func TestRegisterListLogsRemove(t *testing.T) {
+	t.Parallel() // own home, own processes
 	m := harness(t)
 	ctx := context.Background()
 	var out bytes.Buffer
@@ -224,6 +229,7 @@ func TestRegisterListLogsRemove(t *testing.T) {
 }
 
 func TestRunLogsFollowEndsQuietlyWithTheContext(t *testing.T) {
+	t.Parallel() // own home, own processes
 	m := harness(t)
 	if err := m.Register(context.Background(), "work", service.RegisterOptions{Command: argv}); err != nil {
 		t.Fatal(err)
@@ -249,6 +255,7 @@ func (c *cancelAfter) Write(p []byte) (int, error) {
 }
 
 func TestRunReconcile(t *testing.T) {
+	t.Parallel() // own home, own processes
 	home := gateway.Home{Root: t.TempDir()}
 	profiles := map[string]string{"alpha": `{"desired_state":"running"}`, "beta": `{"gateway_state":"stopped"}`,
 		"gamma": `{"gateway_state":"draining"}`, "delta": ""}

@@ -115,6 +115,7 @@ func state(t *testing.T, home string) gateway.State {
 }
 
 func TestRunnerStops(t *testing.T) {
+	t.Parallel() // own home, own processes
 	tests := []struct {
 		name        string
 		mark        bool
@@ -163,6 +164,7 @@ func TestRunnerStops(t *testing.T) {
 }
 
 func TestRunnerChildExitCodes(t *testing.T) {
+	t.Parallel() // own home, own processes
 	tests := []struct {
 		exit, code int
 		state      string
@@ -201,6 +203,7 @@ func TestRunnerChildExitCodes(t *testing.T) {
 }
 
 func TestSecondRunnerRefused(t *testing.T) {
+	t.Parallel() // own home, own processes
 	home := t.TempDir()
 	first := startRunner(t, home, nil)
 	running(t, first, home)
@@ -217,6 +220,7 @@ func TestSecondRunnerRefused(t *testing.T) {
 }
 
 func TestReplaceTakesOver(t *testing.T) {
+	t.Parallel() // own home, own processes
 	home := t.TempDir()
 	first := startRunner(t, home, nil)
 	running(t, first, home)
@@ -237,6 +241,7 @@ func TestReplaceTakesOver(t *testing.T) {
 }
 
 func TestReplaceKillsAStubbornRunner(t *testing.T) {
+	t.Parallel() // own home, own processes
 	home := t.TempDir()
 	// The first runner waits 30 s for a gateway that ignores SIGTERM, longer
 	// than --replace waits for it.
@@ -259,6 +264,7 @@ func TestReplaceKillsAStubbornRunner(t *testing.T) {
 }
 
 func TestKilledRunnerLeavesAStaleRecord(t *testing.T) {
+	t.Parallel() // own home, own processes
 	home := t.TempDir()
 	first := startRunner(t, home, nil)
 	child := running(t, first, home)
@@ -286,6 +292,7 @@ func TestKilledRunnerLeavesAStaleRecord(t *testing.T) {
 }
 
 func TestRunnerForwardsSIGUSR1AndKillsAfterTimeout(t *testing.T) {
+	t.Parallel() // own home, own processes
 	home := t.TempDir()
 	p := startRunner(t, home, []string{"TESTGATEWAY_IGNORE_TERM=1"}, "--stop-timeout", "300ms")
 	running(t, p, home)
@@ -304,6 +311,7 @@ func TestRunnerForwardsSIGUSR1AndKillsAfterTimeout(t *testing.T) {
 // running (a hand-typed systemctl restart, say, after its planned stop
 // recorded "stopped").
 func TestStartRecordsRunning(t *testing.T) {
+	t.Parallel() // own home, own processes
 	home := t.TempDir()
 	if err := gateway.SetDesiredState(workDir(home), "stopped"); err != nil {
 		t.Fatal(err)

@@ -81,6 +81,7 @@ func buildAll(t testing.TB) {
 // TestScripts runs the CLI scripts in testdata/script: what a person types
 // and sees, with exit codes.
 func TestScripts(t *testing.T) {
+	t.Parallel() // each script has its own work folder; the runner tests overlap with them
 	plugin := builtPlugin(t)
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
