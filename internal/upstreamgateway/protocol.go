@@ -17,10 +17,11 @@ const (
 	// EnvStartDelay keeps the gateway in "starting" that long.
 	EnvStartDelay = "UPSTREAM_GATEWAY_START_DELAY"
 	// EnvExit makes the gateway end by itself with that code, EnvExitAfter
-	// (default DefaultExitAfter) after it started: 0 a clean stop, 75 a
-	// restart requested of the service manager, 1 and 78 a startup failure
-	// (78: fatal configuration); any other code ends the process at once,
-	// like a crash, with nothing persisted or removed.
+	// (default DefaultExitAfter) after it reached "running": 0 a clean
+	// stop, 75 a restart requested of the service manager, any other code
+	// a crash (the process ends at once, nothing persisted or removed). 1
+	// and 78 are startup failures instead, EnvExitAfter after the process
+	// began, while "starting" (78: fatal configuration).
 	EnvExit      = "UPSTREAM_GATEWAY_EXIT"
 	EnvExitAfter = "UPSTREAM_GATEWAY_EXIT_AFTER"
 	// EnvStateWriter picks upstream's writer of gateway_state.json:
@@ -119,6 +120,10 @@ func StormLine(backoff time.Duration) string { return line("respawn storm backof
 
 // DuplicateLine: a live gateway owns the home; this one exits 1.
 func DuplicateLine(pid int) string { return line("duplicate pid=%d", pid) }
+
+// RaceLine: another gateway took file (gateway.lock, gateway.pid) between
+// the guard and the claim; this one exits 1.
+func RaceLine(file string) string { return line("lost start race on=%s", file) }
 
 // ReplaceLine and ReplacedLine bracket a --replace takeover of target.
 func ReplaceLine(target int) string  { return line("replace target=%d", target) }

@@ -196,12 +196,22 @@ func run(args []string) int {
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, handledSignals...)
 
+	find := finder{dir: dir, home: self.home}
+	// The CLI's cheap preflight: a shell's second `gateway run` stops here,
+	// before it counts as a start; supervised children go on to the guard
+	// in start_gateway.
+	if !opts.replace && supervisedBy() == "" {
+		if existing := find.runningPID(); existing != 0 && existing != self.pid {
+			say(upstreamgateway.DuplicateLine(existing))
+			fmt.Printf("A gateway is already running (PID %d). Use --replace to take over.\n", existing)
+			return 1
+		}
+	}
 	if backoff := respawnBackoff(dir, opts.maxStarts, opts.startWindow); backoff > 0 {
 		say(upstreamgateway.StormLine(backoff))
 		sleepOrDie(sigs, backoff)
 	}
 
-	find := finder{dir: dir, home: self.home}
 	if existing := find.runningPID(); existing != 0 && existing != self.pid {
 		if !opts.replace {
 			say(upstreamgateway.DuplicateLine(existing))
@@ -226,14 +236,14 @@ func run(args []string) int {
 	}
 	lock, ok, err := gateway.TryLock(dir)
 	if err != nil || !ok {
-		say(upstreamgateway.DuplicateLine(0))
+		say(upstreamgateway.RaceLine(gateway.LockFile))
 		fmt.Println("Gateway runtime lock is already held by another instance.", err)
 		return 1
 	}
 	g.lock = lock
 	if err := g.writePIDFile(); err != nil {
 		_ = lock.Unlock()
-		say(upstreamgateway.DuplicateLine(0))
+		say(upstreamgateway.RaceLine(gateway.PIDFile))
 		fmt.Println("PID file race lost to another gateway instance:", err)
 		return 1
 	}
