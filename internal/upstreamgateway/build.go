@@ -15,7 +15,17 @@
 //   - SIGINT is a planned stop; SIGTERM is planned only with a takeover
 //     marker or a valid planned-stop marker naming it; an unplanned SIGTERM
 //     leaves gateway_state "running" and exits 1 (upstream's #42675); a
-//     valid planned-stop marker alone stops it too (upstream's watcher).
+//     valid planned-stop marker alone stops it too (upstream's watcher,
+//     which skips markers carrying "trigger_watcher": false). SIGUSR1 asks
+//     for a restart: "stopped", restart_requested, exit 75.
+//   - Before it claims the home it runs upstream's respawn-storm breaker:
+//     more than 5 starts in 120 s in one home hold the next start back
+//     (10 s, doubling); HERMES_GATEWAY_MAX_STARTS=0 turns it off.
+//   - On Windows there are no SIGTERM or SIGUSR1 to send: Ctrl-C or
+//     Ctrl-Break is a planned stop, console close/logoff/shutdown count as a
+//     SIGTERM, and a service stops it as upstream's Windows path does, with
+//     a planned-stop marker the watcher picks up. It does not wait on
+//     gateway.StopEventName (upstream knows no such event).
 //
 // Flags: --replace, --external-supervisor (sets
 // HERMES_GATEWAY_EXTERNAL_SUPERVISOR=1), --no-supervise, --force, -v, -q.

@@ -223,7 +223,13 @@ func run(args []string) int {
 		}
 	}
 
-	// From here on the gateway's own handlers classify every signal.
+	// From here on the gateway's own handlers classify every signal; one
+	// that came before still gets Python's default.
+	select {
+	case s := <-sigs:
+		preStart(s)
+	default:
+	}
 	g := &gw{
 		opts: opts, dir: dir, self: self, sigs: sigs,
 		state:    &stateWriter{path: statePath(dir), mode: opts.writer, gap: opts.rmwGap, identity: self},
