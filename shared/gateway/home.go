@@ -85,4 +85,8 @@ const (
 	PIDFile         = "gateway.pid"
 	LockFile        = "gateway.lock"
 	PlannedStopFile = ".gateway-planned-stop.json"
+	// TakeoverFile is upstream's --replace marker: written by a `gateway run
+	// --replace` naming the gateway it is about to SIGTERM, which then exits
+	// 0 as a planned takeover.
+	TakeoverFile = ".gateway-takeover.json"
 )
