@@ -3,6 +3,8 @@ package upstreamgateway
 import (
 	"fmt"
 	"time"
+
+	"github.com/nousresearch/hermes-service/shared/gateway"
 )
 
 // Knobs of the stand-in, for tests. Durations take Go's form ("20s",
@@ -44,10 +46,10 @@ const (
 	// EnvMaxStarts and EnvStartWindow tune the respawn-storm breaker: more
 	// than EnvMaxStarts starts (default 5) within EnvStartWindow seconds
 	// (default 120) back the next start off; 0 starts turns it off.
-	EnvMaxStarts   = "HERMES_GATEWAY_MAX_STARTS"
-	EnvStartWindow = "HERMES_GATEWAY_START_WINDOW_S"
+	EnvMaxStarts   = gateway.EnvGatewayMaxStarts
+	EnvStartWindow = gateway.EnvGatewayStartWindow
 	// EnvNoSupervise is --no-supervise as a variable.
-	EnvNoSupervise = "HERMES_GATEWAY_NO_SUPERVISE"
+	EnvNoSupervise = gateway.EnvNoSupervise
 	// EnvInvocationID (systemd) and EnvXPCServiceName (launchd, other than
 	// "0") mark a supervised child, as HERMES_S6_SUPERVISED_CHILD and
 	// HERMES_GATEWAY_EXTERNAL_SUPERVISOR do (gateway.Env*).

@@ -67,6 +67,14 @@ const (
 	EnvSystemdLingerDir = "HERMES_SYSTEMD_LINGER_DIR"
 	// EnvLaunchdDaemonsDir moves launchd's daemon folder (tests).
 	EnvLaunchdDaemonsDir = "HERMES_LAUNCHD_DAEMONS_DIR"
+	// EnvNoSupervise is upstream's `gateway run --no-supervise` as a
+	// variable: a bare `gateway run` inside an s6 container runs in the
+	// foreground instead of starting its slot.
+	EnvNoSupervise = "HERMES_GATEWAY_NO_SUPERVISE"
+	// EnvGatewayMaxStarts and EnvGatewayStartWindow tune upstream's
+	// respawn-storm brake (starts per window in seconds; 0 turns it off).
+	EnvGatewayMaxStarts   = "HERMES_GATEWAY_MAX_STARTS"
+	EnvGatewayStartWindow = "HERMES_GATEWAY_START_WINDOW_S"
 	// EnvPluginCookie is the go-plugin handshake's magic cookie variable:
 	// the host sets it, and a plugin run without it knows a person ran it.
 	EnvPluginCookie = "HERMES_SERVICE_PLUGIN"
