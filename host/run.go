@@ -19,7 +19,7 @@ func runCommand() *cli.Command {
 			"lock. The program is COMMAND, else $" + gateway.EnvGatewayCommand + " (split as a shell would, without one).\n" +
 			"An operator's stop (hermes gateway stop, or SIGINT) records the intent \"stopped\"; a SIGTERM without\n" +
 			"the planned-stop marker (a container restart, a bare kill) records \"running\", so the gateway comes\n" +
-			"back with the machine. Exit codes: " + exitCodesText + ".",
+			"back with the machine.\nExit codes: " + exitCodesText + ".",
 		Flags: []cli.Flag{
 			profileFlag(""),
 			&cli.BoolFlag{Name: flagName(gateway.FlagReplace), Usage: "take over from a runner already running for this profile (planned stop, SIGTERM, then SIGKILL after 10s)"},
@@ -34,7 +34,7 @@ func runCommand() *cli.Command {
 
 // exitCodesText is the runner's exit codes, for help text.
 var exitCodesText = gateway.ExitText(gateway.ExitOK) + " clean or planned stop, " +
-	gateway.ExitText(gateway.ExitFailed) + " failure or stop from outside, " +
+	gateway.ExitText(gateway.ExitFailed) + " failure or stop from outside,\n" +
 	gateway.ExitText(gateway.ExitRestart) + " restart requested, " +
 	gateway.ExitText(gateway.ExitConfig) + " fatal configuration (a supervisor must not restart it)"
 
