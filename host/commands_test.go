@@ -310,3 +310,36 @@ func TestRunReconcile(t *testing.T) {
 		}
 	}
 }
+
+// TestDoctorReportsTheBackendsFindings: the backend's findings join the
+// host's; a warning shows with its fix but is no problem, an error is.
+func TestDoctorReportsTheBackendsFindings(t *testing.T) {
+	t.Setenv("HERMES_TESTBACKEND_DIAGNOSE", "fail")
+	var f findings
+	f.add("home", true, "/h is writable", "")
+	backendFindings(context.Background(), harness(t), service.DiagnoseOptions{Home: "/h", Hermes: "/usr/bin/hermes"}, &f)
+	var out bytes.Buffer
+	if err := f.report(&out, false); exitCode(err) != ExitFailed {
+		t.Fatalf("exit %d (%v)", exitCode(err), err)
+	}
+	text := out.String()
+	for _, want := range []string{"ok    home: /h is writable", "ok    test backend: home /h, hermes /usr/bin/hermes",
+		"FAIL  ", "warn  ", "      fix: ", "checks, 1 problems"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("no %q in:\n%s", want, text)
+		}
+	}
+	out.Reset()
+	_ = f.report(&out, true)
+	var rows []map[string]any
+	if err := json.Unmarshal(out.Bytes(), &rows); err != nil || len(rows) != len(f) {
+		t.Fatalf("json: %v\n%s", err, out.String())
+	}
+	for _, r := range rows {
+		for _, k := range []string{"check", "ok", "severity", "detail", "fix"} {
+			if _, ok := r[k]; !ok {
+				t.Errorf("row %v has no %q", r, k)
+			}
+		}
+	}
+}

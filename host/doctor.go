@@ -1,8 +1,10 @@
 package host
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -79,24 +81,30 @@ func doctor(c *cli.Context) error {
 		}
 	}
 	checkHome(s.home, &f)
+	return f.report(s.stdout, c.Bool("json"))
+}
+
+// report writes the findings, as text or JSON; any problem ends the
+// command with exit 1.
+func (f findings) report(w io.Writer, asJSON bool) error {
 	failed := 0
 	for _, x := range f {
 		if !x.OK {
 			failed++
 		}
 	}
-	if c.Bool("json") {
-		if err := writeJSON(s.stdout, f); err != nil {
+	if asJSON {
+		if err := writeJSON(w, f); err != nil {
 			return err
 		}
 	} else {
 		for _, x := range f {
-			fmt.Fprintf(s.stdout, "%s  %s: %s\n", marks[x.Severity], x.Check, x.Detail)
+			fmt.Fprintf(w, "%s  %s: %s\n", marks[x.Severity], x.Check, x.Detail)
 			if x.Fix != nil {
-				fmt.Fprintf(s.stdout, "      fix: %s\n", *x.Fix)
+				fmt.Fprintf(w, "      fix: %s\n", *x.Fix)
 			}
 		}
-		fmt.Fprintf(s.stdout, "%d checks, %d problems\n", len(f), failed)
+		fmt.Fprintf(w, "%d checks, %d problems\n", len(f), failed)
 	}
 	if failed > 0 {
 		return exitStatus(ExitFailed)
@@ -135,7 +143,13 @@ func checkBackend(s *session, f *findings) {
 	}
 	defer m.Close()
 	exe, _ := os.Executable()
-	found, err := m.Diagnose(s.ctx, service.DiagnoseOptions{Home: s.home, Hermes: exe})
+	backendFindings(s.ctx, m, service.DiagnoseOptions{Home: s.home, Hermes: exe}, f)
+}
+
+// backendFindings adds what the backend's Diagnose finds; a failed call is
+// itself a problem.
+func backendFindings(ctx context.Context, m service.Manager, o service.DiagnoseOptions, f *findings) {
+	found, err := m.Diagnose(ctx, o)
 	if err != nil {
 		f.add("backend checks", false, err.Error(), service.HintOf(err))
 		return
