@@ -25,6 +25,9 @@ func runCommand() *cli.Command {
 			&cli.BoolFlag{Name: flagName(gateway.FlagReplace), Usage: "take over from a runner already running for this profile (planned stop, SIGTERM, then SIGKILL after 10s)"},
 			&cli.DurationFlag{Name: flagName(gateway.FlagStopTimeout), Value: runner.DefaultStopTimeout,
 				Usage: "how long the gateway may take to exit after SIGTERM before it is killed"},
+			&cli.StringFlag{Name: flagName(gateway.FlagProtocol), Value: string(runner.ProtocolPlain),
+				Usage: "hermes: the program speaks upstream's protocol (upstream's gateway run) and the runner replaces itself with it; " +
+					"plain: a program that knows nothing of it, supervised as a child"},
 			&cli.IntFlag{Name: flagName(gateway.FlagFatalExit), Value: gateway.ExitConfig,
 				Usage: "the exit code for a gateway's fatal configuration, for a service manager that spares only a clean exit from restarts (launchd: 0)"},
 		},
@@ -43,6 +46,10 @@ func runGateway(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	protocol, err := runner.ParseProtocol(c.String(flagName(gateway.FlagProtocol)))
+	if err != nil {
+		return &UsageError{Err: err}
+	}
 	argv, err := runner.Command(c.Args().Slice(), os.Getenv)
 	if err != nil {
 		return err
@@ -52,7 +59,7 @@ func runGateway(c *cli.Context) error {
 		return &UsageError{Err: err}
 	}
 	code, err := runner.Run(runner.Config{
-		Dir: dir, Profile: s.profile, Argv: argv, Replace: c.Bool(flagName(gateway.FlagReplace)),
+		Home: s.home, Dir: dir, Profile: s.profile, Protocol: protocol, Argv: argv, Replace: c.Bool(flagName(gateway.FlagReplace)),
 		StopTimeout: c.Duration(flagName(gateway.FlagStopTimeout)), FatalExit: c.Int(flagName(gateway.FlagFatalExit)),
 		Log: s.log, Stdout: s.stdout, Stderr: s.stderr,
 	})

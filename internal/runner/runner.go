@@ -37,9 +37,13 @@ const replaceWait = 10 * time.Second
 
 // Config is one `hermes gateway run`.
 type Config struct {
-	// Dir is the profile's folder; Profile its name.
+	// Home is the Hermes home's root; Dir is the profile's folder, Profile
+	// its name.
+	Home    string
 	Dir     string
 	Profile string
+	// Protocol is how the gateway program is run (default plain).
+	Protocol Protocol
 	// Argv is the gateway program and its arguments.
 	Argv []string
 	// Replace takes over from a runner already running for the profile.
@@ -132,6 +136,12 @@ func Run(cfg Config) (int, error) {
 	}
 	if cfg.StopTimeout <= 0 {
 		cfg.StopTimeout = DefaultStopTimeout
+	}
+	if cfg.Protocol == ProtocolHermes {
+		// The gateway keeps its own protocol: nothing for the runner to
+		// hold, write or classify.
+		err := execGateway(cfg.Home, cfg.Argv)
+		return gateway.ExitConfig, err
 	}
 	r := &runner{cfg}
 	code, err := r.run()
@@ -325,8 +335,12 @@ func (r *runner) stopped(planned bool, reason string) int {
 			gateway.KeyDesiredState: service.DesiredStopped, gateway.KeyExitReason: reason})
 		return gateway.ExitOK
 	}
-	r.update(map[string]any{gateway.KeyGatewayState: gateway.GatewayStopped,
-		gateway.KeyDesiredState: service.DesiredRunning, gateway.KeyExitReason: reason})
+	// A stop from outside leaves the gateway wanted where every one of
+	// upstream's readers looks: gateway_state "running" (upstream's #42675
+	// fix, all the seed-era reconciler reads). desired_state is the
+	// operator's and stays as it is: a stop whose marker could not be
+	// written must not turn the operator's "stopped" into "running".
+	r.update(map[string]any{gateway.KeyGatewayState: gateway.GatewayRunning, gateway.KeyExitReason: reason})
 	return gateway.ExitFailed
 }
 

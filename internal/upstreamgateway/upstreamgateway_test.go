@@ -404,7 +404,7 @@ func TestMarkerWatcher(t *testing.T) {
 		home := t.TempDir()
 		p := start(t, home, nil)
 		p.running(t)
-		if err := gateway.WriteMarker(home, p.pid()); err != nil {
+		if err := writeWatchedMarker(home, p.pid()); err != nil {
 			t.Fatal(err)
 		}
 		if code := p.exitCode(t); code != gateway.ExitOK || !p.said(upstreamgateway.StopLine(upstreamgateway.SignalNone, true, upstreamgateway.ReasonMarker)) {
@@ -419,7 +419,7 @@ func TestMarkerWatcher(t *testing.T) {
 		home := t.TempDir()
 		p := start(t, home, []string{gateway.EnvPair(upstreamgateway.EnvDrain, "1s")})
 		p.running(t)
-		if err := gateway.WriteMarker(home, p.pid()); err != nil {
+		if err := writeWatchedMarker(home, p.pid()); err != nil {
 			t.Fatal(err)
 		}
 		p.waitLine(t, upstreamgateway.StopLine(upstreamgateway.SignalNone, true, upstreamgateway.ReasonMarker))
@@ -657,4 +657,17 @@ func TestRespawnStormBreaker(t *testing.T) {
 			}
 		})
 	}
+}
+
+// writeWatchedMarker is a planned-stop marker upstream's watcher acts on:
+// one without "trigger_watcher": false, as older stoppers wrote them
+// (hermes's own markers carry false, so its signal does the classifying).
+func writeWatchedMarker(home string, pid int) error {
+	m := map[string]any{"target_pid": pid, "target_start_time": gateway.StartTime(pid), "stopper_pid": os.Getpid(),
+		"written_at": time.Now().UTC().Format("2006-01-02T15:04:05.000000+00:00")}
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(home, gateway.PlannedStopFile), data, 0o644)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/nousresearch/hermes-service/internal/proctest"
 	"github.com/nousresearch/hermes-service/internal/testbin"
 	"github.com/nousresearch/hermes-service/internal/testgateway"
+	"github.com/nousresearch/hermes-service/internal/upstreamgateway"
 	"github.com/nousresearch/hermes-service/internal/wait"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/plugin"
@@ -29,6 +30,8 @@ import (
 // stand-in gateway, built once.
 var bins struct {
 	dir, hermes, plugin, gateway string
+	// upstream is the stand-in of upstream's real gateway.
+	upstream string
 }
 
 func TestMain(m *testing.M) {
@@ -44,7 +47,10 @@ func TestMain(m *testing.M) {
 		if bins.plugin, err = testbin.Build(dir, "github.com/nousresearch/hermes-service/plugins/s6/cmd/hermes-service-s6"); err != nil {
 			return err
 		}
-		bins.gateway, err = testgateway.Build(dir)
+		if bins.gateway, err = testgateway.Build(dir); err != nil {
+			return err
+		}
+		bins.upstream, err = upstreamgateway.Build(dir)
 		return err
 	})
 }

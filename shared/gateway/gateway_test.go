@@ -283,7 +283,7 @@ func TestWriteMarkerFormat(t *testing.T) {
 		t.Fatal("marker not written")
 	}
 	data, _ := os.ReadFile(filepath.Join(dir, PlannedStopFile))
-	want := `{"target_pid":4242,"target_start_time":` + startTimeJSON(4242) + `,"stopper_pid":` + itoa(os.Getpid()) + `,"written_at":"2026-11-25T12:00:00.000000+00:00"}`
+	want := `{"target_pid":4242,"target_start_time":` + startTimeJSON(4242) + `,"stopper_pid":` + itoa(os.Getpid()) + `,"written_at":"2026-11-25T12:00:00.000000+00:00","trigger_watcher":false}`
 	if string(data) != want {
 		t.Fatalf("got  %s\nwant %s", data, want)
 	}

@@ -31,7 +31,12 @@ func WriteMarker(dir string, pid int) error {
 	for _, kv := range []struct {
 		k string
 		v any
-	}{{"target_pid", m.TargetPID}, {"target_start_time", m.TargetStartTime}, {"stopper_pid", m.StopperPID}, {"written_at", m.WrittenAt}} {
+	}{{"target_pid", m.TargetPID}, {"target_start_time", m.TargetStartTime}, {"stopper_pid", m.StopperPID}, {"written_at", m.WrittenAt},
+		// A signal follows at once: upstream's marker watcher must leave the
+		// marker to the signal handler, or it consumes it first and the
+		// SIGTERM then reads as a stop from outside (newer upstream writes
+		// the same field in its own stop hook's markers).
+		{"trigger_watcher", false}} {
 		if err := o.put(kv.k, kv.v); err != nil {
 			return err
 		}

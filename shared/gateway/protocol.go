@@ -99,6 +99,9 @@ const (
 	// from its restarts (launchd's KeepAlive): the state file keeps the real
 	// reason.
 	FlagFatalExit = "--fatal-exit-code"
+	// FlagProtocol says how the runner treats the gateway program: "hermes"
+	// (it speaks upstream's protocol; the runner execs it) or "plain".
+	FlagProtocol = "--protocol"
 	// FlagReplace takes over from a gateway already running for the
 	// profile (upstream's own s6 run line uses it).
 	FlagReplace = "--replace"

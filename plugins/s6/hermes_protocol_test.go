@@ -1,0 +1,121 @@
+//go:build linux
+
+package s6_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nousresearch/hermes-service/internal/upstreamgateway"
+	"github.com/nousresearch/hermes-service/shared/gateway"
+	"github.com/nousresearch/hermes-service/shared/service"
+)
+
+// TestHermesProtocolOnRealS6 runs the stand-in of upstream's real gateway
+// in a slot through `hermes gateway run --protocol hermes`: the runner
+// replaces itself with the gateway, so s6 supervises, and hermes's stop
+// marks, the very process that writes gateway.pid and classifies its own
+// stops. An operator's stop is planned and stays down; a bare SIGTERM and a
+// container stop are not, and leave the gateway wanted.
+func TestHermesProtocolOnRealS6(t *testing.T) {
+	tr := newTree(t)
+	c := tr.launch()
+	ctx := context.Background()
+	dir := tr.profileDir("work")
+	cmd := gateway.RunnerArgv(bins.hermes, "work", gateway.FlagProtocol, "hermes", "--",
+		bins.upstream, "-p", "work", "gateway", "run")
+	env := map[string]string{gateway.EnvGatewayMaxStarts: "0"} // restarts here are on purpose
+	if err := c.Register(ctx, "work", service.RegisterOptions{StartNow: true, Command: cmd, Env: env}); err != nil {
+		t.Fatal(err)
+	}
+	pid := tr.waitUp("work") // s6's pid is the one in gateway_state.json
+	if rec, _ := gateway.ReadPIDRecord(dir); rec == nil || rec.PID != pid {
+		t.Fatalf("gateway.pid %+v, s6 supervises %d: not one process", rec, pid)
+	}
+
+	// A bare SIGTERM (OOM killer, kill): the gateway calls it a stop from
+	// outside, keeps "running", and s6 brings it back.
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	tr.waitFor("a new gateway after the bare SIGTERM", func() bool {
+		m := tr.svstat("work", "up", "pid")
+		return m != nil && m["up"] == "true" && m["pid"] != fmt.Sprint(pid)
+	})
+	pid = tr.waitUp("work")
+	tr.waitFor("the unplanned stop in the gateway's log", func() bool {
+		return strings.Contains(gatewayLog(tr, "work"), upstreamgateway.StopLine("SIGTERM", false, upstreamgateway.ReasonNone))
+	})
+
+	// The operator's stop: marked for the supervised pid, which is the
+	// gateway; it says planned, records stopped, and the slot stays down.
+	if err := c.Stop(ctx, "work"); err != nil {
+		t.Fatal(err)
+	}
+	tr.waitDown("work")
+	defer func() {
+		if t.Failed() {
+			data, _ := os.ReadFile(filepath.Join(dir, gateway.StateFile))
+			t.Logf("gateway_state.json: %s", data)
+		}
+	}()
+	tr.waitFor("the gateway to record its planned stop", func() bool {
+		st, _ := gateway.ReadState(dir)
+		return st.GatewayState() == gateway.GatewayStopped && st.DesiredState() == service.DesiredStopped
+	})
+	if log := gatewayLog(tr, "work"); !strings.Contains(log, upstreamgateway.StopLine("SIGTERM", true, upstreamgateway.ReasonMarker)) {
+		t.Fatalf("the gateway did not see the operator's stop as planned:\n%s", log)
+	}
+	tr.never("the stopped gateway to come back", 2*time.Second, func() bool {
+		m := tr.svstat("work", "up")
+		return m != nil && m["up"] == "true"
+	})
+
+	// An operator's stop whose marker cannot be written: the gateway calls
+	// the SIGTERM unplanned and keeps gateway_state "running", but the
+	// operator's word, recorded before the signal and again once the
+	// gateway is down, stands, and so does the down slot.
+	if err := c.Start(ctx, "work"); err != nil {
+		t.Fatal(err)
+	}
+	tr.waitUp("work")
+	blocker := filepath.Join(dir, gateway.PlannedStopFile)
+	if err := os.Mkdir(blocker, 0o755); err != nil { // a folder where the marker goes: its write fails
+		t.Fatal(err)
+	}
+	if err := c.Stop(ctx, "work"); err != nil {
+		t.Fatal(err)
+	}
+	tr.waitDown("work")
+	if st, _ := gateway.ReadState(dir); st.DesiredState() != service.DesiredStopped {
+		t.Fatalf("the operator's stop without a marker left desired_state %q", st.DesiredState())
+	}
+	if err := os.Remove(blocker); err != nil {
+		t.Fatal(err)
+	}
+
+	// Started again, then the container stops: SIGTERM through the tree,
+	// no marker. The gateway stays wanted, as upstream's readers see it.
+	if err := c.Start(ctx, "work"); err != nil {
+		t.Fatal(err)
+	}
+	tr.waitUp("work")
+	tr.stop()
+	st, _ := gateway.ReadState(dir)
+	if st.GatewayState() != gateway.GatewayRunning || st.DesiredState() != service.DesiredRunning {
+		t.Fatalf("after a container stop: gateway_state %q desired_state %q, want running/running",
+			st.GatewayState(), st.DesiredState())
+	}
+}
+
+// gatewayLog is what the slot's logger kept of the gateway's output.
+func gatewayLog(tr *tree, profile string) string {
+	data, _ := os.ReadFile(filepath.Join(tr.home, "logs", "gateways", profile, "current"))
+	return string(data)
+}
