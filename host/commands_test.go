@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nousresearch/hermes-service/internal/runner"
 	"github.com/nousresearch/hermes-service/internal/testbackend"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/plugintest"
@@ -341,5 +343,47 @@ func TestDoctorReportsTheBackendsFindings(t *testing.T) {
 				t.Errorf("row %v has no %q", r, k)
 			}
 		}
+	}
+}
+
+// TestServiceArgvRecordsTheGatewayProgram: install and register put the
+// protocol and the gateway program, made absolute, into the runner's
+// command line, and refuse what a service could not run.
+func TestServiceArgvRecordsTheGatewayProgram(t *testing.T) {
+	t.Parallel()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Fatal("no sh on PATH to stand in for a gateway program")
+	}
+	sh, _ = filepath.Abs(sh)
+	tests := []struct {
+		name     string
+		program  gatewayProgram
+		want     []string
+		wantCode int
+	}{
+		{"defaults: the runner's, nothing recorded", gatewayProgram{}, gateway.RunnerArgv(exe, "work"), ExitOK},
+		{"plain program, resolved", gatewayProgram{Protocol: runner.ProtocolPlain, Command: `sh -c 'echo "hi there"'`},
+			gateway.RunnerArgv(exe, "work", "--protocol", "plain", "--", sh, "-c", `echo "hi there"`), ExitOK},
+		{"hermes program", gatewayProgram{Protocol: runner.ProtocolHermes, Command: "sh -p work gateway run"},
+			gateway.RunnerArgv(exe, "work", "--protocol", "hermes", "--", sh, "-p", "work", "gateway", "run"), ExitOK},
+		{"hermes without a program", gatewayProgram{Protocol: runner.ProtocolHermes}, nil, ExitConfig},
+		{"a program that is nowhere", gatewayProgram{Command: "no-such-gateway-program --x"}, nil, ExitConfig},
+		{"a line that is no command line", gatewayProgram{Command: `"unterminated`}, nil, ExitUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := serviceArgv("work", tt.program)
+			if exitCode(err) != tt.wantCode {
+				t.Fatalf("exit %d (%v), want %d", exitCode(err), err, tt.wantCode)
+			}
+			if strings.Join(got, "\x00") != strings.Join(tt.want, "\x00") {
+				t.Fatalf("argv %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/nousresearch/hermes-service/internal/detect"
+	"github.com/nousresearch/hermes-service/internal/runner"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
@@ -38,6 +41,7 @@ func gatewayCommand() *cli.Command {
 					&cli.StringFlag{Name: "run-as-user", Usage: "the account a system-wide service runs as"},
 					&cli.BoolFlag{Name: "elevated-handoff", Usage: "on Windows, re-run elevated (UAC) when not already"},
 					envFlag(),
+					protocolFlag(), gatewayCommandFlag(),
 				},
 				Action: install,
 			},
@@ -60,6 +64,7 @@ func gatewayCommand() *cli.Command {
 					profileFlag(""),
 					&cli.BoolFlag{Name: "no-start", Usage: "register it down, without starting it"},
 					envFlag(),
+					protocolFlag(), gatewayCommandFlag(),
 				},
 				Action: register,
 			},
@@ -147,13 +152,82 @@ func parseEnv(values []string) (map[string]string, error) {
 }
 
 // gatewayArgv is what a service runs for the profile: this hermes binary's
-// own gateway runner.
+// own gateway runner, with the runner's defaults.
 func gatewayArgv(profile string) ([]string, error) {
+	return serviceArgv(profile, gatewayProgram{})
+}
+
+func protocolFlag() cli.Flag {
+	return &cli.StringFlag{Name: flagName(gateway.FlagProtocol), Value: string(runner.ProtocolPlain),
+		Usage: "how the service runs the gateway program: hermes (it keeps upstream's protocol itself, e.g. upstream's " +
+			"`gateway run`; hermes replaces itself with it) or plain (a program that knows nothing of it, supervised as a child)"}
+}
+
+func gatewayCommandFlag() cli.Flag {
+	return &cli.StringFlag{Name: "gateway-command", EnvVars: []string{gateway.EnvGatewayCommand},
+		Usage: "the gateway program and its arguments, split as a shell would; its program is resolved to an absolute path " +
+			"now, so the service never depends on PATH at boot"}
+}
+
+// gatewayProgram is what install and register were told about the gateway
+// program.
+type gatewayProgram struct {
+	Protocol runner.Protocol // "" is the runner's default, plain
+	Command  string          // "" leaves it to the service's environment (plain only)
+}
+
+func gatewayProgramOf(c *cli.Context) (gatewayProgram, error) {
+	p, err := runner.ParseProtocol(c.String(flagName(gateway.FlagProtocol)))
+	if err != nil {
+		return gatewayProgram{}, &UsageError{Err: err}
+	}
+	return gatewayProgram{Protocol: p, Command: strings.TrimSpace(c.String("gateway-command"))}, nil
+}
+
+// serviceArgv is the runner's command line a service definition records:
+// hermes [-p P] gateway run, then, when told, --protocol and the gateway
+// program after --, its program made absolute. A program that cannot be
+// found is a configuration error (exit 78) now, not a service that fails
+// at every start.
+func serviceArgv(profile string, g gatewayProgram) ([]string, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, &ConfigError{Err: fmt.Errorf("cannot find the hermes executable to put in the service: %w", err)}
 	}
-	return gateway.RunnerArgv(exe, profile), nil
+	if g.Command == "" {
+		if g.Protocol == runner.ProtocolHermes {
+			return nil, &ConfigError{Err: &noGatewayProgramError{}}
+		}
+		return gateway.RunnerArgv(exe, profile), nil
+	}
+	words, err := runner.SplitCommandLine(g.Command)
+	if err != nil || len(words) == 0 {
+		return nil, usagef("--gateway-command %q cannot be split into words: %v", g.Command, err)
+	}
+	path, err := exec.LookPath(words[0])
+	if err == nil {
+		path, err = filepath.Abs(path)
+	}
+	if err != nil {
+		return nil, &ConfigError{Err: fmt.Errorf("the gateway program %q: %w", words[0], err)}
+	}
+	words[0] = path
+	protocol := g.Protocol
+	if protocol == "" {
+		protocol = runner.ProtocolPlain
+	}
+	return gateway.RunnerArgv(exe, profile, append([]string{gateway.FlagProtocol, string(protocol), "--"}, words...)...), nil
+}
+
+// noGatewayProgramError is --protocol hermes with no program to run.
+type noGatewayProgramError struct{}
+
+func (*noGatewayProgramError) Error() string {
+	return "--protocol hermes needs the gateway program: none was given"
+}
+
+func (*noGatewayProgramError) Hint() string {
+	return "pass it, e.g. --gateway-command '/opt/hermes/bin/hermes -p PROFILE gateway run' (or set " + gateway.EnvGatewayCommand + ")"
 }
 
 // withManager runs fn with the session and the launched backend, closing
@@ -197,8 +271,12 @@ func install(c *cli.Context) error {
 	if c.Bool("system") {
 		scope = detect.ScopeSystem
 	}
+	program, err := gatewayProgramOf(c)
+	if err != nil {
+		return err
+	}
 	return withManager(c, scope, func(s *session, m service.Manager, _ detect.Detection) error {
-		argv, err := gatewayArgv(s.profile)
+		argv, err := serviceArgv(s.profile, program)
 		if err != nil {
 			return err
 		}
@@ -340,8 +418,12 @@ func register(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	program, err := gatewayProgramOf(c)
+	if err != nil {
+		return err
+	}
 	return withManager(c, defaultScope(), func(s *session, m service.Manager, _ detect.Detection) error {
-		argv, err := gatewayArgv(s.profile)
+		argv, err := serviceArgv(s.profile, program)
 		if err != nil {
 			return err
 		}

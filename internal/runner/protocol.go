@@ -18,10 +18,10 @@ const (
 	// up its environment and replaces itself with it, so the pid the
 	// service manager supervises and signals, the pid in gateway.pid and
 	// the pid a marker names are one process.
-	ProtocolHermes Protocol = "hermes"
+	ProtocolHermes Protocol = gateway.ProtocolHermes
 	// ProtocolPlain is a program that knows nothing of the protocol: the
 	// runner supervises it as its child and keeps the protocol for it.
-	ProtocolPlain Protocol = "plain"
+	ProtocolPlain Protocol = gateway.ProtocolPlain
 )
 
 // ParseProtocol reads --protocol.

@@ -86,7 +86,7 @@ func Command(args []string, getenv func(string) string) ([]string, error) {
 	if line == "" {
 		return nil, configError(&NoCommandError{})
 	}
-	words, err := splitCommandLine(line)
+	words, err := SplitCommandLine(line)
 	if err != nil || len(words) == 0 {
 		return nil, configError(fmt.Errorf("%s %q cannot be split into words: %v", gateway.EnvGatewayCommand, line, err))
 	}

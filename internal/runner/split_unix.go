@@ -4,6 +4,6 @@ package runner
 
 import "github.com/google/shlex"
 
-// splitCommandLine splits the gateway command line into words as a POSIX
+// SplitCommandLine splits a gateway command line into words as a POSIX
 // shell would (quotes, backslashes), without running a shell.
-func splitCommandLine(line string) ([]string, error) { return shlex.Split(line) }
+func SplitCommandLine(line string) ([]string, error) { return shlex.Split(line) }

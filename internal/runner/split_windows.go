@@ -4,6 +4,6 @@ package runner
 
 import "golang.org/x/sys/windows"
 
-// splitCommandLine splits the gateway command line into words by Windows'
+// SplitCommandLine splits a gateway command line into words by Windows'
 // own rules (CommandLineToArgv), so C:\paths keep their backslashes.
-func splitCommandLine(line string) ([]string, error) { return windows.DecomposeCommandLine(line) }
+func SplitCommandLine(line string) ([]string, error) { return windows.DecomposeCommandLine(line) }

@@ -2,7 +2,6 @@ package launchd
 
 import (
 	"bytes"
-	"slices"
 
 	"howett.net/plist"
 
@@ -50,7 +49,7 @@ const sanePath = "/opt/homebrew/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin
 // programArguments is the job's argv: the runner's, told to exit 0 on a
 // fatal configuration, the one exit KeepAlive leaves down.
 func programArguments(runner []string) []string {
-	return append(slices.Clone(runner), gateway.FlagFatalExit, gateway.ExitText(gateway.ExitOK))
+	return gateway.AddRunnerFlags(runner, gateway.FlagFatalExit, gateway.ExitText(gateway.ExitOK))
 }
 
 func (j job) encode() ([]byte, error) {

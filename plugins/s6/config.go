@@ -113,7 +113,12 @@ func (c Config) runnerArgv(profile string, command []string) ([]string, error) {
 			return nil, err
 		}
 	}
-	return append(argv, gateway.FlagReplace), nil
+	if gateway.RunnerProtocol(argv) == gateway.ProtocolHermes {
+		// The gateway keeps its own protocol: --replace is its flag, as on
+		// upstream's own run line.
+		return append(argv, gateway.FlagReplace), nil
+	}
+	return gateway.AddRunnerFlags(argv, gateway.FlagReplace), nil
 }
 
 // slotName is the service slot of profile.

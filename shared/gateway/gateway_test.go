@@ -341,3 +341,24 @@ func TestLockHelper(t *testing.T) {
 		t.Fatal("held")
 	}
 }
+
+func TestRunnerFlagsGoBeforeTheProgram(t *testing.T) {
+	tests := []struct {
+		argv, want []string
+		protocol   string
+	}{
+		{[]string{"/h", "gateway", "run"}, []string{"/h", "gateway", "run", "--replace"}, ""},
+		{[]string{"/h", "gateway", "run", "--protocol", "plain", "--", "/g", "--x"},
+			[]string{"/h", "gateway", "run", "--protocol", "plain", "--replace", "--", "/g", "--x"}, "plain"},
+		{[]string{"/h", "gateway", "run", "--", "/g", "--protocol", "hermes"},
+			[]string{"/h", "gateway", "run", "--replace", "--", "/g", "--protocol", "hermes"}, ""},
+	}
+	for _, tt := range tests {
+		if got := AddRunnerFlags(tt.argv, FlagReplace); strings.Join(got, " ") != strings.Join(tt.want, " ") {
+			t.Errorf("AddRunnerFlags(%q) = %q", tt.argv, got)
+		}
+		if got := RunnerProtocol(tt.argv); got != tt.protocol {
+			t.Errorf("RunnerProtocol(%q) = %q, want %q", tt.argv, got, tt.protocol)
+		}
+	}
+}

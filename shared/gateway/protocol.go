@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"slices"
 	"strconv"
 
 	"github.com/nousresearch/hermes-service/shared/service"
@@ -102,6 +103,9 @@ const (
 	// FlagProtocol says how the runner treats the gateway program: "hermes"
 	// (it speaks upstream's protocol; the runner execs it) or "plain".
 	FlagProtocol = "--protocol"
+	// ProtocolHermes and ProtocolPlain are FlagProtocol's values.
+	ProtocolHermes = "hermes"
+	ProtocolPlain  = "plain"
 	// FlagReplace takes over from a gateway already running for the
 	// profile (upstream's own s6 run line uses it).
 	FlagReplace = "--replace"
@@ -140,4 +144,32 @@ func RunnerArgv(hermes, profile string, extra ...string) []string {
 // CommandHint is a hermes command for a hint: "hermes [-p P] gateway VERB".
 func CommandHint(profile, verb string) string {
 	return "hermes " + ProfileText(profile) + CommandGateway + " " + verb
+}
+
+// ProgramSeparator starts the gateway program in a runner's command line:
+// `hermes gateway run [RUNNER FLAGS] -- PROGRAM [ARGS]`.
+const ProgramSeparator = "--"
+
+// AddRunnerFlags puts runner flags into a runner's command line: before the
+// gateway program when the line names one, else at the end.
+func AddRunnerFlags(argv []string, flags ...string) []string {
+	i := slices.Index(argv, ProgramSeparator)
+	if i < 0 {
+		return append(slices.Clone(argv), flags...)
+	}
+	return slices.Concat(argv[:i], flags, argv[i:])
+}
+
+// RunnerProtocol is the --protocol a runner's command line asks for ("" when
+// it names none: the runner's default).
+func RunnerProtocol(argv []string) string {
+	for i, a := range argv {
+		if a == ProgramSeparator {
+			break
+		}
+		if a == FlagProtocol && i+1 < len(argv) {
+			return argv[i+1]
+		}
+	}
+	return ""
 }
