@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nousresearch/hermes-service/internal/registration"
 	"github.com/nousresearch/hermes-service/internal/runner"
 	"github.com/nousresearch/hermes-service/internal/testbackend"
 	"github.com/nousresearch/hermes-service/shared/gateway"
@@ -279,12 +280,22 @@ func TestRunReconcile(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(home.Root, "profiles", "scratch"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	m := harness(t)
+	// alpha was registered with a program, a protocol and --env: the boot
+	// rebuilds its slot from those, not from defaults.
+	alpha := registration.Settings{Protocol: gateway.ProtocolHermes, Program: []string{"/g", "-p", "alpha", "gateway", "run"},
+		Env: map[string]string{"TOKEN": "s3cret value"}}
+	if _, err := registration.Save(filepath.Join(home.Root, "profiles", "alpha"), alpha); err != nil {
+		t.Fatal(err)
+	}
+	backend := testbackend.New()
+	m := plugintest.Harness(t, backend)
 	ctx := context.Background()
 	var out, errOut bytes.Buffer
 	at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	err := runReconcile(ctx, m, reconcileOptions{Home: home, Out: &out, Err: &errOut, Now: func() time.Time { return at },
-		Argv: func(p string) ([]string, error) { return gateway.RunnerArgv("/usr/bin/hermes", p), nil }})
+		Argv: func(p string, set registration.Settings) ([]string, error) {
+			return gateway.RunnerArgv("/usr/bin/hermes", p, append([]string{"--protocol", set.Protocol, "--"}, set.Program...)...), nil
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,6 +308,10 @@ func TestRunReconcile(t *testing.T) {
 	}
 	if got := strings.Split(strings.TrimSpace(out.String()), "\n"); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("got:\n%s\nwant:\n%s", out.String(), strings.Join(want, "\n"))
+	}
+	if cmd, env, _ := backend.Options("alpha"); strings.Join(cmd, " ") != "/usr/bin/hermes -p alpha gateway run --protocol hermes -- /g -p alpha gateway run" ||
+		env["TOKEN"] != "s3cret value" {
+		t.Errorf("alpha reconciled with %q %v, not as registered", cmd, env)
 	}
 	log, _ := os.ReadFile(filepath.Join(home.Root, "logs", "container-boot.log"))
 	if strings.Count(string(log), "\n") != len(want) {

@@ -9,12 +9,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/nousresearch/hermes-service/internal/detect"
+	"github.com/nousresearch/hermes-service/internal/registration"
 	"github.com/nousresearch/hermes-service/internal/runner"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
@@ -190,15 +192,11 @@ func gatewayProgramOf(c *cli.Context) (gatewayProgram, error) {
 // found is a configuration error (exit 78) now, not a service that fails
 // at every start.
 func serviceArgv(profile string, g gatewayProgram) ([]string, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, &ConfigError{Err: fmt.Errorf("cannot find the hermes executable to put in the service: %w", err)}
-	}
 	if g.Command == "" {
 		if g.Protocol == runner.ProtocolHermes {
 			return nil, &ConfigError{Err: &noGatewayProgramError{}}
 		}
-		return gateway.RunnerArgv(exe, profile), nil
+		return runnerLine(profile, registration.Settings{})
 	}
 	words, err := runner.SplitCommandLine(g.Command)
 	if err != nil || len(words) == 0 {
@@ -212,11 +210,34 @@ func serviceArgv(profile string, g gatewayProgram) ([]string, error) {
 		return nil, &ConfigError{Err: fmt.Errorf("the gateway program %q: %w", words[0], err)}
 	}
 	words[0] = path
-	protocol := g.Protocol
-	if protocol == "" {
-		protocol = runner.ProtocolPlain
+	return runnerLine(profile, registration.Settings{Protocol: string(g.Protocol), Program: words})
+}
+
+// runnerLine is this hermes binary's runner for profile with the settings'
+// protocol and program (none: the runner's defaults).
+func runnerLine(profile string, set registration.Settings) ([]string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, &ConfigError{Err: fmt.Errorf("cannot find the hermes executable to put in the service: %w", err)}
 	}
-	return gateway.RunnerArgv(exe, profile, append([]string{gateway.FlagProtocol, string(protocol), "--"}, words...)...), nil
+	if len(set.Program) == 0 {
+		return gateway.RunnerArgv(exe, profile), nil
+	}
+	protocol := set.Protocol
+	if protocol == "" {
+		protocol = gateway.ProtocolPlain
+	}
+	return gateway.RunnerArgv(exe, profile,
+		append([]string{gateway.FlagProtocol, protocol, gateway.ProgramSeparator}, set.Program...)...), nil
+}
+
+// settingsOf are the registration settings a runner line and env carry.
+func settingsOf(argv []string, env map[string]string) registration.Settings {
+	set := registration.Settings{Env: env}
+	if i := slices.Index(argv, gateway.ProgramSeparator); i >= 0 {
+		set.Protocol, set.Program = gateway.RunnerProtocol(argv), argv[i+1:]
+	}
+	return set
 }
 
 // noGatewayProgramError is --protocol hermes with no program to run.
@@ -427,8 +448,22 @@ func register(c *cli.Context) error {
 		if err != nil {
 			return err
 		}
-		return runRegister(s.ctx, m, registerOptions{Profile: s.profile, Out: s.stdout,
+		dir, err := gateway.Home{Root: s.home}.ProfileDir(s.profile)
+		if err != nil {
+			return &UsageError{Err: err}
+		}
+		// Kept on the volume before the slot exists, so a boot's reconcile
+		// rebuilds the slot as registered; taken back if it is refused.
+		undo, err := registration.Save(dir, settingsOf(argv, env))
+		if err != nil {
+			return err
+		}
+		err = runRegister(s.ctx, m, registerOptions{Profile: s.profile, Out: s.stdout,
 			RegisterOptions: service.RegisterOptions{StartNow: !c.Bool("no-start"), Env: env, Command: argv}})
+		if err != nil {
+			undo()
+		}
+		return err
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nousresearch/hermes-service/internal/boot"
 	"github.com/nousresearch/hermes-service/internal/detect"
+	"github.com/nousresearch/hermes-service/internal/registration"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
@@ -30,15 +31,16 @@ func reconcileCommand() *cli.Command {
 // reconcileOptions are reconcile's choices.
 type reconcileOptions struct {
 	Home gateway.Home
-	// Argv is the runner's command line for a profile.
-	Argv     func(profile string) ([]string, error)
+	// Argv is the runner's command line for a profile registered with
+	// these settings.
+	Argv     func(profile string, set registration.Settings) ([]string, error)
 	Out, Err io.Writer
 	Now      func() time.Time
 }
 
 func reconcile(c *cli.Context) error {
 	return withManager(c, defaultScope(), func(s *session, m service.Manager, _ detect.Detection) error {
-		return runReconcile(s.ctx, m, reconcileOptions{Home: gateway.Home{Root: s.home}, Argv: gatewayArgv,
+		return runReconcile(s.ctx, m, reconcileOptions{Home: gateway.Home{Root: s.home}, Argv: runnerLine,
 			Out: s.stdout, Err: s.stderr, Now: time.Now})
 	})
 }
@@ -53,12 +55,19 @@ func runReconcile(ctx context.Context, m service.Manager, o reconcileOptions) er
 	regs := make([]service.Registration, len(entries))
 	for i, e := range entries {
 		boot.ClearStalePIDRecord(e.Dir)
-		argv, err := o.Argv(e.Profile)
+		// As registered: the protocol, program and environment the
+		// operator chose, kept on the volume; the runner's defaults for a
+		// profile never registered.
+		set, _, err := registration.Load(e.Dir)
+		if err != nil {
+			return err
+		}
+		argv, err := o.Argv(e.Profile, set)
 		if err != nil {
 			return err
 		}
 		regs[i] = service.Registration{Profile: e.Profile, RegisterOptions: service.RegisterOptions{
-			StartNow: e.Start(), Command: argv}}
+			StartNow: e.Start(), Command: argv, Env: set.Env}}
 	}
 	if err := m.Reconcile(ctx, regs); err != nil {
 		return err

@@ -395,6 +395,18 @@ func (b *Backend) Reconcile(ctx context.Context, entries []service.Registration)
 	})
 }
 
+// Options is what the profile was installed or registered with, for tests
+// that check what a command passed; ok is false for an unknown profile.
+func (b *Backend) Options(profile string) (command []string, env map[string]string, ok bool) {
+	_ = b.with(func(s map[string]*entry) error {
+		if e := s[profile]; e != nil {
+			command, env, ok = e.Command, e.Env, true
+		}
+		return nil
+	})
+	return command, env, ok
+}
+
 // List returns the registered profiles.
 func (b *Backend) List(ctx context.Context) ([]string, error) {
 	out := []string{}
