@@ -26,18 +26,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A stand-in for the Hermes gateway: says hello every second, leaves on SIGTERM.
+# The gateway: a stand-in of upstream's real one (hermes-agent's `gateway
+# run`), built from this repository. Like the real one it writes its own
+# gateway.pid, lock and state, and classifies its own stops by hermes's
+# planned-stop marker, so hermes runs it with --protocol hermes.
+echo "== building the stand-in of upstream's gateway"
+go build -o "$work/" ./internal/upstreamgateway/cmd/hermes-upstream-gateway
+gw="$work/hermes-upstream-gateway"
 mkdir -p "$HERMES_HOME/profiles/demo"
 echo "# the demo profile" > "$HERMES_HOME/profiles/demo/SOUL.md"
-cat > "$work/demo-gateway" <<'GW'
-#!/bin/sh
-trap 'echo "demo gateway: SIGTERM, saying goodbye"; exit 0' TERM
-echo "demo gateway: up as pid $$"
-while :; do sleep 1; echo "demo gateway: hello"; done
-GW
-chmod +x "$work/demo-gateway"
-# In a container the gateway command is part of the container's environment.
-export HERMES_GATEWAY_COMMAND="$work/demo-gateway"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 fail() {
@@ -47,9 +44,24 @@ fail() {
 }
 trap 'fail "$BASH_COMMAND: expected exit status 0, saw $?"' ERR
 
-# intent is the desired_state recorded in the demo profile's gateway_state.json.
-intent() {
-	sed -n 's/.*"desired_state": *"\([a-z_]*\)".*/\1/p' "$HERMES_HOME/profiles/demo/gateway_state.json" 2>/dev/null || true
+# field KEY is a string field of the demo profile's gateway_state.json.
+field() {
+	sed -n "s/.*\"$1\": *\"\([a-z_]*\)\".*/\1/p" "$HERMES_HOME/profiles/demo/gateway_state.json" 2>/dev/null || true
+}
+intent() { field desired_state; }
+# expect_state WANT: the gateway's own gateway_state must be WANT.
+expect_state() {
+	local seen
+	seen="$(field gateway_state)"
+	[ "$seen" = "$1" ] || fail "gateway_state: expected \"$1\", saw \"${seen:-none}\""
+	echo "the gateway recorded: gateway_state \"$seen\""
+}
+# expect_verdict WANT: the gateway's last word on why it stopped.
+expect_verdict() {
+	local seen
+	seen="$(grep -o 'stop signal=[A-Za-z]* planned=[a-z]* reason=[a-z-]*' "$HERMES_HOME/logs/gateways/demo/current" | tail -1)"
+	[[ $seen == *"$1"* ]] || fail "the gateway's verdict: expected \"$1\", saw \"${seen:-none}\""
+	echo "the gateway said: $seen"
 }
 # expect_intent WANT [NOTE] shows the recorded intent, which must be WANT.
 expect_intent() {
@@ -76,10 +88,10 @@ poll() {
 		sleep 0.1
 	done
 }
-# hello_logged: the gateway's first hello has reached its log.
-hello_logged() {
+# running_logged: the gateway's "running" has reached its log.
+running_logged() {
 	local out
-	out="$("$hermes" -p demo gateway logs -n 3)" && [[ $out == *"demo gateway: hello"* ]]
+	out="$("$hermes" -p demo gateway logs -n 5)" && [[ $out == *"upstream gateway: running"* ]]
 }
 
 step "hermes and its backend plugins"
@@ -90,20 +102,24 @@ step "no init system here: start a private supervision tree (s6-svscan, owned by
 "$hermes" gateway supervise
 
 step "register the demo profile's gateway; hermes waits until it runs"
-"$hermes" -p demo gateway register
+"$hermes" -p demo gateway register --protocol hermes --gateway-command "$gw -p demo gateway run"
 "$hermes" -p demo gateway start
 expect_exit 0 "$hermes" -p demo gateway status
 expect_intent running
-poll 10 "the gateway's hello in its log" hello_logged
-"$hermes" -p demo gateway logs -n 3
+poll 10 "the gateway's start in its log" running_logged
+"$hermes" -p demo gateway logs -n 5
 
-step "the operator stops it: recorded as intended"
+step "the operator stops it: the gateway itself calls it planned, and it stays down"
 "$hermes" -p demo gateway stop
+expect_verdict "planned=true reason=marker"
+expect_state stopped
 expect_intent stopped
 
 step "start it again, then the container stops: SIGTERM through the tree, nobody asked"
 "$hermes" -p demo gateway start
 "$hermes" gateway supervise --stop
+expect_verdict "planned=false reason=none"
+expect_state running
 expect_intent running "a stop from outside: the gateway is still wanted"
 
 step "the container starts again: a new, empty tree, then hermes gateway reconcile"
