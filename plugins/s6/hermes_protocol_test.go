@@ -76,6 +76,7 @@ func TestHermesProtocolOnRealS6(t *testing.T) {
 		m := tr.svstat("work", "up")
 		return m != nil && m["up"] == "true"
 	})
+	expectReaders(t, dir, "after an operator's stop", false, false, false)
 
 	// An operator's stop whose marker cannot be written: the gateway calls
 	// the SIGTERM unplanned and keeps gateway_state "running", but the
@@ -96,6 +97,10 @@ func TestHermesProtocolOnRealS6(t *testing.T) {
 	if st, _ := gateway.ReadState(dir); st.DesiredState() != service.DesiredStopped {
 		t.Fatalf("the operator's stop without a marker left desired_state %q", st.DesiredState())
 	}
+	// The gateway took it for a stop from outside: the seed-era reader,
+	// which reads gateway_state alone, would start it at the next boot;
+	// every later one reads the operator's desired_state.
+	expectReaders(t, dir, "after an operator's stop whose marker failed", true, false, false)
 	if err := os.Remove(blocker); err != nil {
 		t.Fatal(err)
 	}
@@ -111,6 +116,19 @@ func TestHermesProtocolOnRealS6(t *testing.T) {
 	if st.GatewayState() != gateway.GatewayRunning || st.DesiredState() != service.DesiredRunning {
 		t.Fatalf("after a container stop: gateway_state %q desired_state %q, want running/running",
 			st.GatewayState(), st.DesiredState())
+	}
+	expectReaders(t, dir, "after a container stop", true, true, true)
+}
+
+// expectReaders checks what each era of upstream's container-boot
+// reconciler decides from the profile's state file: start it or not.
+func expectReaders(t *testing.T, dir, when string, want ...bool) {
+	t.Helper()
+	data, _ := os.ReadFile(filepath.Join(dir, gateway.StateFile))
+	for i, r := range upstreamgateway.Readers {
+		if got := r.Starts(data); got != want[i] {
+			t.Errorf("%s: upstream's %s boot starts=%v, want %v (state %s)", when, r, got, want[i], data)
+		}
 	}
 }
 

@@ -257,6 +257,7 @@ func TestStopIsPlannedAndABareDownIsNot(t *testing.T) {
 	if st.DesiredState() != "stopped" || !strings.Contains(string(st.Raw("exit_reason")), "planned-stop marker") {
 		t.Fatalf("after gateway stop: desired %q reason %s (pid was %d)", st.DesiredState(), st.Raw("exit_reason"), pid)
 	}
+	expectReaders(t, tr.profileDir("work"), "plain protocol, after an operator's stop", false, false, false)
 
 	// s6-svc -d alone, as a container's SIGTERM would: the intent stays.
 	tr.must("-p", "work", "gateway", "start")
@@ -273,6 +274,7 @@ func TestStopIsPlannedAndABareDownIsNot(t *testing.T) {
 	if st.DesiredState() != "running" || st.GatewayState() != "running" {
 		t.Fatalf("after a bare down: gateway_state %q desired %q, want running/running", st.GatewayState(), st.DesiredState())
 	}
+	expectReaders(t, tr.profileDir("work"), "plain protocol, after a bare down", true, true, true)
 }
 
 var auditLine = regexp.MustCompile(`^reconcile: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} profile=(\S+) prior_state=(\S+) action=(\S+)$`)
