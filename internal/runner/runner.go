@@ -28,8 +28,8 @@ import (
 )
 
 // DefaultStopTimeout is how long the gateway may take to exit after it was
-// asked to stop, before it is killed.
-const DefaultStopTimeout = 10 * time.Second
+// asked to stop, before it is killed: upstream's drain.
+const DefaultStopTimeout = gateway.Drain
 
 // replaceWait bounds how long --replace waits for the old runner after
 // SIGTERM before it sends SIGKILL.

@@ -2,6 +2,7 @@ package launchd
 
 import (
 	"bytes"
+	"time"
 
 	"howett.net/plist"
 
@@ -45,6 +46,9 @@ type job struct {
 // sanePath is the PATH a gateway starts with: launchd gives jobs almost
 // none, and Homebrew's folders are where a gateway's tools usually are.
 const sanePath = "/opt/homebrew/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
+
+// stopBudget is ExitTimeOut: the gateway's drain and the runner around it.
+var stopBudget = int(gateway.StopBudget / time.Second)
 
 // programArguments is the job's argv: the runner's, told to exit 0 on a
 // fatal configuration, the one exit KeepAlive leaves down.

@@ -137,3 +137,74 @@ func gatewayLog(tr *tree, profile string) string {
 	data, _ := os.ReadFile(filepath.Join(tr.home, "logs", "gateways", profile, "current"))
 	return string(data)
 }
+
+// TestADrainIsNotCutShort: an operator's stop lets the gateway finish its
+// drain, under either protocol: nothing between s6 and the gateway (not the
+// runner's stop timeout, which is upstream's minute) kills it sooner.
+func TestADrainIsNotCutShort(t *testing.T) {
+	const drain = 20 * time.Second
+	tests := []struct {
+		protocol string
+		program  []string
+		env      map[string]string
+		finished string
+	}{
+		{gateway.ProtocolHermes, []string{bins.upstream, "-p", "work", "gateway", "run"},
+			map[string]string{upstreamgateway.EnvDrain: drain.String(), gateway.EnvGatewayMaxStarts: "0"},
+			upstreamgateway.ExitLine(gateway.ExitOK, gateway.GatewayStopped)},
+		{gateway.ProtocolPlain, []string{bins.gateway},
+			map[string]string{"TESTGATEWAY_DRAIN": drain.String()},
+			"test gateway stopping"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.protocol, func(t *testing.T) {
+			t.Parallel() // each its own tree; the drains overlap
+			tr := newTree(t)
+			c := tr.launch()
+			ctx := context.Background()
+			cmd := gateway.RunnerArgv(bins.hermes, "work", append([]string{gateway.FlagProtocol, tt.protocol, "--"}, tt.program...)...)
+			if err := c.Register(ctx, "work", service.RegisterOptions{StartNow: true, Command: cmd, Env: tt.env}); err != nil {
+				t.Fatal(err)
+			}
+			tr.waitUp("work")
+			began := time.Now()
+			if err := c.Stop(ctx, "work"); err != nil { // returns once the slot is down
+				t.Fatal(err)
+			}
+			tr.waitDown("work")
+			took := time.Since(began)
+			log := gatewayLog(tr, "work")
+			if took < drain || !strings.Contains(log, tt.finished) || strings.Contains(log, "killing it") {
+				t.Fatalf("stopped after %s (drain %s); the gateway's log:\n%s", took.Round(time.Millisecond), drain, log)
+			}
+			if st, _ := gateway.ReadState(tr.profileDir("work")); st.DesiredState() != service.DesiredStopped {
+				t.Fatalf("desired_state %q after the drain", st.DesiredState())
+			}
+		})
+	}
+}
+
+// TestReplaceInTheRunLineKeepsOneGateway: under the hermes protocol the run
+// line ends in the gateway's own --replace, as upstream's does. With the
+// runner gone by exec, the gateway finds no parent to take over from: the
+// pid s6 supervises stays the same.
+func TestReplaceInTheRunLineKeepsOneGateway(t *testing.T) {
+	t.Parallel() // a quiet 10 s: let it overlap the drains
+	tr := newTree(t)
+	c := tr.launch()
+	cmd := gateway.RunnerArgv(bins.hermes, "work", gateway.FlagProtocol, gateway.ProtocolHermes, "--",
+		bins.upstream, "-p", "work", "gateway", "run")
+	if err := c.Register(context.Background(), "work", service.RegisterOptions{StartNow: true, Command: cmd,
+		Env: map[string]string{gateway.EnvGatewayMaxStarts: "0"}}); err != nil {
+		t.Fatal(err)
+	}
+	run, _ := os.ReadFile(filepath.Join(tr.slot("work"), "run"))
+	if !strings.Contains(string(run), "gateway run "+gateway.FlagReplace+"\n") {
+		t.Fatalf("the run line does not end in the gateway's --replace:\n%s", run)
+	}
+	pid := tr.waitUp("work")
+	tr.never("the supervised gateway to change", 10*time.Second, func() bool {
+		m := tr.svstat("work", "up", "pid")
+		return m == nil || m["up"] != "true" || m["pid"] != fmt.Sprint(pid)
+	})
+}

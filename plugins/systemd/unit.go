@@ -139,7 +139,7 @@ func (u unitSpec) options() []*unit.UnitOption {
 		// SIGTERM to the runner alone, which stops its gateway in order;
 		// SIGKILL to everything left after the timeout.
 		o("Service", "KillMode", "mixed"),
-		o("Service", "TimeoutStopSec", "60"),
+		o("Service", "TimeoutStopSec", gateway.Seconds(gateway.StopBudget)),
 	)
 	wantedBy := "default.target"
 	if u.System {

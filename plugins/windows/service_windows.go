@@ -21,7 +21,7 @@ import (
 
 // stopWait bounds how long the wrapper waits for the runner after asking
 // it to stop, before ending it.
-const stopWait = 30 * time.Second
+const stopWait = gateway.StopBudget
 
 // ServiceMode is the plugin binary's service mode, for plugin.Serve.
 var ServiceMode = plugin.Mode{Name: ServiceModeName, Run: RunService}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/nousresearch/hermes-service/shared/service"
 )
@@ -22,6 +23,19 @@ const (
 	// cannot help, so a supervisor must not.
 	ExitConfig = 78
 )
+
+// Stop budgets. Upstream's gateway drains for up to a minute when asked to
+// stop (its own systemd unit gives it at least 60 s): nothing that stops it
+// may cut that short. The runner lets a plain-protocol child drain for
+// Drain; a service manager's stop timeout is StopBudget, which covers the
+// drain and the runner's own teardown around it.
+const (
+	Drain      = 60 * time.Second
+	StopBudget = Drain + 30*time.Second
+)
+
+// Seconds is a duration as service definitions spell it: whole seconds.
+func Seconds(d time.Duration) string { return strconv.Itoa(int(d / time.Second)) }
 
 // ExitText is an exit code as service definitions and scripts spell it.
 func ExitText(code int) string { return strconv.Itoa(code) }

@@ -5,6 +5,9 @@
 //	TESTGATEWAY_IGNORE_TERM=1  ignore SIGTERM (only SIGKILL ends it)
 //	TESTGATEWAY_PIDFILE=PATH   write its pid there once started
 //	TESTGATEWAY_ENV=K1,K2      print those variables, each on a line
+//	TESTGATEWAY_DRAIN=D        on SIGTERM or SIGINT, drain for D (a Go
+//	                           duration) before it exits, as a gateway
+//	                           finishing its work would
 //
 // It prints a line per event, so a test can follow it on stdout.
 package main
@@ -53,6 +56,10 @@ func main() {
 				continue
 			}
 			if s == syscall.SIGTERM || s == syscall.SIGINT {
+				if d, err := time.ParseDuration(os.Getenv("TESTGATEWAY_DRAIN")); err == nil {
+					fmt.Printf("test gateway draining for %s\n", d)
+					time.Sleep(d) // the drain is the behaviour under test
+				}
 				fmt.Println("test gateway stopping")
 				os.Exit(0)
 			}
