@@ -178,14 +178,18 @@ func checkHome(home string, f *findings) {
 				continue
 			}
 		}
-		if rec, _ := gateway.ReadPIDRecord(dir); rec != nil {
+		for _, c := range []gateway.Claim{gateway.Runner, gateway.Upstream} {
+			rec, _ := c.ReadPIDRecord(dir)
+			if rec == nil {
+				continue
+			}
 			why := rec.Stale()
-			if why == "" && !gateway.Locked(dir) {
-				why = "no runner holds " + gateway.LockFile
+			if why == "" && !c.Locked(dir) {
+				why = "no process holds " + c.LockFile
 			}
 			if why != "" {
-				f.add("profile "+p, false, "stale pid record "+filepath.Join(dir, gateway.PIDFile)+": "+why,
-					"remove it: rm "+filepath.Join(dir, gateway.PIDFile))
+				f.add("profile "+p, false, "stale pid record "+filepath.Join(dir, c.PIDFile)+": "+why,
+					"remove it: rm "+filepath.Join(dir, c.PIDFile))
 			}
 		}
 		if expired, at := staleMarker(dir); expired {

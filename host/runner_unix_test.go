@@ -136,7 +136,7 @@ func TestRunnerStops(t *testing.T) {
 			home := t.TempDir()
 			p := startRunner(t, home, nil)
 			child := running(t, p, home)
-			if rec, _ := gateway.ReadPIDRecord(workDir(home)); rec == nil || rec.PID != p.cmd.Process.Pid || rec.HermesHome != workDir(home) {
+			if rec, _ := gateway.Runner.ReadPIDRecord(workDir(home)); rec == nil || rec.PID != p.cmd.Process.Pid || rec.HermesHome != workDir(home) {
 				t.Fatalf("pid record %+v", rec)
 			}
 			if tt.mark && !gateway.MarkPlannedStop(nil, workDir(home), p.cmd.Process.Pid) {
@@ -156,7 +156,7 @@ func TestRunnerStops(t *testing.T) {
 			if gateway.Alive(child) {
 				t.Fatalf("gateway %d still alive", child)
 			}
-			if rec, _ := gateway.ReadPIDRecord(workDir(home)); rec != nil {
+			if rec, _ := gateway.Runner.ReadPIDRecord(workDir(home)); rec != nil {
 				t.Fatalf("pid record left: %+v", rec)
 			}
 			if _, err := os.Stat(filepath.Join(workDir(home), gateway.PlannedStopFile)); !os.IsNotExist(err) {
@@ -236,7 +236,7 @@ func TestReplaceTakesOver(t *testing.T) {
 	if st.DesiredState() != "running" || st.PID() != second.cmd.Process.Pid {
 		t.Fatalf("after takeover: desired %q pid %d", st.DesiredState(), st.PID())
 	}
-	if rec, _ := gateway.ReadPIDRecord(workDir(home)); rec == nil || rec.PID != second.cmd.Process.Pid {
+	if rec, _ := gateway.Runner.ReadPIDRecord(workDir(home)); rec == nil || rec.PID != second.cmd.Process.Pid {
 		t.Fatalf("pid record %+v", rec)
 	}
 	second.signal(t, syscall.SIGINT)
@@ -273,7 +273,7 @@ func TestKilledRunnerLeavesAStaleRecord(t *testing.T) {
 	child := running(t, first, home)
 	first.signal(t, syscall.SIGKILL)
 	first.exitCode(t)
-	rec, _ := gateway.ReadPIDRecord(workDir(home))
+	rec, _ := gateway.Runner.ReadPIDRecord(workDir(home))
 	if rec == nil || rec.PID != first.cmd.Process.Pid {
 		t.Fatalf("no record left by the killed runner: %+v", rec)
 	}

@@ -84,7 +84,10 @@ func markStopCommand() *cli.Command {
 			}
 			pid := c.Int("pid")
 			if pid == 0 {
-				rec, _ := gateway.ReadPIDRecord(dir)
+				rec, _ := gateway.Runner.ReadPIDRecord(dir)
+				if rec == nil {
+					rec, _ = gateway.ReadPIDRecord(dir)
+				}
 				if rec == nil {
 					return errors.New("no pid given and no pid record to read it from")
 				}

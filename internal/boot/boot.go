@@ -84,12 +84,13 @@ func Entries(home gateway.Home, warn io.Writer) ([]Entry, error) {
 	return out, nil
 }
 
-// ClearStalePIDRecord removes a pid record no runner holds the lock for: it
-// is left from before the restart (another pid namespace) and would confuse
-// the new runner's checks.
+// ClearStalePIDRecord removes a plain runner's pid record no runner holds
+// the lock for: it is left from before the restart (another pid namespace)
+// and would confuse the new runner's checks. Upstream's own gateway.pid is
+// upstream's to judge (its start-up check removes a stale one).
 func ClearStalePIDRecord(dir string) {
-	if rec, _ := gateway.ReadPIDRecord(dir); rec != nil && !gateway.Locked(dir) {
-		_ = os.Remove(filepath.Join(dir, gateway.PIDFile))
+	if rec, _ := gateway.Runner.ReadPIDRecord(dir); rec != nil && !gateway.Runner.Locked(dir) {
+		_ = os.Remove(filepath.Join(dir, gateway.Runner.PIDFile))
 	}
 }
 

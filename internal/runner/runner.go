@@ -124,6 +124,11 @@ func (e *AlreadyRunningError) Hint() string {
 	return "stop it first (" + gateway.CommandHint(e.Profile, "stop") + "), or take over with " + gateway.FlagReplace
 }
 
+// claim is how a plain-protocol runner claims its profile: files upstream
+// never reads, so upstream's gateway, run by hand or by another service,
+// never takes the runner for itself (and the other way round).
+var claim = gateway.Runner
+
 // runner is one run.
 type runner struct{ Config }
 
@@ -161,14 +166,14 @@ func (r *runner) say(format string, args ...any) {
 // lock takes the profile's lock, taking over from a live runner with
 // --replace.
 func (r *runner) lock() (*gateway.Lock, error) {
-	l, ok, err := gateway.TryLock(r.Dir)
+	l, ok, err := claim.TryLock(r.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", filepath.Join(r.Dir, gateway.LockFile), err)
+		return nil, fmt.Errorf("lock %s: %w", filepath.Join(r.Dir, claim.LockFile), err)
 	}
 	if ok {
 		return l, nil
 	}
-	rec, _ := gateway.ReadPIDRecord(r.Dir)
+	rec, _ := claim.ReadPIDRecord(r.Dir)
 	if !r.Replace {
 		e := &AlreadyRunningError{Profile: r.Profile}
 		if rec != nil {
@@ -179,14 +184,14 @@ func (r *runner) lock() (*gateway.Lock, error) {
 	if err := r.takeOver(rec); err != nil {
 		return nil, err
 	}
-	err = wait.Poll{What: "the old runner to release " + filepath.Join(r.Dir, gateway.LockFile), Timeout: 5 * time.Second}.
+	err = wait.Poll{What: "the old runner to release " + filepath.Join(r.Dir, claim.LockFile), Timeout: 5 * time.Second}.
 		Until(context.Background(), func() (bool, error) {
 			var ok bool
-			l, ok, err = gateway.TryLock(r.Dir)
+			l, ok, err = claim.TryLock(r.Dir)
 			return ok, err
 		})
 	if err != nil {
-		return nil, fmt.Errorf("the old runner is gone but %s is still locked: %w", filepath.Join(r.Dir, gateway.LockFile), err)
+		return nil, fmt.Errorf("the old runner is gone but %s is still locked: %w", filepath.Join(r.Dir, claim.LockFile), err)
 	}
 	return l, nil
 }
@@ -196,7 +201,7 @@ func (r *runner) lock() (*gateway.Lock, error) {
 // SIGTERM, then SIGKILL after replaceWait.
 func (r *runner) takeOver(rec *gateway.PIDRecord) error {
 	if rec == nil {
-		return fmt.Errorf("another process holds %s but left no pid record to replace", filepath.Join(r.Dir, gateway.LockFile))
+		return fmt.Errorf("another process holds %s but left no pid record to replace", filepath.Join(r.Dir, claim.LockFile))
 	}
 	if why := rec.Stale(); why != "" {
 		return nil // the lock holder is gone or going; the lock wait takes the lock
@@ -229,23 +234,28 @@ func (r *runner) run() (int, error) {
 	}
 	defer l.Unlock()
 	self := os.Getpid()
-	if rec, _ := gateway.ReadPIDRecord(r.Dir); rec != nil && rec.PID != self {
+	if rec, _ := claim.ReadPIDRecord(r.Dir); rec != nil && rec.PID != self {
 		why := rec.Stale()
 		if why == "" {
 			why = "its runner no longer holds the lock"
 		}
 		r.Log.Info("replacing a stale pid record", "pid", rec.PID, "reason", why)
 	}
-	if err := gateway.WritePIDRecord(r.Dir, gateway.NewPIDRecord(r.Dir)); err != nil {
+	if err := claim.WritePIDRecord(r.Dir, gateway.NewPIDRecord(r.Dir)); err != nil {
 		return gateway.ExitFailed, fmt.Errorf("write the pid record: %w", err)
 	}
-	defer gateway.RemovePIDRecord(r.Dir, self)
+	defer claim.RemovePIDRecord(r.Dir, self)
 
 	// Whoever started this runner (an operator, a boot, a supervisor's
 	// restart, a hand-typed systemctl restart) wants the gateway running:
 	// record it, so a restart through the init system's own tools does not
 	// leave the "stopped" its planned stop wrote.
-	r.update(map[string]any{gateway.KeyGatewayState: gateway.GatewayStarting, gateway.KeyPID: self,
+	// The runner is the gateway as the service manager sees it: its pid,
+	// start time, argv and kind are restamped together, so upstream's
+	// liveness check finds a consistent record, never a mix of two runs.
+	rec := gateway.NewPIDRecord(r.Dir)
+	r.update(map[string]any{gateway.KeyGatewayState: gateway.GatewayStarting, gateway.KeyPID: rec.PID,
+		gateway.KeyStartTime: rec.StartTime, gateway.KeyArgv: rec.Argv, gateway.KeyKind: rec.Kind,
 		gateway.KeyExitReason: nil, gateway.KeyRestartRequested: false, gateway.KeyDesiredState: service.DesiredRunning})
 
 	sigs := notifySignals()

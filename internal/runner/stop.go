@@ -34,16 +34,24 @@ type StopOutcome struct {
 // longer describes: a record of another home, or of a process that is no
 // longer the runner that wrote it, is refused with a *RefusedStopError.
 func Stop(ctx context.Context, dir string, log hclog.Logger) (StopOutcome, error) {
-	rec, err := gateway.ReadPIDRecord(dir)
+	// A plain runner's claim first; else a gateway keeping upstream's
+	// protocol itself (run by hand with --protocol hermes, or upstream's
+	// own), which classifies the marked stop itself.
+	c := claim
+	rec, err := c.ReadPIDRecord(dir)
+	if err == nil && rec == nil {
+		c = gateway.Upstream
+		rec, err = c.ReadPIDRecord(dir)
+	}
 	if err != nil {
-		return StopOutcome{}, fmt.Errorf("read %s: %w", filepath.Join(dir, gateway.PIDFile), err)
+		return StopOutcome{}, fmt.Errorf("read %s: %w", filepath.Join(dir, c.PIDFile), err)
 	}
 	if rec == nil {
-		return StopOutcome{NotRunning: "no pid record in " + dir, NoRecord: true}, nil
+		return StopOutcome{NotRunning: "no pid record in " + dir, NoRecord: true}, nil // neither claim
 	}
 	why := rec.Stale()
 	if why != "" && !gateway.Alive(rec.PID) {
-		_ = gateway.RemovePIDRecord(dir, rec.PID)
+		_ = c.RemovePIDRecord(dir, rec.PID)
 		return StopOutcome{NotRunning: why + "; removed its stale pid record"}, nil
 	}
 	if rec.HermesHome != "" && !samePath(rec.HermesHome, dir) {
@@ -51,7 +59,7 @@ func Stop(ctx context.Context, dir string, log hclog.Logger) (StopOutcome, error
 			Reason: fmt.Sprintf("its pid record in %s belongs to the home %s", dir, rec.HermesHome)}
 	}
 	if why != "" {
-		_ = gateway.RemovePIDRecord(dir, rec.PID)
+		_ = c.RemovePIDRecord(dir, rec.PID)
 		return StopOutcome{}, &RefusedStopError{PID: rec.PID, Reason: why + "; removed the stale pid record"}
 	}
 	out := StopOutcome{PID: rec.PID, Unmarked: !gateway.MarkPlannedStop(log, dir, rec.PID)}

@@ -329,7 +329,7 @@ func TestContainerRestartStory(t *testing.T) {
 	// Leftovers of the old container: a pid record from another pid
 	// namespace, a half-built staging folder, a full audit log.
 	stalePID := `{"pid": 1, "kind": "hermes-gateway", "argv": [], "start_time": 1, "hermes_home": "x"}`
-	if err := os.WriteFile(filepath.Join(tr.profileDir("work"), gateway.PIDFile), []byte(stalePID), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(tr.profileDir("work"), gateway.RunnerPIDFile), []byte(stalePID), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	_ = os.MkdirAll(filepath.Join(tr.scandir, ".gateway-gone.tmp"), 0o755)

@@ -284,7 +284,7 @@ func (b *Backend) markRunner(profile string) {
 	if err != nil {
 		return
 	}
-	if rec, _ := gateway.ReadPIDRecord(dir); rec != nil {
+	if rec, _ := gateway.Runner.ReadPIDRecord(dir); rec != nil {
 		b.MarkPlannedStop(profile, rec.PID)
 	}
 }

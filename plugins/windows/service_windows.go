@@ -165,7 +165,7 @@ func (h *handler) stop(child *exec.Cmd, done <-chan int) {
 	case <-time.After(stopWait):
 		h.event(true, "the gateway runner did not stop in time; ending it")
 		_ = child.Process.Kill()
-		if rec, _ := gateway.ReadPIDRecord(h.profileDir()); rec != nil && rec.PID == child.Process.Pid {
+		if rec, _ := gateway.Runner.ReadPIDRecord(h.profileDir()); rec != nil && rec.PID == child.Process.Pid {
 			_ = gateway.UpdateState(h.profileDir(), map[string]any{gateway.KeyGatewayState: gateway.GatewayStopped})
 		}
 	}

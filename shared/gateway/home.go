@@ -81,9 +81,13 @@ func (h Home) Profiles() ([]string, error) {
 
 // File names inside a profile's folder, shared with the Python gateway.
 const (
-	StateFile       = "gateway_state.json"
-	PIDFile         = "gateway.pid"
-	LockFile        = "gateway.lock"
+	StateFile = "gateway_state.json"
+	PIDFile   = "gateway.pid"
+	LockFile  = "gateway.lock"
+	// RunnerPIDFile and RunnerLockFile are a plain-protocol runner's claim:
+	// names upstream never reads.
+	RunnerPIDFile   = ".hermes-runner.pid"
+	RunnerLockFile  = ".hermes-runner.lock"
 	PlannedStopFile = ".gateway-planned-stop.json"
 	// TakeoverFile is upstream's --replace marker: written by a `gateway run
 	// --replace` naming the gateway it is about to SIGTERM, which then exits

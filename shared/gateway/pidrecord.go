@@ -75,19 +75,26 @@ func pythonList(list []string) []byte {
 }
 
 // WritePIDRecord replaces dir/gateway.pid atomically.
-func WritePIDRecord(dir string, r PIDRecord) error {
+func WritePIDRecord(dir string, r PIDRecord) error { return Upstream.WritePIDRecord(dir, r) }
+
+// WritePIDRecord replaces the claim's pid record in dir atomically.
+func (c Claim) WritePIDRecord(dir string, r PIDRecord) error {
 	data, err := r.marshal()
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, PIDFile), data, 0o644)
+	return writeAtomic(filepath.Join(dir, c.PIDFile), data, 0o644)
 }
 
 // ReadPIDRecord reads dir/gateway.pid: a JSON record, or the bare pid older
 // writers left. Missing or unreadable as a record: nil, and no error unless
 // the file exists but cannot be read.
-func ReadPIDRecord(dir string) (*PIDRecord, error) {
-	data, err := os.ReadFile(filepath.Join(dir, PIDFile))
+func ReadPIDRecord(dir string) (*PIDRecord, error) { return Upstream.ReadPIDRecord(dir) }
+
+// ReadPIDRecord reads the claim's pid record in dir, as the package's
+// ReadPIDRecord reads gateway.pid.
+func (c Claim) ReadPIDRecord(dir string) (*PIDRecord, error) {
+	data, err := os.ReadFile(filepath.Join(dir, c.PIDFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -115,12 +122,16 @@ func ReadPIDRecord(dir string) (*PIDRecord, error) {
 
 // RemovePIDRecord removes dir/gateway.pid if it still names pid (another
 // runner may have taken over and written its own).
-func RemovePIDRecord(dir string, pid int) error {
-	r, err := ReadPIDRecord(dir)
+func RemovePIDRecord(dir string, pid int) error { return Upstream.RemovePIDRecord(dir, pid) }
+
+// RemovePIDRecord removes the claim's pid record in dir if it still names
+// pid.
+func (c Claim) RemovePIDRecord(dir string, pid int) error {
+	r, err := c.ReadPIDRecord(dir)
 	if err != nil || r == nil || r.PID != pid {
 		return err
 	}
-	err = os.Remove(filepath.Join(dir, PIDFile))
+	err = os.Remove(filepath.Join(dir, c.PIDFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
