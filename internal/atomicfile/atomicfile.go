@@ -16,14 +16,16 @@ var beforeReplace = func() {}
 
 // WriteFile replaces path with data through a temporary file beside it,
 // synced to disk before it is renamed over path. An existing file keeps
-// its permission bits; a new one gets perm exactly (no umask). The folder
-// is created when missing.
+// its permission bits and, on Unix, its owner (root rewriting the service
+// user's state must not take it from them); a new one gets perm exactly
+// (no umask). The folder is created when missing.
 func WriteFile(path string, data []byte, perm os.FileMode) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
+	var old os.FileInfo
 	if info, err := os.Stat(path); err == nil {
-		perm = info.Mode().Perm()
+		perm, old = info.Mode().Perm(), info
 	}
-	return replace(path, data, perm)
+	return replace(path, data, perm, old)
 }

@@ -5,16 +5,23 @@ package atomicfile
 import (
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/google/renameio/v2"
 )
 
-func replace(path string, data []byte, perm os.FileMode) error {
+func replace(path string, data []byte, perm os.FileMode, old os.FileInfo) error {
 	f, err := renameio.NewPendingFile(path, renameio.WithTempDir(filepath.Dir(path)), renameio.WithStaticPermissions(perm))
 	if err != nil {
 		return err
 	}
 	defer f.Cleanup()
+	if st, ok := sysStat(old); ok && (int(st.Uid) != os.Geteuid() || int(st.Gid) != os.Getegid()) {
+		// Only root can give a file away; anyone else writes as themselves.
+		if err := f.Chown(int(st.Uid), int(st.Gid)); err != nil && os.Geteuid() == 0 {
+			return err
+		}
+	}
 	if _, err := f.Write(data); err != nil {
 		return err
 	}
@@ -24,6 +31,15 @@ func replace(path string, data []byte, perm os.FileMode) error {
 	}
 	syncDir(filepath.Dir(path))
 	return nil
+}
+
+// sysStat is the owner information of an existing file.
+func sysStat(info os.FileInfo) (*syscall.Stat_t, bool) {
+	if info == nil {
+		return nil, false
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	return st, ok
 }
 
 // syncDir makes the rename durable; best effort.

@@ -11,7 +11,7 @@ import (
 // replace writes a temporary file beside path and renames it over path:
 // os.Rename replaces an existing file on Windows (MoveFileEx with
 // MOVEFILE_REPLACE_EXISTING).
-func replace(path string, data []byte, perm os.FileMode) (err error) {
+func replace(path string, data []byte, perm os.FileMode, _ os.FileInfo) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+strings.TrimPrefix(filepath.Base(path), ".")+"_*.tmp")
 	if err != nil {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"runtime"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -359,6 +360,38 @@ func TestRunnerFlagsGoBeforeTheProgram(t *testing.T) {
 		}
 		if got := RunnerProtocol(tt.argv); got != tt.protocol {
 			t.Errorf("RunnerProtocol(%q) = %q, want %q", tt.argv, got, tt.protocol)
+		}
+	}
+}
+
+// TestStateWritersDoNotLoseEachOthersFields: hermes's writers serialise,
+// so every field written by many of them at once is there at the end; and
+// no lock file is left in the profile folder for root to make unwritable.
+func TestStateWritersDoNotLoseEachOthersFields(t *testing.T) {
+	dir := t.TempDir()
+	const writers = 16
+	errs := make(chan error, writers)
+	for i := range writers {
+		go func() { errs <- UpdateState(dir, map[string]any{"field_" + itoa(i): i}) }()
+	}
+	for range writers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, _ := ReadState(dir)
+	for i := range writers {
+		if st.Raw("field_"+itoa(i)) == nil {
+			t.Errorf("field_%d lost", i)
+		}
+	}
+	if runtime.GOOS == "windows" {
+		return // Windows cannot lock a folder: its lock is a file
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if e.Name() != StateFile {
+			t.Errorf("%s left beside the state", e.Name())
 		}
 	}
 }

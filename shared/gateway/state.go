@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"time"
-
-	"github.com/gofrs/flock"
 )
 
 // Keys of gateway_state.json that hermes reads or writes.
@@ -109,13 +107,15 @@ const stateLockTimeout = 5 * time.Second
 // UpdateState merges fields into dir/gateway_state.json and stamps
 // updated_at, atomically: other fields, known or not, keep their values and
 // their order. A missing or corrupt file starts afresh. Writers in hermes
-// take a lock beside the file so that two of them (the runner and a stop)
-// never lose each other's update.
+// serialise on a lock (stateLock) so that two of them (the runner and a
+// stop) never lose each other's update; the gateway itself writes without
+// one, which is why a stop says the operator's intent again once the
+// gateway is down.
 func UpdateState(dir string, fields map[string]any) error {
-	lock := flock.New(filepath.Join(dir, ".gateway_state.lock"))
 	if err := ensureDir(dir); err != nil {
 		return err
 	}
+	lock := stateLock(dir)
 	ctx, cancel := context.WithTimeout(context.Background(), stateLockTimeout)
 	defer cancel()
 	if ok, err := lock.TryLockContext(ctx, 10*time.Millisecond); err != nil || !ok {
