@@ -321,16 +321,16 @@ func (b *Backend) Stop(ctx context.Context, profile string) error {
 	if err != nil {
 		return err
 	}
+	pid := 0
 	if isLoaded {
-		if pid := parsePrint(out).PID; pid > 0 {
-			b.MarkPlannedStop(profile, pid)
-		}
-		if err := b.bootout(ctx, t, label); err != nil {
-			return err
-		}
+		pid = parsePrint(out).PID
 	}
-	_ = b.RecordDesired(profile, service.DesiredStopped)
-	return nil
+	return b.OperatorStop(profile, pid, func() error {
+		if !isLoaded {
+			return nil
+		}
+		return b.bootout(ctx, t, label)
+	})
 }
 
 // Status reads launchctl print.

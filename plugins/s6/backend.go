@@ -335,52 +335,29 @@ func (b *Backend) Start(ctx context.Context, profile string) error {
 // says the operator's intent again; past it the stop goes on in s6's hands.
 const stopWait = 2 * time.Minute
 
-// Stop is the operator's stop. The intent is recorded first, so a reader
-// during the gateway's drain already sees it; the stop is marked as
-// planned for the supervised pid (the gateway itself under --protocol
-// hermes, the runner under plain); the down file keeps it down across a
-// supervisor restart. A failed s6-svc takes back what Stop wrote, so a
-// later stop from outside is not read as this one. Once the gateway is
-// down, the intent is written again: a gateway writing its state file
-// while it drains may have put back the desired_state it read before.
+// Stop is the operator's stop (backend.OperatorStop: intent, marker for the
+// supervised pid, then down); the down file keeps the slot down across a
+// supervisor restart, and Stop returns once s6 says the gateway is down.
 func (b *Backend) Stop(ctx context.Context, profile string) error {
 	if !b.registered(profile) {
 		return b.notRegistered(profile)
 	}
-	dir, err := b.ProfileDir(profile)
-	if err != nil {
-		return err
-	}
-	prior := ""
-	if st, err := gateway.ReadState(dir); err == nil {
-		prior = st.DesiredState()
-	}
-	_ = b.RecordDesired(profile, service.DesiredStopped)
-	pid := b.supervisedPID(ctx, profile)
-	marked := pid > 0 && b.MarkPlannedStop(profile, pid)
-	_, statErr := os.Stat(filepath.Join(b.cfg.slot(profile), "down"))
-	b.setDown(profile, true)
-	if _, err := b.run(ctx, slotName(profile), "s6-svc", "-d", b.cfg.slot(profile)); err != nil {
-		if marked {
-			gateway.ConsumeMarker(dir, pid)
+	return b.OperatorStop(profile, b.supervisedPID(ctx, profile), func() error {
+		_, statErr := os.Stat(filepath.Join(b.cfg.slot(profile), "down"))
+		b.setDown(profile, true)
+		if _, err := b.run(ctx, slotName(profile), "s6-svc", "-d", b.cfg.slot(profile)); err != nil {
+			if statErr != nil {
+				b.setDown(profile, false) // it was not there before this stop
+			}
+			return err
 		}
-		if statErr != nil {
-			b.setDown(profile, false)
+		downCtx, cancel := context.WithTimeout(ctx, stopWait)
+		defer cancel()
+		if _, err := b.run(downCtx, slotName(profile), "s6-svwait", "-D", b.cfg.slot(profile)); err != nil {
+			b.Log().Warn("the gateway is not down yet; its intent is recorded, s6 finishes the stop", "error", err)
 		}
-		if prior != "" && prior != service.DesiredStopped {
-			_ = b.RecordDesired(profile, prior)
-		}
-		return err
-	}
-	downCtx, cancel := context.WithTimeout(ctx, stopWait)
-	defer cancel()
-	if _, err := b.run(downCtx, slotName(profile), "s6-svwait", "-D", b.cfg.slot(profile)); err != nil {
-		b.Log().Warn("the gateway is not down yet; its intent is recorded, s6 finishes the stop", "error", err)
-	}
-	if st, err := gateway.ReadState(dir); err != nil || st.DesiredState() != service.DesiredStopped {
-		_ = b.RecordDesired(profile, service.DesiredStopped)
-	}
-	return nil
+		return nil
+	})
 }
 
 // Restart signals the gateway to restart (s6 brings it back: it is wanted

@@ -280,14 +280,11 @@ func (b *Backend) Stop(ctx context.Context, profile string) error {
 		return err
 	}
 	name := UnitName(profile)
-	if pid := b.mainPID(ctx, s, name); pid > 0 {
-		b.MarkPlannedStop(profile, pid)
-	}
-	if _, err := b.systemctl(ctx, s, name, "stop", name); err != nil {
+	// systemctl stop returns once the unit is down.
+	return b.OperatorStop(profile, b.mainPID(ctx, s, name), func() error {
+		_, err := b.systemctl(ctx, s, name, "stop", name)
 		return err
-	}
-	_ = b.RecordDesired(profile, service.DesiredStopped)
-	return nil
+	})
 }
 
 // Restart restarts the unit (its ExecStop marks the stop, the new runner

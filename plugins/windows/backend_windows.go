@@ -280,13 +280,21 @@ func (b *Backend) Uninstall(ctx context.Context, profile string) error {
 // markRunner writes the planned-stop marker for the profile's runner (the
 // service wrapper marks it too, on the SCM's Stop), best effort.
 func (b *Backend) markRunner(profile string) {
+	if pid := b.runnerPID(profile); pid > 0 {
+		b.MarkPlannedStop(profile, pid)
+	}
+}
+
+// runnerPID is the profile's runner from its pid record, 0 when none runs.
+func (b *Backend) runnerPID(profile string) int {
 	dir, err := b.ProfileDir(profile)
 	if err != nil {
-		return
+		return 0
 	}
 	if rec, _ := gateway.Runner.ReadPIDRecord(dir); rec != nil {
-		b.MarkPlannedStop(profile, rec.PID)
+		return rec.PID
 	}
+	return 0
 }
 
 // Start starts the service and waits for Running.
@@ -315,15 +323,15 @@ func (b *Backend) Stop(ctx context.Context, profile string) error {
 	}
 	defer m.Disconnect()
 	defer s.Close()
-	b.markRunner(profile)
-	if _, err := s.Control(svc.Stop); err != nil && !errors.Is(err, win.ERROR_SERVICE_NOT_ACTIVE) {
-		return scmError(profile, "stop", err)
-	}
-	if err := waitFor(ctx, s, svc.Stopped, waitTimeout); err != nil {
-		return scmError(profile, "stop", err)
-	}
-	_ = b.RecordDesired(profile, service.DesiredStopped)
-	return nil
+	return b.OperatorStop(profile, b.runnerPID(profile), func() error {
+		if _, err := s.Control(svc.Stop); err != nil && !errors.Is(err, win.ERROR_SERVICE_NOT_ACTIVE) {
+			return scmError(profile, "stop", err)
+		}
+		if err := waitFor(ctx, s, svc.Stopped, waitTimeout); err != nil {
+			return scmError(profile, "stop", err)
+		}
+		return nil
+	})
 }
 
 // Restart stops the service (a planned stop) and starts it again.

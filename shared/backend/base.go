@@ -191,3 +191,38 @@ func FromConfig[C any, M service.Manager](read func(hclog.Logger) (C, error), bu
 		return build(cfg), nil
 	}
 }
+
+// OperatorStop is an operator's stop of profile's gateway, in the order the
+// contract asks for. The intent is recorded first, so a reader during the
+// gateway's drain already sees it; the stop is marked as planned for pid,
+// the process that will receive the stop signal (the gateway itself under
+// the hermes protocol; 0 when nothing runs); then stop signals and returns
+// once the gateway is down. A stop that fails takes back the marker and the
+// intent it replaced, so a later stop from outside is not read as this one.
+// Once the gateway is down the intent is said again: a gateway writing its
+// own state while it drained may have written back what it read before.
+func (b *Base) OperatorStop(profile string, pid int, stop func() error) error {
+	dir, err := b.ProfileDir(profile)
+	if err != nil {
+		return err
+	}
+	prior := ""
+	if st, err := gateway.ReadState(dir); err == nil {
+		prior = st.DesiredState()
+	}
+	_ = b.RecordDesired(profile, service.DesiredStopped)
+	marked := pid > 0 && b.MarkPlannedStop(profile, pid)
+	if err := stop(); err != nil {
+		if marked {
+			gateway.ConsumeMarker(dir, pid)
+		}
+		if prior != "" && prior != service.DesiredStopped {
+			_ = b.RecordDesired(profile, prior)
+		}
+		return err
+	}
+	if st, err := gateway.ReadState(dir); err != nil || st.DesiredState() != service.DesiredStopped {
+		_ = b.RecordDesired(profile, service.DesiredStopped)
+	}
+	return nil
+}

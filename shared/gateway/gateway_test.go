@@ -1,11 +1,11 @@
 package gateway
 
 import (
-	"runtime"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
