@@ -208,3 +208,30 @@ func TestReplaceInTheRunLineKeepsOneGateway(t *testing.T) {
 		return m == nil || m["up"] != "true" || m["pid"] != fmt.Sprint(pid)
 	})
 }
+
+// TestAHotWriterLosesNoIntent: upstream's newest state writer snapshots the
+// file at its first write and writes that back every time, and this one
+// writes every 5 ms while it drains. The operator's stop still ends with
+// desired_state "stopped": hermes says it again once the gateway is down.
+func TestAHotWriterLosesNoIntent(t *testing.T) {
+	t.Parallel()
+	tr := newTree(t)
+	c := tr.launch()
+	ctx := context.Background()
+	cmd := gateway.RunnerArgv(bins.hermes, "work", gateway.FlagProtocol, gateway.ProtocolHermes, "--",
+		bins.upstream, "-p", "work", "gateway", "run")
+	env := map[string]string{gateway.EnvGatewayMaxStarts: "0", upstreamgateway.EnvStateWriter: upstreamgateway.WriterSnapshot,
+		upstreamgateway.EnvDrain: "1s", upstreamgateway.EnvDrainInterval: "5ms"}
+	if err := c.Register(ctx, "work", service.RegisterOptions{StartNow: true, Command: cmd, Env: env}); err != nil {
+		t.Fatal(err)
+	}
+	tr.waitUp("work")
+	if err := c.Stop(ctx, "work"); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := gateway.ReadState(tr.profileDir("work"))
+	if st.DesiredState() != service.DesiredStopped || st.GatewayState() != gateway.GatewayStopped {
+		t.Fatalf("after the stop: desired_state %q gateway_state %q, want stopped/stopped", st.DesiredState(), st.GatewayState())
+	}
+	expectReaders(t, tr.profileDir("work"), "after an operator's stop under a hot writer", false, false, false)
+}
