@@ -381,12 +381,12 @@ func TestServiceArgvRecordsTheGatewayProgram(t *testing.T) {
 		want     []string
 		wantCode int
 	}{
-		{"defaults: the runner's, nothing recorded", gatewayProgram{}, gateway.RunnerArgv(exe, "work"), ExitOK},
+		{"plain, no program: the service's environment", gatewayProgram{Protocol: runner.ProtocolPlain}, gateway.RunnerArgv(exe, "work"), ExitOK},
 		{"plain program, resolved", gatewayProgram{Protocol: runner.ProtocolPlain, Command: `sh -c 'echo "hi there"'`},
 			gateway.RunnerArgv(exe, "work", "--protocol", "plain", "--", sh, "-c", `echo "hi there"`), ExitOK},
 		{"hermes program", gatewayProgram{Protocol: runner.ProtocolHermes, Command: "sh -p work gateway run"},
 			gateway.RunnerArgv(exe, "work", "--protocol", "hermes", "--", sh, "-p", "work", "gateway", "run"), ExitOK},
-		{"hermes without a program", gatewayProgram{Protocol: runner.ProtocolHermes}, nil, ExitConfig},
+		{"hermes without a program, no upstream CLI", gatewayProgram{Protocol: runner.ProtocolHermes}, nil, ExitConfig},
 		{"a program that is nowhere", gatewayProgram{Command: "no-such-gateway-program --x"}, nil, ExitConfig},
 		{"a line that is no command line", gatewayProgram{Command: `"unterminated`}, nil, ExitUsage},
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/nousresearch/hermes-service/internal/detect"
 	"github.com/nousresearch/hermes-service/internal/registration"
 	"github.com/nousresearch/hermes-service/internal/runner"
+	"github.com/nousresearch/hermes-service/internal/upstreamcli"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
@@ -153,14 +154,8 @@ func parseEnv(values []string) (map[string]string, error) {
 	return env, nil
 }
 
-// gatewayArgv is what a service runs for the profile: this hermes binary's
-// own gateway runner, with the runner's defaults.
-func gatewayArgv(profile string) ([]string, error) {
-	return serviceArgv(profile, gatewayProgram{})
-}
-
 func protocolFlag() cli.Flag {
-	return &cli.StringFlag{Name: flagName(gateway.FlagProtocol), Value: string(runner.ProtocolPlain),
+	return &cli.StringFlag{Name: flagName(gateway.FlagProtocol), Value: string(runner.ProtocolHermes),
 		Usage: "how the service runs the gateway program: hermes (it keeps upstream's protocol itself, e.g. upstream's " +
 			"`gateway run`; hermes replaces itself with it) or plain (a program that knows nothing of it, supervised as a child)"}
 }
@@ -168,14 +163,17 @@ func protocolFlag() cli.Flag {
 func gatewayCommandFlag() cli.Flag {
 	return &cli.StringFlag{Name: "gateway-command", EnvVars: []string{gateway.EnvGatewayCommand},
 		Usage: "the gateway program and its arguments, split as a shell would; its program is resolved to an absolute path " +
-			"now, so the service never depends on PATH at boot"}
+			"now, so the service never depends on PATH at boot (default with --protocol hermes: upstream's " +
+			"`[-p P] gateway run`, from $" + gateway.EnvUpstreamCLI + ", another hermes on PATH, or python3 -m hermes_cli.main)"}
 }
 
 // gatewayProgram is what install and register were told about the gateway
 // program.
 type gatewayProgram struct {
-	Protocol runner.Protocol // "" is the runner's default, plain
-	Command  string          // "" leaves it to the service's environment (plain only)
+	Protocol runner.Protocol // hermes or plain
+	// Command is the program's command line; "" is upstream's gateway
+	// under hermes, the service's environment under plain.
+	Command string
 }
 
 func gatewayProgramOf(c *cli.Context) (gatewayProgram, error) {
@@ -193,10 +191,14 @@ func gatewayProgramOf(c *cli.Context) (gatewayProgram, error) {
 // at every start.
 func serviceArgv(profile string, g gatewayProgram) ([]string, error) {
 	if g.Command == "" {
-		if g.Protocol == runner.ProtocolHermes {
-			return nil, &ConfigError{Err: &noGatewayProgramError{}}
+		if g.Protocol == runner.ProtocolPlain {
+			return runnerLine(profile, registration.Settings{}) // the program comes from the service's environment
 		}
-		return runnerLine(profile, registration.Settings{})
+		cli, err := upstream().Find()
+		if err != nil {
+			return nil, &ConfigError{Err: err}
+		}
+		return runnerLine(profile, registration.Settings{Protocol: gateway.ProtocolHermes, Program: upstreamcli.GatewayRun(cli, profile)})
 	}
 	words, err := runner.SplitCommandLine(g.Command)
 	if err != nil || len(words) == 0 {
@@ -240,15 +242,21 @@ func settingsOf(argv []string, env map[string]string) registration.Settings {
 	return set
 }
 
-// noGatewayProgramError is --protocol hermes with no program to run.
-type noGatewayProgramError struct{}
-
-func (*noGatewayProgramError) Error() string {
-	return "--protocol hermes needs the gateway program: none was given"
+// upstream finds upstream's CLI for this process.
+func upstream() upstreamcli.Finder {
+	self, _ := os.Executable()
+	return upstreamcli.Finder{Getenv: os.Getenv, Self: self}
 }
 
-func (*noGatewayProgramError) Hint() string {
-	return "pass it, e.g. --gateway-command '/opt/hermes/bin/hermes -p PROFILE gateway run' (or set " + gateway.EnvGatewayCommand + ")"
+// defaultLine is the runner's command line for a profile registered with
+// no settings of ours (a boot's reconcile of a profile made by upstream's
+// CLI): upstream's gateway under the hermes protocol when its CLI is here,
+// else the runner's plain default, the program from the environment.
+func defaultLine(profile string) ([]string, error) {
+	if cli, err := upstream().Find(); err == nil {
+		return runnerLine(profile, registration.Settings{Protocol: gateway.ProtocolHermes, Program: upstreamcli.GatewayRun(cli, profile)})
+	}
+	return runnerLine(profile, registration.Settings{})
 }
 
 // withManager runs fn with the session and the launched backend, closing

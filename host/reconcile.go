@@ -33,14 +33,17 @@ type reconcileOptions struct {
 	Home gateway.Home
 	// Argv is the runner's command line for a profile registered with
 	// these settings.
-	Argv     func(profile string, set registration.Settings) ([]string, error)
+	Argv func(profile string, set registration.Settings) ([]string, error)
+	// Default is the line for a profile registered without settings of
+	// ours (nil: Argv with none).
+	Default  func(profile string) ([]string, error)
 	Out, Err io.Writer
 	Now      func() time.Time
 }
 
 func reconcile(c *cli.Context) error {
 	return withManager(c, defaultScope(), func(s *session, m service.Manager, _ detect.Detection) error {
-		return runReconcile(s.ctx, m, reconcileOptions{Home: gateway.Home{Root: s.home}, Argv: runnerLine,
+		return runReconcile(s.ctx, m, reconcileOptions{Home: gateway.Home{Root: s.home}, Argv: runnerLine, Default: defaultLine,
 			Out: s.stdout, Err: s.stderr, Now: time.Now})
 	})
 }
@@ -58,11 +61,14 @@ func runReconcile(ctx context.Context, m service.Manager, o reconcileOptions) er
 		// As registered: the protocol, program and environment the
 		// operator chose, kept on the volume; the runner's defaults for a
 		// profile never registered.
-		set, _, err := registration.Load(e.Dir)
+		set, registered, err := registration.Load(e.Dir)
 		if err != nil {
 			return err
 		}
 		argv, err := o.Argv(e.Profile, set)
+		if !registered && o.Default != nil {
+			argv, err = o.Default(e.Profile)
+		}
 		if err != nil {
 			return err
 		}

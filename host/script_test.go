@@ -88,6 +88,9 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("TESTPLUGIN", plugin)
 			env.Setenv("TESTGATEWAY", testGateway)
+			// install and register default to upstream's gateway under the
+			// hermes protocol: the stand-in plays upstream's CLI here.
+			env.Setenv("HERMES_UPSTREAM_CLI", testGateway)
 			env.Setenv("TESTS6PLUGIN", s6Plugin)
 			return nil
 		},

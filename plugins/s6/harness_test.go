@@ -209,7 +209,7 @@ func (tr *tree) must(args ...string) string {
 // register registers profile running the test gateway.
 func (tr *tree) register(profile string, args ...string) {
 	tr.t.Helper()
-	tr.must(append([]string{"-p", profile, "gateway", "register", "--env", "HERMES_GATEWAY_COMMAND=" + bins.gateway}, args...)...)
+	tr.must(append([]string{"-p", profile, "gateway", "register", "--protocol", "plain", "--env", "HERMES_GATEWAY_COMMAND=" + bins.gateway}, args...)...)
 }
 
 func (tr *tree) slot(profile string) string { return filepath.Join(tr.scandir, "gateway-"+profile) }

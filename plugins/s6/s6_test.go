@@ -155,11 +155,11 @@ func TestBadInputTouchesNothing(t *testing.T) {
 	}
 	// Through the CLI: usage errors (2), and still nothing written.
 	for _, name := range []string{"Coder", "../escape", "name.with.dots"} {
-		if _, errOut, code := tr.hermes("-p", name, "gateway", "register"); code != 2 || !strings.Contains(errOut, "invalid profile name") {
+		if _, errOut, code := tr.hermes("-p", name, "gateway", "register", "--protocol", "plain"); code != 2 || !strings.Contains(errOut, "invalid profile name") {
 			t.Errorf("CLI register %q: exit %d %s", name, code, errOut)
 		}
 	}
-	if _, errOut, code := tr.hermes("-p", "work", "gateway", "register", "--env", "1X=y"); code != 2 || !strings.Contains(errOut, "keys must match") {
+	if _, errOut, code := tr.hermes("-p", "work", "gateway", "register", "--protocol", "plain", "--env", "1X=y"); code != 2 || !strings.Contains(errOut, "keys must match") {
 		t.Errorf("CLI bad env: exit %d %s", code, errOut)
 	}
 	if after := listing(t, tr.scandir); after != before {
@@ -182,7 +182,7 @@ func listing(t *testing.T, dir string) string {
 func TestDuplicateRegister(t *testing.T) {
 	tr := newTree(t)
 	tr.register("work", "--no-start")
-	_, errOut, code := tr.hermes("-p", "work", "gateway", "register")
+	_, errOut, code := tr.hermes("-p", "work", "gateway", "register", "--protocol", "plain")
 	if code != 1 || !strings.Contains(errOut, `profile "work" already exists (gateway-work)`) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -406,7 +406,7 @@ func TestConcurrentRegistersMakeOneSlot(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i], codes[i] = tr.hermes("-p", "work", "gateway", "register", "--no-start")
+			_, errs[i], codes[i] = tr.hermes("-p", "work", "gateway", "register", "--protocol", "plain", "--no-start")
 		}()
 	}
 	wg.Wait()
@@ -440,7 +440,7 @@ func TestRegisterAfterAKilledOne(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(slow, "s6-svscanctl"), []byte("#!/bin/sh\nsleep 30\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bins.hermes, "-p", "work", "gateway", "register", "--no-start")
+	cmd := exec.Command(bins.hermes, "-p", "work", "gateway", "register", "--protocol", "plain", "--no-start")
 	cmd.Env = append(tr.env(), "HERMES_S6_BIN_DIR="+slow)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -539,7 +539,7 @@ func TestServiceUser(t *testing.T) {
 	tr := newTree(t)
 	// A user that exists: the skeleton is handed to it, the scripts drop
 	// privileges when they start as root.
-	cmd := exec.Command(bins.hermes, "-p", "work", "gateway", "register", "--no-start")
+	cmd := exec.Command(bins.hermes, "-p", "work", "gateway", "register", "--protocol", "plain", "--no-start")
 	cmd.Env = append(tr.env(), "HERMES_S6_USER=nobody")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -558,7 +558,7 @@ func TestServiceUser(t *testing.T) {
 		t.Errorf("run:\n%s", run)
 	}
 	// A user that does not exist: refused, nothing left.
-	cmd = exec.Command(bins.hermes, "-p", "other", "gateway", "register")
+	cmd = exec.Command(bins.hermes, "-p", "other", "gateway", "register", "--protocol", "plain")
 	cmd.Env = append(tr.env(), "HERMES_S6_USER=no-such-user-here")
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), `invalid HERMES_S6_USER "no-such-user-here": no such user`) {
