@@ -386,7 +386,8 @@ func TestThroughTheCLI(t *testing.T) {
 	m.lingering()
 	run := func(args ...string) (string, int) {
 		cmd := exec.Command(hermesBin, args...)
-		cmd.Env = append(m.env(), "HERMES_SERVICE_BACKEND=systemd", "HERMES_PLUGIN_PATH="+fakeDir)
+		// Upstream's CLI, which the unit runs by default: sh stands in.
+		cmd.Env = append(m.env(), "HERMES_SERVICE_BACKEND=systemd", "HERMES_PLUGIN_PATH="+fakeDir, "HERMES_UPSTREAM_CLI=sh")
 		out, err := cmd.CombinedOutput()
 		code := 0
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -403,7 +404,9 @@ func TestThroughTheCLI(t *testing.T) {
 		dir = m.system
 	}
 	data, _ := os.ReadFile(filepath.Join(dir, "hermes-gateway-work.service"))
-	if !strings.Contains(string(data), "ExecStart="+hermesBin+" -p work gateway run") ||
+	sh, _ := exec.LookPath("sh")
+	sh, _ = filepath.Abs(sh)
+	if !strings.Contains(string(data), "ExecStart="+hermesBin+" -p work gateway run --protocol hermes -- "+sh+" -p work gateway run\n") ||
 		!strings.Contains(string(data), "ExecStop=-"+hermesBin+" -p work gateway mark-stop --pid $MAINPID") ||
 		!strings.Contains(string(data), `Environment="GREETING=hello world"`) {
 		t.Fatalf("unit:\n%s", data)
