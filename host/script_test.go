@@ -16,6 +16,7 @@ import (
 
 	"github.com/nousresearch/hermes-service/host"
 	"github.com/nousresearch/hermes-service/internal/detect"
+	"github.com/nousresearch/hermes-service/internal/privatetree"
 	"github.com/nousresearch/hermes-service/internal/testbackend"
 	"github.com/nousresearch/hermes-service/internal/testbin"
 	"github.com/nousresearch/hermes-service/internal/testgateway"
@@ -92,6 +93,14 @@ func TestScripts(t *testing.T) {
 			// hermes protocol: the stand-in plays upstream's CLI here.
 			env.Setenv("HERMES_UPSTREAM_CLI", testGateway)
 			env.Setenv("TESTS6PLUGIN", s6Plugin)
+			// A script that fails half-way leaves its private s6 tree (and
+			// the gateways under it) running: end it with the script.
+			env.Defer(func() {
+				trees, _ := filepath.Glob(filepath.Join(env.WorkDir, "*", "run", "s6-svscan.pid"))
+				for _, pidFile := range trees {
+					_, _ = privatetree.Of(filepath.Dir(filepath.Dir(pidFile))).Stop(context.Background())
+				}
+			})
 			return nil
 		},
 		Condition: scriptCondition,
