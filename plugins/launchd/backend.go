@@ -228,6 +228,11 @@ func (b *Backend) Install(ctx context.Context, profile string, opts service.Inst
 			return err
 		}
 	}
+	// An operator's earlier stop disabled the job: an install is the
+	// operator's word that it may run again, now or at the next login.
+	if err := b.enable(ctx, t, label); err != nil {
+		return err
+	}
 	if !opts.StartNow {
 		return nil // launchd loads it from the folder at the next login or boot
 	}
@@ -295,6 +300,9 @@ func (b *Backend) kickstart(ctx context.Context, profile string, flags ...string
 		return err
 	}
 	label := Label(profile)
+	if err := b.enable(ctx, t, label); err != nil { // undo an operator's stop first: a disabled job does not load
+		return err
+	}
 	if err := b.ensureLoaded(ctx, t, label); err != nil {
 		return err
 	}
@@ -326,11 +334,25 @@ func (b *Backend) Stop(ctx context.Context, profile string) error {
 		pid = parsePrint(out).PID
 	}
 	return b.OperatorStop(profile, pid, func() error {
-		if !isLoaded {
-			return nil
+		if isLoaded {
+			if err := b.bootout(ctx, t, label); err != nil {
+				return err
+			}
 		}
-		return b.bootout(ctx, t, label)
+		// bootout alone is undone at the next login or boot, which loads
+		// every plist in the folder again: disabled, it stays down.
+		if _, _, err := b.launchctl(ctx, label, "disable", t.service(label)); err != nil {
+			b.Log().Warn("the job is stopped but not disabled: it starts again at the next login", "error", err)
+		}
+		return nil
 	})
+}
+
+// enable lets launchd load the job again after an operator's stop
+// disabled it.
+func (b *Backend) enable(ctx context.Context, t target, label string) error {
+	_, _, err := b.launchctl(ctx, label, "enable", t.service(label))
+	return err
 }
 
 // Status reads launchctl print.

@@ -162,7 +162,8 @@ func TestInstallAndLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	plist := filepath.Join(b.cfg.AgentsDir, "ai.hermes.gateway.work.plist")
-	want := "launchctl managername\nlaunchctl print " + svc + "\nlaunchctl bootstrap gui/501 " + plist + "\nlaunchctl kickstart " + svc
+	// enable: an install undoes an operator's earlier stop (disable).
+	want := "launchctl managername\nlaunchctl print " + svc + "\nlaunchctl enable " + svc + "\nlaunchctl bootstrap gui/501 " + plist + "\nlaunchctl kickstart " + svc
 	if got := calls(tools); got != want {
 		t.Fatalf("calls:\n%s\nwant:\n%s", got, want)
 	}
@@ -183,7 +184,7 @@ func TestInstallAndLifecycle(t *testing.T) {
 	if !errors.As(err, &cf) || cf.ExitCode != 5 {
 		t.Fatalf("EIO twice: %v", err)
 	}
-	want = "launchctl print " + svc + "\nlaunchctl bootout " + svc + "\nlaunchctl bootstrap gui/501 " + plist +
+	want = "launchctl print " + svc + "\nlaunchctl bootout " + svc + "\nlaunchctl enable " + svc + "\nlaunchctl bootstrap gui/501 " + plist +
 		"\nlaunchctl bootout " + svc + "\nlaunchctl bootstrap gui/501 " + plist
 	if got := calls(tools); got != want {
 		t.Fatalf("calls:\n%s\nwant:\n%s", got, want)
@@ -194,7 +195,8 @@ func TestInstallAndLifecycle(t *testing.T) {
 	if err := b.Stop(ctx, "work"); err != nil {
 		t.Fatal(err)
 	}
-	if got := calls(tools); got != "launchctl print "+svc+"\nlaunchctl bootout "+svc {
+	// Disabled too: bootout alone is undone at the next login.
+	if got := calls(tools); got != "launchctl print "+svc+"\nlaunchctl bootout "+svc+"\nlaunchctl disable "+svc {
 		t.Fatalf("stop calls:\n%s", got)
 	}
 	if !gateway.ProbeMarker(profileDir(t, b, "work"), 4242) {
@@ -210,14 +212,14 @@ func TestInstallAndLifecycle(t *testing.T) {
 	if err := b.Start(ctx, "work"); err != nil {
 		t.Fatal(err)
 	}
-	if got := calls(tools); got != "launchctl print "+svc+"\nlaunchctl bootstrap gui/501 "+plist+"\nlaunchctl kickstart "+svc {
+	if got := calls(tools); got != "launchctl enable "+svc+"\nlaunchctl print "+svc+"\nlaunchctl bootstrap gui/501 "+plist+"\nlaunchctl kickstart "+svc {
 		t.Fatalf("start calls:\n%s", got)
 	}
 	_ = tools.Set(fakecmd.Reply{Argv: []string{"launchctl", "print", svc}, Stdout: printRunning})
 	if err := b.Restart(ctx, "work"); err != nil {
 		t.Fatal(err)
 	}
-	if got := calls(tools); got != "launchctl print "+svc+"\nlaunchctl kickstart -k "+svc {
+	if got := calls(tools); got != "launchctl enable "+svc+"\nlaunchctl print "+svc+"\nlaunchctl kickstart -k "+svc {
 		t.Fatalf("restart calls:\n%s", got)
 	}
 
@@ -279,7 +281,7 @@ func TestDomainsAndErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	daemon := filepath.Join(r.cfg.DaemonsDir, "ai.hermes.gateway.work.plist")
-	if got := calls(rtools); got != "launchctl print system/ai.hermes.gateway.work\nlaunchctl bootstrap system "+daemon {
+	if got := calls(rtools); got != "launchctl print system/ai.hermes.gateway.work\nlaunchctl enable system/ai.hermes.gateway.work\nlaunchctl bootstrap system "+daemon {
 		t.Fatalf("calls:\n%s", got)
 	}
 	data, _ := os.ReadFile(daemon)
