@@ -15,11 +15,13 @@ func runCommand() *cli.Command {
 		Name:      gateway.CommandRun,
 		Usage:     "run the profile's gateway in the foreground (what every service definition runs)",
 		ArgsUsage: "[-- COMMAND [ARG...]]",
-		Description: "Runs the gateway program as a child and keeps the profile's gateway_state.json, pid record and\n" +
-			"lock. The program is COMMAND, else $" + gateway.EnvGatewayCommand + " (split as a shell would, without one).\n" +
-			"An operator's stop (hermes gateway stop, or SIGINT) records the intent \"stopped\"; a SIGTERM without\n" +
-			"the planned-stop marker (a container restart, a bare kill) records \"running\", so the gateway comes\n" +
-			"back with the machine.\nExit codes: " + exitCodesText + ".",
+		Description: "Runs the gateway program, COMMAND, else $" + gateway.EnvGatewayCommand + " (split as a shell would, without one).\n" +
+			"--protocol hermes: the program keeps upstream's protocol itself (upstream's gateway run); the runner\n" +
+			"sets HERMES_HOME and the supervised-child variables and replaces itself with it.\n" +
+			"--protocol plain (the runner's default): the runner supervises the program as a child and keeps the\n" +
+			"protocol for it: an operator's stop (hermes gateway stop, or SIGINT) records \"stopped\"; a SIGTERM\n" +
+			"without the planned-stop marker (a container restart, a bare kill) leaves it \"running\", so the\n" +
+			"gateway comes back with the machine.\nExit codes: " + exitCodesText + ".",
 		Flags: []cli.Flag{
 			profileFlag(""),
 			&cli.BoolFlag{Name: flagName(gateway.FlagReplace), Usage: "take over from a runner already running for this profile (planned stop, SIGTERM, then SIGKILL after 10s)"},
