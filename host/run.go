@@ -31,7 +31,8 @@ func runCommand() *cli.Command {
 				Usage: "hermes: the program speaks upstream's protocol (upstream's gateway run) and the runner replaces itself with it; " +
 					"plain: a program that knows nothing of it, supervised as a child"},
 			&cli.IntFlag{Name: flagName(gateway.FlagFatalExit), Value: gateway.ExitConfig,
-				Usage: "the exit code for a gateway's fatal configuration, for a service manager that spares only a clean exit from restarts (launchd: 0)"},
+				Usage: "the exit code for a gateway's fatal configuration, for a service manager that spares only a clean exit from restarts (launchd: 0); " +
+					"under --protocol hermes the runner then stays as the gateway's parent to translate it, and hands an operator's stop on to the gateway"},
 		},
 		Action: runGateway,
 	}

@@ -4,8 +4,13 @@ package runner
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
 	"syscall"
 )
+
+// canExec: a Unix runner can replace itself with the gateway.
+const canExec = true
 
 // execGateway replaces the runner with the gateway program. It returns
 // only when the exec failed.
@@ -17,3 +22,14 @@ func execGateway(root string, argv []string) error {
 	err = syscall.Exec(path, argv, gatewayEnv(root))
 	return configError(fmt.Errorf("run the gateway program %q: %w", path, err))
 }
+
+// configureRelayed keeps the gateway in the runner's process group, so a
+// service manager that ends the job's group (launchd does) ends it too, and
+// has the kernel stop it should the runner die first (Linux).
+func configureRelayed(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{}
+	setParentDeathSignal(cmd.SysProcAttr)
+}
+
+// relaySignal passes a signal on as it came.
+func relaySignal(child *exec.Cmd, sig os.Signal) error { return child.Process.Signal(sig) }

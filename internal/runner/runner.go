@@ -1,12 +1,18 @@
 // Package runner is `hermes gateway run`: what every service definition
-// executes. It takes the profile's lock, keeps the pid record, runs the
-// gateway program as its child, forwards signals, and classifies a stop:
-// an operator's (SIGINT, or SIGTERM with the planned-stop marker naming the
-// runner) records the intent "stopped"; a stop from outside (SIGTERM
-// without it: a container restart, a bare kill) records "running", so the
-// gateway comes back with the machine. Its protocol (exit codes, argv,
-// environment names) lives in shared/gateway; it knows no backend by name:
-// a service definition tells it what it needs as a flag.
+// executes. Under the hermes protocol the gateway program keeps upstream's
+// protocol itself: the runner sets up its environment and replaces itself
+// with it (exec), or, where the service manager needs the gateway's exit
+// translated (launchd), stays as its parent and relays signals, handing an
+// operator's stop on as a marker naming the gateway (relay.go). Under the
+// plain protocol it supervises a program that knows nothing of the
+// protocol and keeps it for it: it takes the runner's lock, keeps the pid
+// record, and classifies a stop: an operator's (SIGINT, or SIGTERM with
+// the planned-stop marker naming the runner) records the intent
+// "stopped"; a stop from outside (SIGTERM without it: a container
+// restart, a bare kill) keeps "running", so the gateway comes back with
+// the machine. Its protocol (exit codes, argv, environment names) lives in
+// shared/gateway; it knows no backend by name: a service definition tells
+// it what it needs as a flag.
 package runner
 
 import (
@@ -145,6 +151,12 @@ func Run(cfg Config) (int, error) {
 	if cfg.Protocol == ProtocolHermes {
 		// The gateway keeps its own protocol: nothing for the runner to
 		// hold, write or classify.
+		if !canExec {
+			return gateway.ExitConfig, configError(errNoHermesProtocol)
+		}
+		if cfg.FatalExit != gateway.ExitConfig {
+			return relay(cfg)
+		}
 		err := execGateway(cfg.Home, cfg.Argv)
 		return gateway.ExitConfig, err
 	}

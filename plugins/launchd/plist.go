@@ -20,8 +20,10 @@ func Label(profile string) string { return labels.Name(profile) }
 // keepAlive restarts the runner when it exits non-zero, and leaves it down
 // after a clean exit (SuccessfulExit false). launchd cannot exempt one exit
 // code, so a fatal configuration could not be spared a restart loop this
-// way alone: the job runs the runner with --fatal-exit-code 0, so it
-// records startup_failed and exits 0 instead (see programArguments).
+// way alone: the job runs the runner with --fatal-exit-code 0, so it exits
+// 0 instead (see programArguments). Under the hermes protocol that makes
+// the runner stay as the gateway's parent rather than replace itself with
+// it, and hand an operator's stop on to it (internal/runner's relay).
 // ThrottleInterval spaces out the restarts of a crashing gateway.
 type keepAlive struct {
 	SuccessfulExit bool `plist:"SuccessfulExit"`
