@@ -8,6 +8,7 @@ import (
 
 	"github.com/nousresearch/hermes-service/internal/detect"
 	"github.com/nousresearch/hermes-service/internal/runner"
+	"github.com/nousresearch/hermes-service/internal/shutdown"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 )
 
@@ -72,6 +73,8 @@ func markStopCommand() *cli.Command {
 		Flags: []cli.Flag{
 			profileFlag(""),
 			&cli.IntFlag{Name: "pid", Usage: "the gateway runner's pid (default: from the pid record)"},
+			&cli.StringFlag{Name: flagName(gateway.FlagUnlessShutdown), Usage: "mark nothing while the systemd manager of this scope " +
+				"(system or user) is going down: a shutdown, reboot or logout is no operator's stop"},
 		},
 		Action: func(c *cli.Context) error {
 			s, err := flagsOnlySession(c)
@@ -81,6 +84,21 @@ func markStopCommand() *cli.Command {
 			dir, err := gateway.Home{Root: s.home}.ProfileDir(s.profile)
 			if err != nil {
 				return &UsageError{Err: err}
+			}
+			if scope := c.String(flagName(gateway.FlagUnlessShutdown)); scope != "" {
+				sc, err := shutdown.ParseScope(scope)
+				if err != nil {
+					return &UsageError{Err: err}
+				}
+				stopping, err := shutdown.SystemdStopping(c.Context, sc)
+				switch {
+				case err != nil:
+					// Unknown: a typed stop is the common case, so mark it.
+					fmt.Fprintf(s.stderr, "hermes: warning: %v; marking the stop as the operator's\n", err)
+				case stopping:
+					fmt.Fprintf(s.stderr, "hermes: the %s manager is going down: not an operator's stop, nothing marked\n", sc)
+					return nil
+				}
 			}
 			pid := c.Int("pid")
 			if pid == 0 {

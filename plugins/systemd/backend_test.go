@@ -399,15 +399,15 @@ func TestThroughTheCLI(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "installed the work gateway") {
 		t.Fatalf("install: %d %s", code, out)
 	}
-	dir := m.user
+	dir, scope := m.user, "user"
 	if os.Geteuid() == 0 {
-		dir = m.system
+		dir, scope = m.system, "system"
 	}
 	data, _ := os.ReadFile(filepath.Join(dir, "hermes-gateway-work.service"))
 	sh, _ := exec.LookPath("sh")
 	sh, _ = filepath.Abs(sh)
 	if !strings.Contains(string(data), "ExecStart="+hermesBin+" -p work gateway run --protocol hermes -- "+sh+" -p work gateway run\n") ||
-		!strings.Contains(string(data), "ExecStop=-"+hermesBin+" -p work gateway mark-stop --pid $MAINPID") ||
+		!strings.Contains(string(data), "ExecStop=-"+hermesBin+" -p work gateway mark-stop --unless-shutdown "+scope+" --pid $MAINPID") ||
 		!strings.Contains(string(data), `Environment="GREETING=hello world"`) {
 		t.Fatalf("unit:\n%s", data)
 	}
@@ -417,13 +417,38 @@ func TestThroughTheCLI(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `"state": "running"`) || !strings.Contains(out, `"pid": 77`) {
 		t.Fatalf("status: %d %s", code, out)
 	}
-	// The hidden command the unit's ExecStop runs writes the marker.
-	out, code = run("-p", "work", "gateway", "mark-stop", "--pid", "77")
-	if code != 0 {
-		t.Fatalf("mark-stop: %d %s", code, out)
+	// The hidden command the unit's ExecStop runs writes the marker for a
+	// typed `systemctl stop`, and nothing while the manager goes down (a
+	// shutdown, reboot or logout is no operator's stop); when the manager
+	// cannot say, it marks (the common case) and warns.
+	workDir := filepath.Join(m.home, "profiles", "work")
+	isRunning := []string{"systemctl", "is-system-running"}
+	if scope == "user" {
+		isRunning = []string{"systemctl", "--user", "is-system-running"}
 	}
-	if !gateway.ProbeMarker(filepath.Join(m.home, "profiles", "work"), 77) {
-		t.Fatal("no marker for pid 77")
+	for _, tt := range []struct {
+		reply  fakecmd.Reply
+		marked bool
+		say    string
+	}{
+		{fakecmd.Reply{Stdout: "running\n"}, true, ""},
+		{fakecmd.Reply{Stdout: "degraded\n", Exit: 1}, true, ""},
+		{fakecmd.Reply{Stdout: "stopping\n", Exit: 1}, false, "going down: not an operator's stop"},
+		{fakecmd.Reply{Stderr: "Failed to connect to bus", Exit: 1}, true, "warning: ask the " + scope + " manager"},
+	} {
+		_ = os.Remove(filepath.Join(workDir, gateway.PlannedStopFile))
+		tt.reply.Argv = isRunning
+		_ = m.tools.Set(tt.reply)
+		out, code = run("-p", "work", "gateway", "mark-stop", "--unless-shutdown", scope, "--pid", "77")
+		if code != 0 || !strings.Contains(out, tt.say) {
+			t.Fatalf("mark-stop with the manager saying %q: %d %s", tt.reply.Stdout, code, out)
+		}
+		if got := gateway.ProbeMarker(workDir, 77); got != tt.marked {
+			t.Fatalf("mark-stop with the manager saying %q: marked=%v, want %v", tt.reply.Stdout, got, tt.marked)
+		}
+	}
+	if out, code = run("-p", "work", "gateway", "mark-stop", "--unless-shutdown", "galaxy", "--pid", "77"); code != 2 {
+		t.Fatalf("mark-stop with a bad scope: %d %s", code, out)
 	}
 	_ = m.tools.Set()
 	out, code = run("-p", "nothere", "gateway", "start")

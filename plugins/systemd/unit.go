@@ -89,11 +89,17 @@ func commandLine(argv []string) string {
 	return strings.Join(words, " ")
 }
 
-// markStopLine is ExecStop's hermes mark-stop for the unit's main pid. The
-// last word stays unquoted: systemd expands $MAINPID there.
+// markStopLine is ExecStop's hermes mark-stop for the unit's main pid,
+// which marks nothing while the unit's manager is going down (a shutdown,
+// reboot or logout is no operator's stop). The last word stays unquoted:
+// systemd expands $MAINPID there.
 func (u unitSpec) markStopLine() string {
+	scope := "user"
+	if u.System {
+		scope = "system"
+	}
 	argv := append([]string{u.Command[0]}, gateway.ProfileArgs(u.Profile)...)
-	argv = append(argv, gateway.CommandGateway, gateway.CommandMarkStop, gateway.FlagPID)
+	argv = append(argv, gateway.CommandGateway, gateway.CommandMarkStop, gateway.FlagUnlessShutdown, scope, gateway.FlagPID)
 	return commandLine(argv) + " $MAINPID"
 }
 

@@ -125,7 +125,7 @@ func TestUnitsReadBack(t *testing.T) {
 			text := string(data)
 			for _, want := range []string{"Restart=always", "RestartSec=5", "RestartForceExitStatus=75", "SuccessExitStatus=75",
 				"RestartPreventExitStatus=78", "StartLimitIntervalSec=0", "KillMode=mixed", "TimeoutStopSec=90",
-				"gateway mark-stop --pid $MAINPID", "WorkingDirectory="} {
+				"gateway mark-stop --unless-shutdown ", " --pid $MAINPID", "WorkingDirectory="} {
 				if !strings.Contains(text, want) {
 					t.Errorf("unit lacks %q", want)
 				}

@@ -107,6 +107,10 @@ const (
 	// manager's stop hook runs it); FlagPID names the pid.
 	CommandMarkStop = "mark-stop"
 	FlagPID         = "--pid"
+	// FlagUnlessShutdown (with the manager's scope, system or user) makes
+	// mark-stop write nothing while that manager is going down: a
+	// shutdown, reboot or logout is no operator's stop.
+	FlagUnlessShutdown = "--unless-shutdown"
 	// FlagProfile selects the profile.
 	FlagProfile = "-p"
 	// FlagFatalExit is the exit code the runner uses for a fatal
