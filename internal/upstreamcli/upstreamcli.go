@@ -5,6 +5,8 @@
 package upstreamcli
 
 import (
+	"bytes"
+	"context"
 	"debug/buildinfo"
 	"errors"
 	"fmt"
@@ -12,6 +14,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/nousresearch/hermes-service/internal/runner"
 	"github.com/nousresearch/hermes-service/shared/gateway"
@@ -110,8 +114,45 @@ var ErrNotFound = errors.New("upstream CLI not found")
 // Is makes errors.Is(err, ErrNotFound) true.
 func (*NotFoundError) Is(target error) bool { return target == ErrNotFound }
 
-// GatewayRun is upstream's `[-p P] gateway run` after cli.
+// GatewayRun is upstream's `[-p P] gateway run` after cli, with
+// --external-supervisor when that CLI's `gateway run` accepts it (newer
+// upstream; see AcceptsExternalSupervisor): the runner wraps the gateway
+// as a supervisor, and the flag, not the variable alone, authorises the
+// --replace takeover an s6 slot relies on.
 func GatewayRun(cli []string, profile string) []string {
 	argv := append(append([]string{}, cli...), gateway.ProfileArgs(profile)...)
-	return append(argv, gateway.CommandGateway, gateway.CommandRun)
+	argv = append(argv, gateway.CommandGateway, gateway.CommandRun)
+	if AcceptsExternalSupervisor(cli) {
+		argv = append(argv, gateway.FlagExternalSupervisor)
+	}
+	return argv
+}
+
+// probeTimeout bounds asking upstream's CLI for its help: a Python CLI
+// starts in about a second; one that hangs is taken for one without the
+// flag.
+const probeTimeout = 15 * time.Second
+
+// probed keeps each CLI's answer for this process: a container boot's
+// reconcile asks once, not once per profile.
+var probed sync.Map // strings.Join(cli, "\x00") -> bool
+
+// AcceptsExternalSupervisor asks upstream's CLI, `gateway run --help`,
+// whether its gateway takes --external-supervisor. Only upstream's own CLI
+// is asked (never an operator's --gateway-command, which might start a
+// gateway rather than print help); any failure is a no.
+func AcceptsExternalSupervisor(cli []string) bool {
+	key := strings.Join(cli, "\x00")
+	if v, ok := probed.Load(key); ok {
+		return v.(bool)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+	defer cancel()
+	argv := append(append([]string{}, cli...), gateway.CommandGateway, gateway.CommandRun, "--help")
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.WaitDelay = time.Second
+	out, err := cmd.Output()
+	ok := err == nil && bytes.Contains(out, []byte(gateway.FlagExternalSupervisor))
+	probed.Store(key, ok)
+	return ok
 }

@@ -39,6 +39,9 @@ const (
 	// upstream's code does; by default one more than MarkerSkew ahead is
 	// stale.
 	EnvFutureMarkers = "UPSTREAM_GATEWAY_FUTURE_MARKERS"
+	// EnvNoExternalSupervisorFlag=1 plays older upstream, whose `gateway
+	// run` has no --external-supervisor: refused, and not in its --help.
+	EnvNoExternalSupervisorFlag = "UPSTREAM_GATEWAY_NO_EXTERNAL_SUPERVISOR_FLAG"
 )
 
 // Upstream's own environment names the stand-in reads.
@@ -59,7 +62,7 @@ const (
 
 // Upstream's `gateway run` flags besides gateway.FlagReplace.
 const (
-	FlagExternalSupervisor = "--external-supervisor"
+	FlagExternalSupervisor = gateway.FlagExternalSupervisor
 	FlagNoSupervise        = "--no-supervise"
 	FlagForce              = "--force"
 )

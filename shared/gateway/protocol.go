@@ -113,6 +113,10 @@ const (
 	FlagUnlessShutdown = "--unless-shutdown"
 	// FlagProfile selects the profile.
 	FlagProfile = "-p"
+	// FlagExternalSupervisor is newer upstream's `gateway run` flag for a
+	// supervisor that wraps the gateway: it sets EnvExternalSupervisor, and
+	// unlike the variable alone it authorises a --replace takeover.
+	FlagExternalSupervisor = "--external-supervisor"
 	// FlagFatalExit is the exit code the runner uses for a fatal
 	// configuration, for a service manager that can spare only a clean exit
 	// from its restarts (launchd's KeepAlive): the state file keeps the real

@@ -23,6 +23,13 @@ import (
 )
 
 func main() {
+	for _, a := range os.Args[1:] {
+		if a == "--help" || a == "-h" {
+			// A program asked for its help prints it and starts nothing.
+			fmt.Println("usage: hermes-test-gateway [ARG...] (a stand-in gateway for tests; see its package doc)")
+			return
+		}
+	}
 	// Handlers first: a test signals as soon as it reads "started", and an
 	// unhandled SIGUSR1 would kill the process instead of being reported.
 	sigs := make(chan os.Signal, 4)

@@ -28,6 +28,7 @@ type options struct {
 	externalSupervisor bool
 	noSupervise        bool
 	force              bool
+	help               bool
 
 	drain, drainInterval, startDelay, exitAfter, rmwGap time.Duration
 	exit                                                int
@@ -62,8 +63,10 @@ func parseOptions(args []string) (options, error) {
 			o.profile = a[strings.IndexByte(a, '=')+1:]
 		case a == gateway.FlagReplace:
 			o.replace = true
-		case a == upstreamgateway.FlagExternalSupervisor:
+		case a == upstreamgateway.FlagExternalSupervisor && os.Getenv(upstreamgateway.EnvNoExternalSupervisorFlag) != "1":
 			o.externalSupervisor = true
+		case a == "--help" || a == "-h":
+			o.help = true
 		case a == upstreamgateway.FlagNoSupervise:
 			o.noSupervise = true
 		case a == upstreamgateway.FlagForce:
@@ -172,6 +175,10 @@ func run(args []string) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hermes-upstream-gateway:", err)
 		return 2
+	}
+	if opts.help {
+		printHelp()
+		return 0
 	}
 	dir, err := homeDir(opts.profile)
 	if err != nil {
@@ -569,4 +576,14 @@ func (g *gw) finish() int {
 	g.writeState(final, reason)
 	say(upstreamgateway.ExitLine(code, final))
 	return code
+}
+
+// printHelp is `gateway run --help` as upstream's argparse prints it: the
+// flags it takes, --external-supervisor only where that upstream has it.
+func printHelp() {
+	flags := []string{gateway.FlagReplace, upstreamgateway.FlagNoSupervise, upstreamgateway.FlagForce}
+	if os.Getenv(upstreamgateway.EnvNoExternalSupervisorFlag) != "1" {
+		flags = append(flags, upstreamgateway.FlagExternalSupervisor)
+	}
+	fmt.Printf("usage: hermes gateway run [-h] [-v] [-q] [%s]\n", strings.Join(flags, "] ["))
 }
