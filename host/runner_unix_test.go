@@ -243,6 +243,31 @@ func TestReplaceTakesOver(t *testing.T) {
 	second.exitCode(t)
 }
 
+// TestAReplacedRunnerLeavesTheIntent: the runner a --replace ends exits 0
+// but records no operator's stop: until its successor records its own
+// start, the state must still say the gateway is wanted, or a container
+// stopped in between would leave it down at the next boot.
+func TestAReplacedRunnerLeavesTheIntent(t *testing.T) {
+	t.Parallel() // own home, own processes
+	home := t.TempDir()
+	first := startRunner(t, home, nil)
+	running(t, first, home)
+	if err := gateway.WriteRunnerTakeover(workDir(home), first.cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	first.signal(t, syscall.SIGTERM) // as the successor does
+	if code := first.exitCode(t); code != 0 {
+		t.Fatalf("replaced runner exit %d, want 0:\n%s", code, first.out)
+	}
+	st := state(t, home)
+	if st.DesiredState() != "running" || st.GatewayState() != "running" {
+		t.Fatalf("after a takeover: gateway_state %q desired_state %q, want running/running", st.GatewayState(), st.DesiredState())
+	}
+	if _, err := os.Stat(filepath.Join(workDir(home), gateway.RunnerTakeoverFile)); !os.IsNotExist(err) {
+		t.Fatalf("takeover marker left behind: %v", err)
+	}
+}
+
 func TestReplaceKillsAStubbornRunner(t *testing.T) {
 	t.Parallel() // own home, own processes
 	home := t.TempDir()

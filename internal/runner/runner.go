@@ -219,7 +219,12 @@ func (r *runner) takeOver(rec *gateway.PIDRecord) error {
 		return nil // the lock holder is gone or going; the lock wait takes the lock
 	}
 	r.say("replacing the runner with PID %d", rec.PID)
-	gateway.MarkPlannedStop(r.Log, r.Dir, rec.PID)
+	// A takeover, not an operator's stop: the old runner must not record
+	// the intent "stopped", which a container stopped before this runner
+	// records "running" would leave behind.
+	if err := gateway.WriteRunnerTakeover(r.Dir, rec.PID); err != nil {
+		r.Log.Warn("could not mark the takeover; the old runner will take it for a stop from outside", "error", err)
+	}
 	if err := gateway.RequestStop(rec.PID); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("signal the runner with PID %d: %w", rec.PID, err)
 	}
@@ -296,7 +301,7 @@ func (r *runner) run() (int, error) {
 		case err := <-done:
 			return r.exited(child, err), nil
 		case sig := <-sigs:
-			planned, reason, ok := r.classify(sig)
+			kind, reason, ok := r.classify(sig)
 			if !ok {
 				r.Log.Debug("forwarding signal", "signal", sig)
 				_ = forward(child, sig)
@@ -304,24 +309,36 @@ func (r *runner) run() (int, error) {
 			}
 			r.say("%s; stopping the gateway (PID %d)", reason, child.Process.Pid)
 			r.stopChild(child, done, sigs)
-			return r.stopped(planned, reason), nil
+			return r.stopped(kind, reason), nil
 		}
 	}
 }
 
+// stopKind is whose stop a signal is.
+type stopKind int
+
+const (
+	stopOutside  stopKind = iota // a container restart, a bare kill
+	stopOperator                 // SIGINT, or SIGTERM with the planned-stop marker
+	stopTakeover                 // SIGTERM with a new runner's takeover marker
+)
+
 // classify says what a signal means: ok is false for one that is only
 // forwarded (SIGUSR1, SIGHUP).
-func (r *runner) classify(sig os.Signal) (planned bool, reason string, ok bool) {
+func (r *runner) classify(sig os.Signal) (kind stopKind, reason string, ok bool) {
 	switch {
 	case isInterrupt(sig):
-		return true, "interrupted (SIGINT): a planned stop", true
+		return stopOperator, "interrupted (SIGINT): a planned stop", true
 	case isTerminate(sig):
-		if gateway.ConsumeMarker(r.Dir, os.Getpid()) {
-			return true, "SIGTERM with the planned-stop marker: an operator's stop", true
+		if gateway.ConsumeRunnerTakeover(r.Dir, os.Getpid()) {
+			return stopTakeover, "SIGTERM with the takeover marker: a new runner replaces this one", true
 		}
-		return false, "SIGTERM without a planned-stop marker: a stop from outside, the gateway stays wanted", true
+		if gateway.ConsumeMarker(r.Dir, os.Getpid()) {
+			return stopOperator, "SIGTERM with the planned-stop marker: an operator's stop", true
+		}
+		return stopOutside, "SIGTERM without a planned-stop marker: a stop from outside, the gateway stays wanted", true
 	}
-	return false, "", false
+	return stopOutside, "", false
 }
 
 // stopChild asks the gateway to stop and waits StopTimeout for it, then
@@ -351,10 +368,16 @@ func (r *runner) stopChild(child *exec.Cmd, done <-chan error, sigs <-chan os.Si
 
 // stopped records how a signalled stop ended. The fix for the bug this
 // project grew from: only an operator's stop records the intent "stopped".
-func (r *runner) stopped(planned bool, reason string) int {
-	if planned {
+func (r *runner) stopped(kind stopKind, reason string) int {
+	switch kind {
+	case stopOperator:
 		r.update(map[string]any{gateway.KeyGatewayState: gateway.GatewayStopped,
 			gateway.KeyDesiredState: service.DesiredStopped, gateway.KeyExitReason: reason})
+		return gateway.ExitOK
+	case stopTakeover:
+		// The new runner records its own start; until it does, the gateway
+		// is still wanted, whatever stops the container meanwhile.
+		r.update(map[string]any{gateway.KeyGatewayState: gateway.GatewayRunning, gateway.KeyExitReason: reason})
 		return gateway.ExitOK
 	}
 	// A stop from outside leaves the gateway wanted where every one of

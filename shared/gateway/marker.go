@@ -25,7 +25,22 @@ type Marker struct {
 // WriteMarker marks the coming stop of pid, the gateway of the profile at
 // dir, as planned. It writes atomically, and the error says whether it
 // worked.
-func WriteMarker(dir string, pid int) error {
+func WriteMarker(dir string, pid int) error { return writeMarker(dir, PlannedStopFile, pid) }
+
+// RunnerTakeoverFile is a plain-protocol runner's --replace marker: "the
+// coming stop of target_pid is a new runner taking over", so the old one
+// exits without recording an operator's stop (and the intent "stopped"
+// with it). Upstream never reads it.
+const RunnerTakeoverFile = ".hermes-runner-takeover.json"
+
+// WriteRunnerTakeover marks the coming stop of the runner pid as a
+// takeover by this process.
+func WriteRunnerTakeover(dir string, pid int) error { return writeMarker(dir, RunnerTakeoverFile, pid) }
+
+// ConsumeRunnerTakeover is ConsumeMarker for RunnerTakeoverFile.
+func ConsumeRunnerTakeover(dir string, pid int) bool { return consume(dir, RunnerTakeoverFile, pid) }
+
+func writeMarker(dir, file string, pid int) error {
 	m := Marker{TargetPID: pid, TargetStartTime: StartTime(pid), StopperPID: os.Getpid(), WrittenAt: isoNow(now())}
 	o := newObject()
 	for _, kv := range []struct {
@@ -45,7 +60,7 @@ func WriteMarker(dir string, pid int) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, PlannedStopFile), data, 0o644)
+	return writeAtomic(filepath.Join(dir, file), data, 0o644)
 }
 
 // MarkPlannedStop is what every backend calls before it stops a gateway:
@@ -76,7 +91,11 @@ const (
 )
 
 func readMarker(dir string, pid int) (markerState, *Marker) {
-	data, err := os.ReadFile(filepath.Join(dir, PlannedStopFile))
+	return readMarkerFile(dir, PlannedStopFile, pid)
+}
+
+func readMarkerFile(dir, file string, pid int) (markerState, *Marker) {
+	data, err := os.ReadFile(filepath.Join(dir, file))
 	if errors.Is(err, os.ErrNotExist) {
 		return markerNone, nil
 	}
@@ -108,11 +127,13 @@ func readMarker(dir string, pid int) (markerState, *Marker) {
 // stop planned?". It removes a marker that names pid, and one that is
 // expired or corrupt; a live marker naming another process is left alone
 // (that process's stop is still coming).
-func ConsumeMarker(dir string, pid int) bool {
-	state, _ := readMarker(dir, pid)
+func ConsumeMarker(dir string, pid int) bool { return consume(dir, PlannedStopFile, pid) }
+
+func consume(dir, file string, pid int) bool {
+	state, _ := readMarkerFile(dir, file, pid)
 	switch state {
 	case markerSelf, markerInvalid:
-		_ = os.Remove(filepath.Join(dir, PlannedStopFile))
+		_ = os.Remove(filepath.Join(dir, file))
 	}
 	return state == markerSelf
 }
