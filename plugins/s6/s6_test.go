@@ -275,6 +275,31 @@ func TestStopIsPlannedAndABareDownIsNot(t *testing.T) {
 		t.Fatalf("after a bare down: gateway_state %q desired %q, want running/running", st.GatewayState(), st.DesiredState())
 	}
 	expectReaders(t, tr.profileDir("work"), "plain protocol, after a bare down", true, true, true)
+
+	// An operator's stop whose marker cannot be written: the runner takes
+	// the SIGTERM for a stop from outside, but the operator's "stopped",
+	// recorded before the signal and again once down, survives it.
+	tr.must("-p", "work", "gateway", "start")
+	tr.waitUp("work")
+	blocker := filepath.Join(tr.profileDir("work"), gateway.PlannedStopFile)
+	if err := os.Mkdir(blocker, 0o755); err != nil { // a folder where the marker goes: its write fails
+		t.Fatal(err)
+	}
+	defer os.Remove(blocker)
+	tr.must("-p", "work", "gateway", "stop")
+	tr.waitDown("work")
+	tr.waitFor("the runner to record its stop", func() bool {
+		st, _ := gateway.ReadState(tr.profileDir("work"))
+		return strings.Contains(string(st.Raw("exit_reason")), "without a planned-stop marker")
+	})
+	if st, _ := gateway.ReadState(tr.profileDir("work")); st.DesiredState() != "stopped" {
+		t.Fatalf("the operator's stop without a marker left desired_state %q", st.DesiredState())
+	}
+	expectReaders(t, tr.profileDir("work"), "plain protocol, after an operator's stop whose marker failed", true, false, false)
+	tr.never("the stopped gateway to come back", time.Second, func() bool {
+		m := tr.svstat("work", "up")
+		return m != nil && m["up"] == "true"
+	})
 }
 
 var auditLine = regexp.MustCompile(`^reconcile: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4} profile=(\S+) prior_state=(\S+) action=(\S+)$`)
