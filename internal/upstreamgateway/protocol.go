@@ -85,7 +85,7 @@ const (
 	DefaultDrainInterval = 100 * time.Millisecond
 	DefaultExitAfter     = 100 * time.Millisecond
 	// MarkerSkew is how far in the future a marker's written_at may be.
-	MarkerSkew = 5 * time.Second
+	MarkerSkew = gateway.MarkerSkew
 	// WatchInterval is how often the planned-stop watcher looks, as
 	// upstream's.
 	WatchInterval = 500 * time.Millisecond

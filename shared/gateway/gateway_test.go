@@ -238,6 +238,12 @@ func TestMarkerRules(t *testing.T) {
 			planned: false, remaining: false},
 		{name: "expired for another pid is removed too", marker: map[string]any{"target_pid": self + 100000, "stopper_pid": 1, "written_at": isoNow(time.Now().Add(-2 * time.Minute))},
 			planned: false, remaining: false},
+		{name: "a little in the future (clock skew)", marker: map[string]any{"target_pid": self, "target_start_time": selfStart, "stopper_pid": 1, "written_at": isoNow(time.Now().Add(3 * time.Second))},
+			planned: true, remaining: false},
+		// A marker dated ahead would make every stop from outside until then
+		// an operator's: nobody's, and removed.
+		{name: "far in the future", marker: map[string]any{"target_pid": self, "target_start_time": selfStart, "stopper_pid": 1, "written_at": isoNow(time.Now().Add(time.Hour))},
+			planned: false, remaining: false},
 		{name: "unparsable time", marker: map[string]any{"target_pid": self, "written_at": "soon"}, planned: false, remaining: false},
 		{name: "no target", marker: map[string]any{"written_at": fresh}, planned: false, remaining: false},
 		{name: "corrupt", marker: map[string]any{"raw": "{not json"}, planned: false, remaining: false},

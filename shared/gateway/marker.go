@@ -13,6 +13,12 @@ import (
 // MarkerTTL is how long a planned-stop marker stays valid.
 const MarkerTTL = 60 * time.Second
 
+// MarkerSkew is how far in the future a marker's written_at may be (clocks
+// of two processes on one machine agree; a container's may lag a little).
+// One dated further ahead is nobody's: honoured, it would turn every stop
+// from outside in the next hour into an operator's.
+const MarkerSkew = 5 * time.Second
+
 // Marker is .gateway-planned-stop.json: "the stop of target_pid that is about
 // to come is the operator's".
 type Marker struct {
@@ -107,7 +113,7 @@ func readMarkerFile(dir, file string, pid int) (markerState, *Marker) {
 		return markerInvalid, nil
 	}
 	written, ok := parseISO(m.WrittenAt)
-	if !ok || now().Sub(written) > MarkerTTL {
+	if age := now().Sub(written); !ok || age > MarkerTTL || age < -MarkerSkew {
 		return markerInvalid, &m
 	}
 	if m.TargetPID != pid {
