@@ -280,10 +280,11 @@ func TestRunReconcile(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(home.Root, "profiles", "scratch"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	// alpha was registered with a program, a protocol and --env: the boot
-	// rebuilds its slot from those, not from defaults.
+	// alpha was registered with a program, a protocol, --env and
+	// --stop-timeout: the boot rebuilds its slot from those, not from
+	// defaults.
 	alpha := registration.Settings{Protocol: gateway.ProtocolHermes, Program: []string{"/g", "-p", "alpha", "gateway", "run"},
-		Env: map[string]string{"TOKEN": "s3cret value"}}
+		Env: map[string]string{"TOKEN": "s3cret value"}, StopTimeout: registration.Duration(2 * time.Minute)}
 	if _, err := registration.Save(filepath.Join(home.Root, "profiles", "alpha"), alpha); err != nil {
 		t.Fatal(err)
 	}
@@ -312,6 +313,12 @@ func TestRunReconcile(t *testing.T) {
 	if cmd, env, _ := backend.Options("alpha"); strings.Join(cmd, " ") != "/usr/bin/hermes -p alpha gateway run --protocol hermes -- /g -p alpha gateway run" ||
 		env["TOKEN"] != "s3cret value" {
 		t.Errorf("alpha reconciled with %q %v, not as registered", cmd, env)
+	}
+	if got := backend.StopTimeout("alpha"); got != 2*time.Minute {
+		t.Errorf("alpha reconciled with stop timeout %s, not as registered", got)
+	}
+	if got := backend.StopTimeout("beta"); got != 0 {
+		t.Errorf("beta, registered without one, reconciled with stop timeout %s, not the default", got)
 	}
 	log, _ := os.ReadFile(filepath.Join(home.Root, "logs", "container-boot.log"))
 	if strings.Count(string(log), "\n") != len(want) {
@@ -381,10 +388,18 @@ func TestServiceArgvRecordsTheGatewayProgram(t *testing.T) {
 		want     []string
 		wantCode int
 	}{
-		{"plain, no program: the service's environment", gatewayProgram{Protocol: runner.ProtocolPlain}, gateway.RunnerArgv(exe, "work"), ExitOK},
+		{"plain, no program: the service's environment", gatewayProgram{Protocol: runner.ProtocolPlain},
+			gateway.RunnerArgv(exe, "work", "--stop-timeout", "60s"), ExitOK},
 		{"plain program, resolved", gatewayProgram{Protocol: runner.ProtocolPlain, Command: `sh -c 'echo "hi there"'`},
-			gateway.RunnerArgv(exe, "work", "--protocol", "plain", "--", sh, "-c", `echo "hi there"`), ExitOK},
-		{"hermes program", gatewayProgram{Protocol: runner.ProtocolHermes, Command: "sh -p work gateway run"},
+			gateway.RunnerArgv(exe, "work", "--stop-timeout", "60s", "--protocol", "plain", "--", sh, "-c", `echo "hi there"`), ExitOK},
+		// The runner's child timeout fits inside the chosen stop budget.
+		{"plain program, a 2m budget", gatewayProgram{Protocol: runner.ProtocolPlain, Command: "sh", StopTimeout: 2 * time.Minute},
+			gateway.RunnerArgv(exe, "work", "--stop-timeout", "90s", "--protocol", "plain", "--", sh), ExitOK},
+		{"plain, no program, a 15s budget", gatewayProgram{Protocol: runner.ProtocolPlain, StopTimeout: 15 * time.Second},
+			gateway.RunnerArgv(exe, "work", "--stop-timeout", "10s"), ExitOK},
+		// Under hermes the gateway drains by its own clock: the budget is
+		// the service manager's alone.
+		{"hermes program", gatewayProgram{Protocol: runner.ProtocolHermes, Command: "sh -p work gateway run", StopTimeout: 2 * time.Minute},
 			gateway.RunnerArgv(exe, "work", "--protocol", "hermes", "--", sh, "-p", "work", "gateway", "run"), ExitOK},
 		{"hermes without a program, no upstream CLI", gatewayProgram{Protocol: runner.ProtocolHermes}, nil, ExitConfig},
 		{"a program that is nowhere", gatewayProgram{Command: "no-such-gateway-program --x"}, nil, ExitConfig},
@@ -400,5 +415,24 @@ func TestServiceArgvRecordsTheGatewayProgram(t *testing.T) {
 				t.Fatalf("argv %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestStopBudgetBounds: --stop-timeout takes whole seconds from
+// gateway.MinStopBudget to gateway.MaxStopBudget; anything else is a usage
+// error (exit 2). The runner's own default drain is what the default budget
+// gives it, so a plain runner line without the flag would drain the same.
+func TestStopBudgetBounds(t *testing.T) {
+	for d, want := range map[time.Duration]int{
+		gateway.StopBudget: ExitOK, gateway.MinStopBudget: ExitOK, gateway.MaxStopBudget: ExitOK, 2 * time.Minute: ExitOK,
+		0: ExitUsage, -time.Minute: ExitUsage, 9 * time.Second: ExitUsage, time.Hour + time.Second: ExitUsage,
+		90500 * time.Millisecond: ExitUsage,
+	} {
+		if err := checkStopBudget(d); exitCode(err) != want {
+			t.Errorf("--stop-timeout %s: exit %d (%v), want %d", d, exitCode(err), err, want)
+		}
+	}
+	if gateway.DrainWithin(gateway.StopBudget) != runner.DefaultStopTimeout {
+		t.Fatalf("the default budget gives the runner %s, its own default is %s", gateway.DrainWithin(gateway.StopBudget), runner.DefaultStopTimeout)
 	}
 }

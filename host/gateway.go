@@ -44,7 +44,7 @@ func gatewayCommand() *cli.Command {
 					&cli.StringFlag{Name: "run-as-user", Usage: "the account a system-wide service runs as"},
 					&cli.BoolFlag{Name: "elevated-handoff", Usage: "on Windows, re-run elevated (UAC) when not already"},
 					envFlag(),
-					protocolFlag(), gatewayCommandFlag(),
+					protocolFlag(), gatewayCommandFlag(), stopTimeoutFlag(),
 				},
 				Action: install,
 			},
@@ -67,7 +67,7 @@ func gatewayCommand() *cli.Command {
 					profileFlag(""),
 					&cli.BoolFlag{Name: "no-start", Usage: "register it down, without starting it"},
 					envFlag(),
-					protocolFlag(), gatewayCommandFlag(),
+					protocolFlag(), gatewayCommandFlag(), stopTimeoutFlag(),
 				},
 				Action: register,
 			},
@@ -167,13 +167,34 @@ func gatewayCommandFlag() cli.Flag {
 			"`[-p P] gateway run`, from $" + gateway.EnvUpstreamCLI + ", another hermes on PATH, or python3 -m hermes_cli.main)"}
 }
 
+func stopTimeoutFlag() cli.Flag {
+	return &cli.DurationFlag{Name: flagName(gateway.FlagStopTimeout), Value: gateway.StopBudget,
+		Usage: "the `DURATION` the service manager lets a stop take (the gateway's drain and the runner around it) before it kills " +
+			"what is left: whole seconds, " + shortDuration(gateway.MinStopBudget) + " to " + shortDuration(gateway.MaxStopBudget) +
+			"; under --protocol plain the runner lets the gateway drain for this less a margin (a third, at most 30s)"}
+}
+
+// shortDuration is d as a person writes it: "1h", "2m", "1m30s".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
 // gatewayProgram is what install and register were told about the gateway
-// program.
+// program and how it is stopped.
 type gatewayProgram struct {
 	Protocol runner.Protocol // hermes or plain
 	// Command is the program's command line; "" is upstream's gateway
 	// under hermes, the service's environment under plain.
 	Command string
+	// StopTimeout is the service manager's stop budget (--stop-timeout).
+	StopTimeout time.Duration
 }
 
 func gatewayProgramOf(c *cli.Context) (gatewayProgram, error) {
@@ -181,7 +202,27 @@ func gatewayProgramOf(c *cli.Context) (gatewayProgram, error) {
 	if err != nil {
 		return gatewayProgram{}, &UsageError{Err: err}
 	}
-	return gatewayProgram{Protocol: p, Command: strings.TrimSpace(c.String("gateway-command"))}, nil
+	budget := c.Duration(flagName(gateway.FlagStopTimeout))
+	if err := checkStopBudget(budget); err != nil {
+		return gatewayProgram{}, err
+	}
+	return gatewayProgram{Protocol: p, Command: strings.TrimSpace(c.String("gateway-command")), StopTimeout: budget}, nil
+}
+
+// checkStopBudget refuses a --stop-timeout no service definition should
+// carry (exit 2), before any plugin runs: so short the gateway cannot drain,
+// so long a stop is a hang, or finer than the whole seconds systemd's
+// TimeoutStopSec and launchd's ExitTimeOut count in.
+func checkStopBudget(d time.Duration) error {
+	switch {
+	case d < gateway.MinStopBudget || d > gateway.MaxStopBudget:
+		return usagef("--stop-timeout %s: want %s to %s (the default, %s, covers upstream's %s drain)", shortDuration(d),
+			shortDuration(gateway.MinStopBudget), shortDuration(gateway.MaxStopBudget), shortDuration(gateway.StopBudget),
+			shortDuration(gateway.Drain))
+	case d%time.Second != 0:
+		return usagef("--stop-timeout %s: want whole seconds, as service managers count them", d)
+	}
+	return nil
 }
 
 // serviceArgv is the runner's command line a service definition records:
@@ -192,7 +233,8 @@ func gatewayProgramOf(c *cli.Context) (gatewayProgram, error) {
 func serviceArgv(profile string, g gatewayProgram) ([]string, error) {
 	if g.Command == "" {
 		if g.Protocol == runner.ProtocolPlain {
-			return runnerLine(profile, registration.Settings{}) // the program comes from the service's environment
+			// the program comes from the service's environment
+			return runnerLine(profile, registration.Settings{StopTimeout: registration.Duration(g.StopTimeout)})
 		}
 		cli, err := upstream().Find()
 		if err != nil {
@@ -212,30 +254,41 @@ func serviceArgv(profile string, g gatewayProgram) ([]string, error) {
 		return nil, &ConfigError{Err: fmt.Errorf("the gateway program %q: %w", words[0], err)}
 	}
 	words[0] = path
-	return runnerLine(profile, registration.Settings{Protocol: string(g.Protocol), Program: words})
+	return runnerLine(profile, registration.Settings{Protocol: string(g.Protocol), Program: words,
+		StopTimeout: registration.Duration(g.StopTimeout)})
 }
 
 // runnerLine is this hermes binary's runner for profile with the settings'
-// protocol and program (none: the runner's defaults).
+// protocol and program (none: the runner's defaults). Under the plain
+// protocol the runner supervises the gateway as its child, and is told how
+// long the child may drain: what fits in the settings' stop budget
+// (gateway.DrainWithin). Under hermes the gateway replaces the runner and
+// drains by its own clock; the budget is the service manager's alone.
 func runnerLine(profile string, set registration.Settings) ([]string, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, &ConfigError{Err: fmt.Errorf("cannot find the hermes executable to put in the service: %w", err)}
 	}
+	drain := []string{gateway.FlagStopTimeout, gateway.DurationText(gateway.DrainWithin(time.Duration(set.StopTimeout)))}
 	if len(set.Program) == 0 {
-		return gateway.RunnerArgv(exe, profile), nil
+		return gateway.RunnerArgv(exe, profile, drain...), nil // the runner's default protocol: plain
 	}
 	protocol := set.Protocol
 	if protocol == "" {
 		protocol = gateway.ProtocolPlain
 	}
-	return gateway.RunnerArgv(exe, profile,
-		append([]string{gateway.FlagProtocol, protocol, gateway.ProgramSeparator}, set.Program...)...), nil
+	var flags []string
+	if protocol == gateway.ProtocolPlain {
+		flags = drain
+	}
+	flags = append(flags, gateway.FlagProtocol, protocol, gateway.ProgramSeparator)
+	return gateway.RunnerArgv(exe, profile, append(flags, set.Program...)...), nil
 }
 
-// settingsOf are the registration settings a runner line and env carry.
-func settingsOf(argv []string, env map[string]string) registration.Settings {
-	set := registration.Settings{Env: env}
+// settingsOf are the registration settings a runner line, env and stop
+// budget carry.
+func settingsOf(argv []string, env map[string]string, budget time.Duration) registration.Settings {
+	set := registration.Settings{Env: env, StopTimeout: registration.Duration(budget)}
 	if i := slices.Index(argv, gateway.ProgramSeparator); i >= 0 {
 		set.Protocol, set.Program = gateway.RunnerProtocol(argv), argv[i+1:]
 	}
@@ -312,7 +365,7 @@ func install(c *cli.Context) error {
 		o := installOptions{Profile: s.profile, Out: s.stdout, Err: s.stderr, InstallOptions: service.InstallOptions{
 			Force: c.Bool("force"), StartNow: !c.Bool("no-start"), StartOnLogin: !c.Bool("no-start-on-login"),
 			ElevatedHandoff: c.Bool("elevated-handoff"), System: c.Bool("system"), RunAsUser: c.String("run-as-user"),
-			Env: env, Command: argv,
+			Env: env, Command: argv, StopTimeout: program.StopTimeout,
 		}}
 		if o.ElevatedHandoff {
 			o.rerunElevated = func() (int, error) { return elevatedRerun(os.Args[1:]) }
@@ -462,12 +515,13 @@ func register(c *cli.Context) error {
 		}
 		// Kept on the volume before the slot exists, so a boot's reconcile
 		// rebuilds the slot as registered; taken back if it is refused.
-		undo, err := registration.Save(dir, settingsOf(argv, env))
+		undo, err := registration.Save(dir, settingsOf(argv, env, program.StopTimeout))
 		if err != nil {
 			return err
 		}
 		err = runRegister(s.ctx, m, registerOptions{Profile: s.profile, Out: s.stdout,
-			RegisterOptions: service.RegisterOptions{StartNow: !c.Bool("no-start"), Env: env, Command: argv}})
+			RegisterOptions: service.RegisterOptions{StartNow: !c.Bool("no-start"), Env: env, Command: argv,
+				StopTimeout: program.StopTimeout}})
 		if err != nil {
 			undo()
 		}

@@ -58,8 +58,8 @@ func runReconcile(ctx context.Context, m service.Manager, o reconcileOptions) er
 	regs := make([]service.Registration, len(entries))
 	for i, e := range entries {
 		boot.ClearStalePIDRecord(e.Dir)
-		// As registered: the protocol, program and environment the
-		// operator chose, kept on the volume; the runner's defaults for a
+		// As registered: the protocol, program, environment and stop
+		// timeout the operator chose, kept on the volume; the runner's defaults for a
 		// profile never registered.
 		set, registered, err := registration.Load(e.Dir)
 		if err != nil {
@@ -73,7 +73,7 @@ func runReconcile(ctx context.Context, m service.Manager, o reconcileOptions) er
 			return err
 		}
 		regs[i] = service.Registration{Profile: e.Profile, RegisterOptions: service.RegisterOptions{
-			StartNow: e.Start(), Command: argv, Env: set.Env}}
+			StartNow: e.Start(), Command: argv, Env: set.Env, StopTimeout: time.Duration(set.StopTimeout)}}
 	}
 	if err := m.Reconcile(ctx, regs); err != nil {
 		return err

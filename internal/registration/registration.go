@@ -1,6 +1,6 @@
 // Package registration keeps what an operator chose when registering a
 // profile's gateway (the protocol, the gateway program, the extra
-// environment) in the profile's home, on the volume: an s6 container's
+// environment, the stop timeout) in the profile's home, on the volume: an s6 container's
 // /run/service is empty at every start, and the boot's reconcile rebuilds
 // each slot from these settings rather than from defaults.
 package registration
@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/nousresearch/hermes-service/internal/atomicfile"
 )
@@ -33,6 +34,26 @@ type Settings struct {
 	Program []string `json:"program,omitempty"`
 	// Env is the extra environment for the gateway.
 	Env map[string]string `json:"env,omitempty"`
+	// StopTimeout is the service manager's stop timeout chosen at
+	// registration (0: the default, gateway.StopBudget).
+	StopTimeout Duration `json:"stop_timeout,omitempty"`
+}
+
+// Duration is a time.Duration written as Go spells it ("2m0s"), so a person
+// reading the file reads it too.
+type Duration time.Duration
+
+// MarshalText is d as Go spells it.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// UnmarshalText reads Go's spelling of a duration.
+func (d *Duration) UnmarshalText(text []byte) error {
+	v, err := time.ParseDuration(string(text))
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
 }
 
 // Save replaces dir's settings, 0600, and returns a function that puts back

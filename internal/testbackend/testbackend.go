@@ -56,9 +56,12 @@ type entry struct {
 	Desired    string            `json:"desired"`
 	Env        map[string]string `json:"env,omitempty"`
 	Command    []string          `json:"command,omitempty"`
-	PID        int               `json:"pid,omitempty"`
-	Since      time.Time         `json:"since"`
-	Restarts   int               `json:"restarts"`
+	// StopTimeoutMS is the stop timeout the profile was installed or
+	// registered with, in milliseconds as on the wire (0: the default).
+	StopTimeoutMS int64     `json:"stop_timeout_ms,omitempty"`
+	PID           int       `json:"pid,omitempty"`
+	Since         time.Time `json:"since"`
+	Restarts      int       `json:"restarts"`
 }
 
 // Backend is the test backend.
@@ -203,7 +206,8 @@ func (b *Backend) Install(ctx context.Context, profile string, o service.Install
 		if e := s[profile]; e != nil && e.Installed && !o.Force {
 			return &service.AlreadyExistsError{Profile: profile, Service: "test-" + profile}
 		}
-		e := &entry{Installed: true, Enabled: o.StartOnLogin, Env: o.Env, Command: o.Command, Desired: service.DesiredStopped}
+		e := &entry{Installed: true, Enabled: o.StartOnLogin, Env: o.Env, Command: o.Command,
+			StopTimeoutMS: o.StopTimeout.Milliseconds(), Desired: service.DesiredStopped}
 		if o.StartNow {
 			start(e)
 		}
@@ -356,7 +360,8 @@ func (b *Backend) Register(ctx context.Context, profile string, o service.Regist
 			return &service.AlreadyExistsError{Profile: profile, Service: "test-" + profile,
 				HintText: "unregister it first: hermes -p " + profile + " gateway unregister"}
 		}
-		e := &entry{Registered: true, Env: o.Env, Command: o.Command, Desired: service.DesiredStopped}
+		e := &entry{Registered: true, Env: o.Env, Command: o.Command, StopTimeoutMS: o.StopTimeout.Milliseconds(),
+			Desired: service.DesiredStopped}
 		if o.StartNow {
 			start(e)
 		}
@@ -385,7 +390,8 @@ func (b *Backend) Reconcile(ctx context.Context, entries []service.Registration)
 	}
 	return b.with(func(s map[string]*entry) error {
 		for _, e := range entries {
-			n := &entry{Registered: true, Env: e.Env, Command: e.Command, Desired: service.DesiredStopped}
+			n := &entry{Registered: true, Env: e.Env, Command: e.Command, StopTimeoutMS: e.StopTimeout.Milliseconds(),
+				Desired: service.DesiredStopped}
 			if e.StartNow {
 				start(n)
 			}
@@ -405,6 +411,19 @@ func (b *Backend) Options(profile string) (command []string, env map[string]stri
 		return nil
 	})
 	return command, env, ok
+}
+
+// StopTimeout is the stop timeout the profile was installed or registered
+// with (0: none chosen, or an unknown profile).
+func (b *Backend) StopTimeout(profile string) time.Duration {
+	var d time.Duration
+	_ = b.with(func(s map[string]*entry) error {
+		if e := s[profile]; e != nil {
+			d = time.Duration(e.StopTimeoutMS) * time.Millisecond
+		}
+		return nil
+	})
+	return d
 }
 
 // List returns the registered profiles.

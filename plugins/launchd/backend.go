@@ -197,7 +197,7 @@ func (b *Backend) Install(ctx context.Context, profile string, opts service.Inst
 	maps.Copy(env, opts.Env)
 	j := job{Label: label, ProgramArguments: programArguments(opts.Command), WorkingDirectory: dir,
 		EnvironmentVariables: env, RunAtLoad: opts.StartOnLogin, KeepAlive: keepAlive{SuccessfulExit: false},
-		ThrottleInterval: 30, ExitTimeOut: stopBudget, StandardOutPath: b.logFile(dir), StandardErrorPath: b.logFile(dir),
+		ThrottleInterval: 30, ExitTimeOut: exitTimeOut(opts.StopTimeout), StandardOutPath: b.logFile(dir), StandardErrorPath: b.logFile(dir),
 		ProcessType: "Background"}
 	if t.system {
 		j.UserName = opts.RunAsUser

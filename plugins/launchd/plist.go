@@ -49,8 +49,12 @@ type job struct {
 // none, and Homebrew's folders are where a gateway's tools usually are.
 const sanePath = "/opt/homebrew/bin:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
 
-// stopBudget is ExitTimeOut: the gateway's drain and the runner around it.
-var stopBudget = int(gateway.StopBudget / time.Second)
+// exitTimeOut is ExitTimeOut for a chosen stop timeout (0: gateway's
+// StopBudget, the gateway's drain and the runner around it): the whole
+// seconds launchd waits after its SIGTERM before its SIGKILL.
+func exitTimeOut(stopTimeout time.Duration) int {
+	return int(gateway.StopBudgetOf(stopTimeout) / time.Second)
+}
 
 // programArguments is the job's argv: the runner's, told to exit 0 on a
 // fatal configuration, the one exit KeepAlive leaves down.

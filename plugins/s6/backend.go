@@ -99,7 +99,7 @@ func (b *Backend) publish(profile string, opts service.RegisterOptions, replace 
 	if err := os.Mkdir(tmp, 0o755); err != nil {
 		return "", scanDirError(b.cfg.ScanDir, err)
 	}
-	if err := b.cfg.writeSlot(tmp, profile, argv, opts.Env, !opts.StartNow); err != nil {
+	if err := b.cfg.writeSlot(tmp, profile, argv, opts.Env, opts.StopTimeout, !opts.StartNow); err != nil {
 		os.RemoveAll(tmp)
 		return "", err
 	}
@@ -331,9 +331,12 @@ func (b *Backend) Start(ctx context.Context, profile string) error {
 	return nil
 }
 
-// stopWait bounds how long Stop waits for the gateway to be down before it
-// says the operator's intent again; past it the stop goes on in s6's hands.
-const stopWait = 2 * time.Minute
+// stopMargin is how long Stop waits for the gateway to be down past the
+// slot's stop budget, after which s6-supervise has sent its SIGKILL: time
+// for the process to die and s6 to note it. Past it Stop says the
+// operator's intent again and leaves the rest in s6's hands. With the
+// default budget the wait is 2 minutes.
+const stopMargin = 30 * time.Second
 
 // Stop is the operator's stop (backend.OperatorStop: intent, marker for the
 // supervised pid, then down); the down file keeps the slot down across a
@@ -351,7 +354,7 @@ func (b *Backend) Stop(ctx context.Context, profile string) error {
 			}
 			return err
 		}
-		downCtx, cancel := context.WithTimeout(ctx, stopWait)
+		downCtx, cancel := context.WithTimeout(ctx, slotStopBudget(b.cfg.slot(profile))+stopMargin)
 		defer cancel()
 		if _, err := b.run(downCtx, slotName(profile), "s6-svwait", "-D", b.cfg.slot(profile)); err != nil {
 			b.Log().Warn("the gateway is not down yet; its intent is recorded, s6 finishes the stop", "error", err)

@@ -59,7 +59,8 @@ func TestRegisterPublishesTheSlotAndTheGatewayRuns(t *testing.T) {
 		t.Error("a started registration has a down file")
 	}
 	run, _ := os.ReadFile(filepath.Join(slot, "run"))
-	if !strings.Contains(string(run), "exec '"+bins.hermes+"' -p work gateway run --replace\n") {
+	// Plain protocol: the runner drains its child within the default budget.
+	if !strings.Contains(string(run), "exec '"+bins.hermes+"' -p work gateway run --stop-timeout 60s --replace\n") {
 		t.Errorf("run script:\n%s", run)
 	}
 

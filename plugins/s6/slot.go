@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
@@ -117,8 +118,34 @@ func (c Config) owner() (uid, gid int, ok bool, err error) {
 	return uid, gid, true, nil
 }
 
+// timeoutKill is s6's timeout-kill file in a slot: after an s6-svc -d (an
+// operator's stop, a container's shutdown) s6-supervise sends SIGKILL to
+// what is still up this many milliseconds after its SIGTERM. Without it s6
+// would wait forever.
+const timeoutKill = "timeout-kill"
+
+// renderTimeoutKill is timeout-kill's content for a stop budget (0:
+// gateway.StopBudget): the budget in milliseconds.
+func renderTimeoutKill(stopTimeout time.Duration) string {
+	return strconv.FormatInt(gateway.StopBudgetOf(stopTimeout).Milliseconds(), 10) + "\n"
+}
+
+// slotStopBudget is the stop budget a slot's timeout-kill holds;
+// gateway.StopBudget when it holds none (a slot made before there was one).
+func slotStopBudget(slot string) time.Duration {
+	data, err := os.ReadFile(filepath.Join(slot, timeoutKill))
+	if err != nil {
+		return gateway.StopBudget
+	}
+	ms, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
+	if err != nil || ms <= 0 {
+		return gateway.StopBudget
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
 // writeSlot writes a slot's files into dir (a fresh staging folder).
-func (c Config) writeSlot(dir, profile string, argv []string, env map[string]string, down bool) error {
+func (c Config) writeSlot(dir, profile string, argv []string, env map[string]string, stopTimeout time.Duration, down bool) error {
 	files := []struct {
 		name, content string
 		mode          os.FileMode
@@ -126,6 +153,7 @@ func (c Config) writeSlot(dir, profile string, argv []string, env map[string]str
 		{"type", "longrun\n", 0o644},
 		{"run", c.renderRun(profile, argv, env), 0o755},
 		{"finish", c.renderFinish(), 0o755},
+		{timeoutKill, renderTimeoutKill(stopTimeout), 0o644},
 		{"log/run", c.renderLogRun(profile), 0o755},
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "log"), 0o755); err != nil {

@@ -102,7 +102,7 @@ func (b *Backend) Install(ctx context.Context, profile string, opts service.Inst
 		return err
 	}
 	spec := unitSpec{Profile: profile, Command: opts.Command, Home: b.cfg.Home, ProfileDir: dir,
-		Env: opts.Env, System: s.system}
+		Env: opts.Env, System: s.system, StopTimeout: opts.StopTimeout}
 	if s.system {
 		if spec.User, spec.Group, spec.UserHome, err = b.runAs(opts); err != nil {
 			return err

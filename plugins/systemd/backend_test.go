@@ -456,3 +456,35 @@ func TestThroughTheCLI(t *testing.T) {
 		t.Fatalf("start of a missing unit: %d %s", code, out)
 	}
 }
+
+// TestInstallStopTimeout: the stop timeout chosen at install crosses the
+// wire and becomes the unit's TimeoutStopSec; none chosen keeps the
+// default, and a changed one rewrites the unit.
+func TestInstallStopTimeout(t *testing.T) {
+	m := newMachine(t)
+	m.lingering()
+	c := m.launch()
+	dir := m.user
+	if os.Geteuid() == 0 {
+		dir = m.system
+	}
+	for _, tt := range []struct {
+		budget time.Duration
+		want   string
+	}{
+		{0, "TimeoutStopSec=90\n"},
+		{2 * time.Minute, "TimeoutStopSec=120\n"},
+		{15 * time.Second, "TimeoutStopSec=15\n"},
+	} {
+		if err := m.install(c, "work", service.InstallOptions{RunAsUser: "daemon", StopTimeout: tt.budget}); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(filepath.Join(dir, "hermes-gateway-work.service"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Count(string(data), "TimeoutStopSec=") != 1 || !strings.Contains(string(data), tt.want) {
+			t.Errorf("stop timeout %s: unit:\n%s", tt.budget, data)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/coreos/go-systemd/v22/unit"
 
@@ -33,6 +34,8 @@ type unitSpec struct {
 	System     bool
 	// For system units: the account the gateway runs as.
 	User, Group, UserHome string
+	// StopTimeout is TimeoutStopSec (0: gateway.StopBudget).
+	StopTimeout time.Duration
 }
 
 // quoteArg writes one word of a command line for systemd: specifiers
@@ -143,9 +146,9 @@ func (u unitSpec) options() []*unit.UnitOption {
 		// Fatal configuration: restarting cannot help.
 		o("Service", "RestartPreventExitStatus", gateway.ExitText(gateway.ExitConfig)),
 		// SIGTERM to the runner alone, which stops its gateway in order;
-		// SIGKILL to everything left after the timeout.
+		// SIGKILL to everything left after the operator's stop budget.
 		o("Service", "KillMode", "mixed"),
-		o("Service", "TimeoutStopSec", gateway.Seconds(gateway.StopBudget)),
+		o("Service", "TimeoutStopSec", gateway.Seconds(gateway.StopBudgetOf(u.StopTimeout))),
 	)
 	wantedBy := "default.target"
 	if u.System {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coreos/go-systemd/v22/unit"
 
@@ -47,6 +48,8 @@ func specs(t *testing.T) map[string]unitSpec {
 		"named, system":     {Profile: "work", Command: gateway.RunnerArgv(hermes, "work"), Home: home, ProfileDir: filepath.Join(home, "profiles", "work"), System: true, User: "daemon", Group: "daemon", UserHome: "/usr/sbin"},
 		"default, system":   {Profile: "default", Command: gateway.RunnerArgv(hermes, "default"), Home: home, ProfileDir: home, System: true, User: "root", Group: "root", UserHome: "/root"},
 		"hostile env, user": {Profile: "work", Command: gateway.RunnerArgv(hermes, "work"), Home: home, ProfileDir: filepath.Join(home, "profiles", "work"), Env: hostileEnv},
+		"a 2m stop budget, user": {Profile: "work", Command: gateway.RunnerArgv(hermes, "work", "--stop-timeout", "90s"), Home: home,
+			ProfileDir: filepath.Join(home, "profiles", "work"), StopTimeout: 2 * time.Minute},
 		"hostile env, system": {Profile: "work-2", Command: gateway.RunnerArgv(hermes, "work-2"), Home: home, ProfileDir: filepath.Join(home, "profiles", "work-2"),
 			Env: hostileEnv, System: true, User: "daemon", Group: "daemon", UserHome: "/usr/sbin"},
 	}
@@ -124,7 +127,8 @@ func TestUnitsReadBack(t *testing.T) {
 			}
 			text := string(data)
 			for _, want := range []string{"Restart=always", "RestartSec=5", "RestartForceExitStatus=75", "SuccessExitStatus=75",
-				"RestartPreventExitStatus=78", "StartLimitIntervalSec=0", "KillMode=mixed", "TimeoutStopSec=90",
+				"RestartPreventExitStatus=78", "StartLimitIntervalSec=0", "KillMode=mixed",
+				"TimeoutStopSec=" + gateway.Seconds(gateway.StopBudgetOf(spec.StopTimeout)),
 				"gateway mark-stop --unless-shutdown ", " --pid $MAINPID", "WorkingDirectory="} {
 				if !strings.Contains(text, want) {
 					t.Errorf("unit lacks %q", want)
@@ -172,5 +176,41 @@ func TestParseShow(t *testing.T) {
 	}
 	if _, ok := parseTimestamp(""); ok {
 		t.Fatal("empty timestamp parsed")
+	}
+}
+
+// TestUnitStopTimeout: the operator's stop budget is TimeoutStopSec, in
+// whole seconds; none chosen is gateway.StopBudget, as before.
+func TestUnitStopTimeout(t *testing.T) {
+	hermes := fakeHermes(t)
+	home := t.TempDir()
+	for _, tt := range []struct {
+		budget time.Duration
+		want   string
+	}{
+		{0, "TimeoutStopSec=90"},
+		{gateway.StopBudget, "TimeoutStopSec=90"},
+		{gateway.MinStopBudget, "TimeoutStopSec=10"},
+		{2 * time.Minute, "TimeoutStopSec=120"},
+		{gateway.MaxStopBudget, "TimeoutStopSec=3600"},
+	} {
+		spec := unitSpec{Profile: "work", Command: gateway.RunnerArgv(hermes, "work"), Home: home, ProfileDir: home, StopTimeout: tt.budget}
+		data, err := spec.render()
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := unit.Deserialize(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, o := range back {
+			if o.Section == "Service" && o.Name == "TimeoutStopSec" {
+				got = append(got, o.Name+"="+o.Value)
+			}
+		}
+		if len(got) != 1 || got[0] != tt.want {
+			t.Errorf("stop timeout %s: %q, want %q", tt.budget, got, tt.want)
+		}
 	}
 }

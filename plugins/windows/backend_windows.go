@@ -160,7 +160,8 @@ func (b *Backend) Install(ctx context.Context, profile string, opts service.Inst
 		}
 	}
 	kind, delayed := startType(opts.StartOnLogin)
-	spec := Spec{Profile: profile, Home: b.cfg.Home, Command: opts.Command, Env: opts.Env}
+	spec := Spec{Profile: profile, Home: b.cfg.Home, Command: opts.Command, Env: opts.Env,
+		StopTimeout: gateway.StopBudgetOf(opts.StopTimeout)}
 	// Description and delayed start are set apart from the creation: Wine's
 	// SCM refuses some config levels, and a refusal must not leave a half
 	// made service.
@@ -327,11 +328,34 @@ func (b *Backend) Stop(ctx context.Context, profile string) error {
 		if _, err := s.Control(svc.Stop); err != nil && !errors.Is(err, win.ERROR_SERVICE_NOT_ACTIVE) {
 			return scmError(profile, "stop", err)
 		}
-		if err := waitFor(ctx, s, svc.Stopped, waitTimeout); err != nil {
+		if err := waitFor(ctx, s, svc.Stopped, stopBudget(s)+stopMargin); err != nil {
 			return scmError(profile, "stop", err)
 		}
 		return nil
 	})
+}
+
+// stopMargin is how long Stop waits for Stopped past the service's stop
+// budget, after which the wrapper has ended the runner: time for it to
+// report.
+const stopMargin = 30 * time.Second
+
+// stopBudget is the stop budget in the service's command line (the
+// wrapper's --stop-timeout); gateway.StopBudget when it cannot be read.
+func stopBudget(s *mgr.Service) time.Duration {
+	cfg, err := queryConfig(s)
+	if err != nil {
+		return gateway.StopBudget
+	}
+	args, err := win.DecomposeCommandLine(win.UTF16PtrToString(cfg.BinaryPathName))
+	if err != nil || len(args) < 2 || args[1] != ServiceModeName {
+		return gateway.StopBudget
+	}
+	spec, err := ParseServiceArgs(args[2:])
+	if err != nil {
+		return gateway.StopBudget
+	}
+	return spec.StopTimeout
 }
 
 // Restart stops the service (a planned stop) and starts it again.
@@ -387,21 +411,31 @@ func (b *Backend) Status(ctx context.Context, profile string) (service.Status, e
 	return st, nil
 }
 
-// queryStartType reads the start type with QueryServiceConfig alone:
-// mgr.Service.Config also asks for levels Wine's SCM refuses.
-func queryStartType(s *mgr.Service) (uint32, error) {
+// queryConfig reads the service's configuration with QueryServiceConfig
+// alone: mgr.Service.Config also asks for levels Wine's SCM refuses.
+func queryConfig(s *mgr.Service) (*win.QUERY_SERVICE_CONFIG, error) {
 	var needed uint32
 	buf := make([]byte, 1024)
 	for {
-		err := win.QueryServiceConfig(s.Handle, (*win.QUERY_SERVICE_CONFIG)(unsafe.Pointer(&buf[0])), uint32(len(buf)), &needed)
+		cfg := (*win.QUERY_SERVICE_CONFIG)(unsafe.Pointer(&buf[0]))
+		err := win.QueryServiceConfig(s.Handle, cfg, uint32(len(buf)), &needed)
 		if err == nil {
-			return (*win.QUERY_SERVICE_CONFIG)(unsafe.Pointer(&buf[0])).StartType, nil
+			return cfg, nil
 		}
 		if !errors.Is(err, win.ERROR_INSUFFICIENT_BUFFER) || needed <= uint32(len(buf)) {
-			return 0, err
+			return nil, err
 		}
 		buf = make([]byte, needed)
 	}
+}
+
+// queryStartType reads the start type.
+func queryStartType(s *mgr.Service) (uint32, error) {
+	cfg, err := queryConfig(s)
+	if err != nil {
+		return 0, err
+	}
+	return cfg.StartType, nil
 }
 
 // Statuses is Status for each profile asked about; none asked means every

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
@@ -33,21 +34,29 @@ type Spec struct {
 	// absolute path of hermes.exe.
 	Command []string
 	Env     map[string]string
+	// StopTimeout is how long the wrapper lets the runner take to stop
+	// before it ends it: the service's stop budget (its --stop-timeout;
+	// gateway.StopBudget for a service made before there was one).
+	StopTimeout time.Duration
 }
 
 // ServiceArgs are the arguments after the binary in the service's command
 // line (the SCM's ImagePath); ParseServiceArgs reads them back.
 func (s Spec) ServiceArgs() []string {
-	args := []string{ServiceModeName, "--profile", s.Profile, "--home", s.Home}
+	args := []string{ServiceModeName, "--profile", s.Profile, "--home", s.Home,
+		flagStopTimeout, gateway.DurationText(gateway.StopBudgetOf(s.StopTimeout))}
 	for _, k := range slices.Sorted(maps.Keys(s.Env)) {
 		args = append(args, "--env", k+"="+s.Env[k])
 	}
 	return append(append(args, "--"), s.Command...)
 }
 
+// flagStopTimeout carries Spec.StopTimeout in the service's command line.
+const flagStopTimeout = "--stop-timeout"
+
 // ParseServiceArgs reads ServiceArgs (without the leading "service").
 func ParseServiceArgs(args []string) (Spec, error) {
-	s := Spec{Env: map[string]string{}}
+	s := Spec{Env: map[string]string{}, StopTimeout: gateway.StopBudget}
 	for i := 0; i < len(args); i++ {
 		if args[i] == "--" {
 			s.Command = args[i+1:]
@@ -62,6 +71,12 @@ func ParseServiceArgs(args []string) (Spec, error) {
 			s.Profile = v
 		case "--home":
 			s.Home = v
+		case flagStopTimeout:
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return Spec{}, fmt.Errorf("service mode: %s %q: want a positive duration", flagStopTimeout, v)
+			}
+			s.StopTimeout = d
 		case "--env":
 			k, val, ok := strings.Cut(v, "=")
 			if !ok {

@@ -19,10 +19,6 @@ import (
 	"github.com/nousresearch/hermes-service/shared/plugin"
 )
 
-// stopWait bounds how long the wrapper waits for the runner after asking
-// it to stop, before ending it.
-const stopWait = gateway.StopBudget
-
 // ServiceMode is the plugin binary's service mode, for plugin.Serve.
 var ServiceMode = plugin.Mode{Name: ServiceModeName, Run: RunService}
 
@@ -126,13 +122,13 @@ func (h *handler) Execute(_ []string, reqs <-chan svc.ChangeRequest, status chan
 			case svc.Stop:
 				// The operator's stop: marked, so the runner records "stopped".
 				gateway.MarkPlannedStop(nil, h.profileDir(), child.Process.Pid)
-				status <- svc.Status{State: svc.StopPending}
+				status <- h.stopPending()
 				h.stop(child, done)
 				return false, 0
 			case svc.Shutdown:
 				// The machine is going down: no marker, the intent stays
 				// "running" and the gateway comes back with the machine.
-				status <- svc.Status{State: svc.StopPending}
+				status <- h.stopPending()
 				h.stop(child, done)
 				return false, 0
 			}
@@ -140,14 +136,24 @@ func (h *handler) Execute(_ []string, reqs <-chan svc.ChangeRequest, status chan
 	}
 }
 
-// stop sets the runner's stop event and waits for it, then ends it.
+// stopPending is the status while the runner stops: its wait hint, the
+// service's stop budget, tells the SCM how long the stop may take.
+func (h *handler) stopPending() svc.Status {
+	return svc.Status{State: svc.StopPending, WaitHint: uint32(h.spec.StopTimeout.Milliseconds())}
+}
+
+// stop sets the runner's stop event and waits for it, then ends it once
+// the service's stop budget (Spec.StopTimeout, from its --stop-timeout) has
+// run out since the request: the budget is the wrapper's, as TimeoutStopSec
+// is systemd's.
 func (h *handler) stop(child *exec.Cmd, done <-chan int) {
+	deadline := time.Now().Add(h.spec.StopTimeout)
 	// The runner creates its stop event early in its start, but an SCM Stop
 	// can come sooner (a stop right after a start): keep trying to open the
 	// event until the runner has made it or has exited, rather than give
-	// up and wait out stopWait for a runner that never heard the request.
+	// up and wait out the budget for a runner that never heard the request.
 	exited := false
-	_ = wait.Poll{What: "the runner's stop event", Timeout: stopWait, Interval: 50 * time.Millisecond}.
+	_ = wait.Poll{What: "the runner's stop event", Timeout: h.spec.StopTimeout, Interval: 50 * time.Millisecond}.
 		Until(context.Background(), func() (bool, error) {
 			select {
 			case <-done:
@@ -162,7 +168,7 @@ func (h *handler) stop(child *exec.Cmd, done <-chan int) {
 	}
 	select {
 	case <-done:
-	case <-time.After(stopWait):
+	case <-time.After(time.Until(deadline)):
 		h.event(true, "the gateway runner did not stop in time; ending it")
 		_ = child.Process.Kill()
 		if rec, _ := gateway.Runner.ReadPIDRecord(h.profileDir()); rec != nil && rec.PID == child.Process.Pid {

@@ -41,7 +41,7 @@ func TestServiceUnderTheSCM(t *testing.T) {
 	dir := filepath.Join(home, "profiles", profile)
 	opts := service.InstallOptions{StartNow: true, Command: gateway.RunnerArgv(filepath.Join(bin, "hermes.exe"), profile),
 		Env: map[string]string{"HERMES_GATEWAY_COMMAND": `"` + filepath.Join(bin, "hermes-test-gateway.exe") + `" --from-service`,
-			"GREETING": "hello from the service"}}
+			"GREETING": "hello from the service"}, StopTimeout: 45 * time.Second}
 
 	// Missing: not installed, for every lifecycle call.
 	for name, op := range map[string]func(context.Context, string) error{"start": b.Start, "stop": b.Stop, "restart": b.Restart} {
@@ -62,6 +62,18 @@ func TestServiceUnderTheSCM(t *testing.T) {
 	}
 	if *st.Enabled {
 		t.Error("installed without start-on-login, yet automatic")
+	}
+	// The stop budget chosen at install is in the service's command line,
+	// where the wrapper and Stop read it.
+	if m, s, err := b.open(profile, "read the stop budget"); err != nil {
+		t.Fatal(err)
+	} else {
+		got := stopBudget(s)
+		s.Close()
+		m.Disconnect()
+		if got != 45*time.Second {
+			t.Fatalf("stop budget read back from the SCM: %s, want 45s", got)
+		}
 	}
 	all, err := b.Statuses(ctx, nil)
 	found := false

@@ -401,3 +401,40 @@ func TestStateWritersDoNotLoseEachOthersFields(t *testing.T) {
 		}
 	}
 }
+
+// TestDrainWithin: the runner's child timeout fits inside every budget an
+// operator may choose, with a margin for the runner's teardown, and the
+// default budget gives upstream's drain.
+func TestDrainWithin(t *testing.T) {
+	for _, tt := range []struct{ budget, want time.Duration }{
+		{0, Drain},
+		{-time.Second, Drain},
+		{StopBudget, Drain},
+		{MinStopBudget, 6 * time.Second},
+		{30 * time.Second, 20 * time.Second},
+		{45 * time.Second, 30 * time.Second},
+		{2 * time.Minute, 90 * time.Second},
+		{MaxStopBudget, time.Hour - 30*time.Second},
+	} {
+		if got := DrainWithin(tt.budget); got != tt.want {
+			t.Errorf("DrainWithin(%s) = %s, want %s", tt.budget, got, tt.want)
+		}
+	}
+	for budget := MinStopBudget; budget <= MaxStopBudget; budget += 7 * time.Second {
+		drain := DrainWithin(budget)
+		if margin := budget - drain; drain <= 0 || margin < budget/3 && margin < 30*time.Second || drain%time.Second != 0 {
+			t.Fatalf("DrainWithin(%s) = %s leaves no proper margin", budget, drain)
+		}
+	}
+	if StopBudgetOf(0) != StopBudget || StopBudgetOf(2*time.Minute) != 2*time.Minute {
+		t.Fatal("StopBudgetOf")
+	}
+	for d, want := range map[time.Duration]string{Drain: "60s", 6 * time.Second: "6s", 1500 * time.Millisecond: "1.5s"} {
+		if got := DurationText(d); got != want {
+			t.Errorf("DurationText(%s) = %q, want %q", d, got, want)
+		}
+		if back, err := time.ParseDuration(DurationText(d)); err != nil || back != d {
+			t.Errorf("%q does not parse back: %v %v", DurationText(d), back, err)
+		}
+	}
+}

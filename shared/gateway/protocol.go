@@ -34,6 +34,52 @@ const (
 	StopBudget = Drain + 30*time.Second
 )
 
+// The stop budgets an operator may choose (install and register's
+// --stop-timeout). Below MinStopBudget a gateway has no time to drain at all;
+// past MaxStopBudget a stop is a hung gateway, not a drain, and every wait
+// for it (an operator's `hermes gateway stop`, a machine's shutdown) would
+// hang with it.
+const (
+	MinStopBudget = 10 * time.Second
+	MaxStopBudget = time.Hour
+)
+
+// StopBudgetOf is the service manager's stop timeout for a chosen one: d, or
+// StopBudget when none was chosen (d <= 0). Every backend reads the stop
+// timeout of its options through it.
+func StopBudgetOf(d time.Duration) time.Duration {
+	if d <= 0 {
+		return StopBudget
+	}
+	return d
+}
+
+// DrainWithin is the runner's child timeout (its --stop-timeout, under the
+// plain protocol) for a service manager's stop budget: the budget less a
+// margin of a third of it, at most 30 s, rounded down to whole seconds. The
+// margin is the runner's own: once the child's timeout has passed, the runner
+// kills the child, records the stop in the profile's state and exits, and all
+// of that must happen before the manager's timeout kills the runner and
+// leaves the state saying the gateway still runs. 30 s is the margin the
+// default already keeps (StopBudget - Drain), so DrainWithin(StopBudget) is
+// Drain; a third keeps a short budget's margin in proportion (10 s drains for
+// 6 s) where a fixed 30 s would leave it nothing. A budget <= 0 is
+// StopBudget.
+func DrainWithin(budget time.Duration) time.Duration {
+	budget = StopBudgetOf(budget)
+	margin := min(30*time.Second, budget/3)
+	return (budget - margin).Truncate(time.Second)
+}
+
+// DurationText is a duration as the runner's duration flags take it: whole
+// seconds with their unit ("60s"), else Go's spelling.
+func DurationText(d time.Duration) string {
+	if d%time.Second == 0 {
+		return Seconds(d) + "s"
+	}
+	return d.String()
+}
+
 // Seconds is a duration as service definitions spell it: whole seconds.
 func Seconds(d time.Duration) string { return strconv.Itoa(int(d / time.Second)) }
 

@@ -122,7 +122,7 @@ func (c *client) Install(ctx context.Context, profile string, o service.InstallO
 	_, err := call(c, ctx, "install", c.rpc.Install, &pb.InstallRequest{
 		Profile: profile, Force: o.Force, StartNow: o.StartNow, StartOnLogin: o.StartOnLogin,
 		ElevatedHandoff: o.ElevatedHandoff, System: o.System, RunAsUser: o.RunAsUser,
-		Env: o.Env, Command: o.Command,
+		Env: o.Env, Command: o.Command, StopTimeoutMs: o.StopTimeout.Milliseconds(),
 	}, profile)
 	return err
 }
@@ -169,7 +169,8 @@ func (c *client) Statuses(ctx context.Context, profiles []string) ([]service.Sta
 
 func (c *client) Register(ctx context.Context, profile string, o service.RegisterOptions) error {
 	_, err := call(c, ctx, "register", c.rpc.Register,
-		&pb.RegisterRequest{Profile: profile, StartNow: o.StartNow, Env: o.Env, Command: o.Command}, profile)
+		&pb.RegisterRequest{Profile: profile, StartNow: o.StartNow, Env: o.Env, Command: o.Command,
+			StopTimeoutMs: o.StopTimeout.Milliseconds()}, profile)
 	return err
 }
 
@@ -183,7 +184,8 @@ func (c *client) Reconcile(ctx context.Context, entries []service.Registration) 
 	profiles := make([]string, len(entries))
 	for i, e := range entries {
 		profiles[i] = e.Profile
-		req.Entries[i] = &pb.RegisterRequest{Profile: e.Profile, StartNow: e.StartNow, Env: e.Env, Command: e.Command}
+		req.Entries[i] = &pb.RegisterRequest{Profile: e.Profile, StartNow: e.StartNow, Env: e.Env, Command: e.Command,
+			StopTimeoutMs: e.StopTimeout.Milliseconds()}
 	}
 	_, err := call(c, ctx, "reconcile", c.rpc.Reconcile, req, profiles...)
 	return err

@@ -3,6 +3,7 @@ package plugin_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"reflect"
 	"strings"
@@ -259,5 +260,45 @@ func TestHarnessInProcess(t *testing.T) {
 	sts, err := m.Statuses(ctx, nil)
 	if err != nil || len(sts) != 1 || sts[0].Profile != "work" {
 		t.Fatalf("statuses %+v %v", sts, err)
+	}
+}
+
+// TestStopTimeoutCrossesTheWire: install, register and reconcile carry the
+// chosen stop timeout to the backend as given (0 stays 0: the backend's
+// default), and the server refuses a negative one before the backend sees
+// it.
+func TestStopTimeoutCrossesTheWire(t *testing.T) {
+	t.Setenv("HERMES_TESTBACKEND_CAPS", "install,registration")
+	backend := testbackend.New()
+	m := plugintest.Harness(t, backend)
+	ctx := context.Background()
+	calls := map[string]func(p string, d time.Duration) error{
+		"install": func(p string, d time.Duration) error {
+			return m.Install(ctx, p, service.InstallOptions{StopTimeout: d})
+		},
+		"register": func(p string, d time.Duration) error {
+			return m.Register(ctx, p, service.RegisterOptions{StopTimeout: d})
+		},
+		"reconcile": func(p string, d time.Duration) error {
+			return m.Reconcile(ctx, []service.Registration{{Profile: p, RegisterOptions: service.RegisterOptions{StopTimeout: d}}})
+		},
+	}
+	for name, call := range calls {
+		for _, d := range []time.Duration{0, 2 * time.Minute, 1500 * time.Millisecond} {
+			p := fmt.Sprintf("%s-%d", name, d.Milliseconds())
+			if err := call(p, d); err != nil {
+				t.Fatalf("%s %s: %v", name, d, err)
+			}
+			if got := backend.StopTimeout(p); got != d {
+				t.Errorf("%s %s: the backend got %s", name, d, got)
+			}
+		}
+		var inv *service.InvalidOptionError
+		if err := call(name+"-negative", -time.Second); !errors.As(err, &inv) || inv.Option != "stop-timeout" {
+			t.Errorf("%s with a negative stop timeout: %v", name, err)
+		}
+		if _, _, ok := backend.Options(name + "-negative"); ok {
+			t.Errorf("%s: the backend saw a negative stop timeout", name)
+		}
 	}
 }

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"golang.org/x/sync/errgroup"
+	"math"
 	"runtime/debug"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"google.golang.org/grpc/codes"
@@ -155,7 +157,10 @@ func (s *server) Install(ctx context.Context, req *pb.InstallRequest) (*pb.Insta
 	opts := service.InstallOptions{
 		Force: req.GetForce(), StartNow: req.GetStartNow(), StartOnLogin: req.GetStartOnLogin(),
 		ElevatedHandoff: req.GetElevatedHandoff(), System: req.GetSystem(), RunAsUser: req.GetRunAsUser(),
-		Env: cloneEnv(req.GetEnv()), Command: req.GetCommand(),
+		Env: cloneEnv(req.GetEnv()), Command: req.GetCommand(), StopTimeout: stopTimeout(req.GetStopTimeoutMs()),
+	}
+	if err := toStatus(service.ValidateStopTimeout(opts.StopTimeout)); err != nil {
+		return nil, err
 	}
 	return &pb.InstallResponse{}, s.act(ctx, "install", req.GetProfile(), nil, req.GetEnv(), func() error {
 		return s.impl.Install(ctx, req.GetProfile(), opts)
@@ -275,10 +280,31 @@ func (s *server) statusEach(ctx context.Context, profiles []string) ([]service.S
 }
 
 func (s *server) Register(ctx context.Context, req *pb.RegisterRequest) (*pb.RegisterResponse, error) {
-	opts := service.RegisterOptions{StartNow: req.GetStartNow(), Env: cloneEnv(req.GetEnv()), Command: req.GetCommand()}
+	opts := registerOptions(req)
+	if err := validate(req.GetProfile()); err != nil {
+		return nil, err
+	}
+	if err := toStatus(service.ValidateStopTimeout(opts.StopTimeout)); err != nil {
+		return nil, err
+	}
 	return &pb.RegisterResponse{}, s.act(ctx, "register", req.GetProfile(), needRegistration, req.GetEnv(), func() error {
 		return s.impl.Register(ctx, req.GetProfile(), opts)
 	})
+}
+
+// registerOptions are a register request's options.
+func registerOptions(req *pb.RegisterRequest) service.RegisterOptions {
+	return service.RegisterOptions{StartNow: req.GetStartNow(), Env: cloneEnv(req.GetEnv()), Command: req.GetCommand(),
+		StopTimeout: stopTimeout(req.GetStopTimeoutMs())}
+}
+
+// stopTimeout is a request's stop_timeout_ms as a duration; one past what
+// a duration holds is the longest duration, not one wrapped around.
+func stopTimeout(ms int64) time.Duration {
+	if ms > math.MaxInt64/int64(time.Millisecond) {
+		return math.MaxInt64
+	}
+	return time.Duration(ms) * time.Millisecond
 }
 
 func (s *server) Unregister(ctx context.Context, req *pb.UnregisterRequest) (*pb.UnregisterResponse, error) {
@@ -296,8 +322,10 @@ func (s *server) Reconcile(ctx context.Context, req *pb.ReconcileRequest) (*pb.R
 		if err := toStatus(service.ValidateEnv(e.GetEnv())); err != nil {
 			return nil, err
 		}
-		entries[i] = service.Registration{Profile: e.GetProfile(), RegisterOptions: service.RegisterOptions{
-			StartNow: e.GetStartNow(), Env: cloneEnv(e.GetEnv()), Command: e.GetCommand()}}
+		entries[i] = service.Registration{Profile: e.GetProfile(), RegisterOptions: registerOptions(e)}
+		if err := toStatus(service.ValidateStopTimeout(entries[i].StopTimeout)); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.require(ctx, "reconcile", needRegistration); err != nil {
 		return nil, err

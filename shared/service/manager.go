@@ -145,6 +145,13 @@ type InstallOptions struct {
 	// host builds it; a backend runs it as given, and may only append
 	// runner flags its init system needs (gateway.FlagFatalExit, ...).
 	Command []string
+	// StopTimeout is the service manager's stop timeout: how long a stop
+	// may take before the manager kills what is left of the service. 0
+	// means gateway.StopBudget (backends read it through
+	// gateway.StopBudgetOf); a negative one is invalid (ValidateStopTimeout).
+	// Under the plain protocol the host has already put the runner's
+	// matching child timeout into Command (gateway.DrainWithin).
+	StopTimeout time.Duration
 }
 
 // RegisterOptions are the operator's choices for Register.
@@ -155,6 +162,8 @@ type RegisterOptions struct {
 	Env map[string]string
 	// Command is as in InstallOptions.
 	Command []string
+	// StopTimeout is as in InstallOptions.
+	StopTimeout time.Duration
 }
 
 // DefaultLogLines is how many recent lines Logs sends when not told.

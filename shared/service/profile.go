@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -76,6 +77,17 @@ func ValidateEnv(env map[string]string) error {
 				return &InvalidOptionError{Option: "env", Value: k, Reason: "the value contains a NUL byte"}
 			}
 		}
+	}
+	return nil
+}
+
+// ValidateStopTimeout checks a stop timeout for a service definition: 0 is
+// the default, a negative one is an *InvalidOptionError. The host bounds
+// what an operator may choose further (gateway.MinStopBudget and
+// gateway.MaxStopBudget); backends take any positive value as given.
+func ValidateStopTimeout(d time.Duration) error {
+	if d < 0 {
+		return &InvalidOptionError{Option: "stop-timeout", Value: d.String(), Reason: "a stop timeout cannot be negative"}
 	}
 	return nil
 }

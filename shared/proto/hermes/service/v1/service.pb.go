@@ -330,8 +330,13 @@ type InstallRequest struct {
 	RunAsUser       string                 `protobuf:"bytes,7,opt,name=run_as_user,json=runAsUser,proto3" json:"run_as_user,omitempty"`
 	Env             map[string]string      `protobuf:"bytes,8,rep,name=env,proto3" json:"env,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	Command         []string               `protobuf:"bytes,9,rep,name=command,proto3" json:"command,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// stop_timeout_ms is the service manager's stop timeout in milliseconds:
+	// how long a stop may take before the manager kills what is left. 0 is
+	// the default (upstream's drain and the runner's teardown around it); a
+	// negative value is invalid.
+	StopTimeoutMs int64 `protobuf:"varint,10,opt,name=stop_timeout_ms,json=stopTimeoutMs,proto3" json:"stop_timeout_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InstallRequest) Reset() {
@@ -425,6 +430,13 @@ func (x *InstallRequest) GetCommand() []string {
 		return x.Command
 	}
 	return nil
+}
+
+func (x *InstallRequest) GetStopTimeoutMs() int64 {
+	if x != nil {
+		return x.StopTimeoutMs
+	}
+	return 0
 }
 
 type InstallResponse struct {
@@ -961,11 +973,13 @@ func (x *StatusesResponse) GetStatuses() []*Status {
 }
 
 type RegisterRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Profile       string                 `protobuf:"bytes,1,opt,name=profile,proto3" json:"profile,omitempty"`
-	StartNow      bool                   `protobuf:"varint,2,opt,name=start_now,json=startNow,proto3" json:"start_now,omitempty"`
-	Env           map[string]string      `protobuf:"bytes,3,rep,name=env,proto3" json:"env,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Command       []string               `protobuf:"bytes,4,rep,name=command,proto3" json:"command,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Profile  string                 `protobuf:"bytes,1,opt,name=profile,proto3" json:"profile,omitempty"`
+	StartNow bool                   `protobuf:"varint,2,opt,name=start_now,json=startNow,proto3" json:"start_now,omitempty"`
+	Env      map[string]string      `protobuf:"bytes,3,rep,name=env,proto3" json:"env,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Command  []string               `protobuf:"bytes,4,rep,name=command,proto3" json:"command,omitempty"`
+	// stop_timeout_ms is as in InstallRequest.
+	StopTimeoutMs int64 `protobuf:"varint,5,opt,name=stop_timeout_ms,json=stopTimeoutMs,proto3" json:"stop_timeout_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1026,6 +1040,13 @@ func (x *RegisterRequest) GetCommand() []string {
 		return x.Command
 	}
 	return nil
+}
+
+func (x *RegisterRequest) GetStopTimeoutMs() int64 {
+	if x != nil {
+		return x.StopTimeoutMs
+	}
+	return 0
 }
 
 type RegisterResponse struct {
@@ -2409,7 +2430,7 @@ const file_hermes_service_v1_service_proto_rawDesc = "" +
 	"\vfollow_logs\x18\x04 \x01(\bR\n" +
 	"followLogs\x12!\n" +
 	"\fsystem_scope\x18\x05 \x01(\bR\vsystemScope\x12)\n" +
-	"\x10elevated_handoff\x18\x06 \x01(\bR\x0felevatedHandoff\"\xf6\x02\n" +
+	"\x10elevated_handoff\x18\x06 \x01(\bR\x0felevatedHandoff\"\x9e\x03\n" +
 	"\x0eInstallRequest\x12\x18\n" +
 	"\aprofile\x18\x01 \x01(\tR\aprofile\x12\x14\n" +
 	"\x05force\x18\x02 \x01(\bR\x05force\x12\x1b\n" +
@@ -2419,7 +2440,9 @@ const file_hermes_service_v1_service_proto_rawDesc = "" +
 	"\x06system\x18\x06 \x01(\bR\x06system\x12\x1e\n" +
 	"\vrun_as_user\x18\a \x01(\tR\trunAsUser\x12<\n" +
 	"\x03env\x18\b \x03(\v2*.hermes.service.v1.InstallRequest.EnvEntryR\x03env\x12\x18\n" +
-	"\acommand\x18\t \x03(\tR\acommand\x1a6\n" +
+	"\acommand\x18\t \x03(\tR\acommand\x12&\n" +
+	"\x0fstop_timeout_ms\x18\n" +
+	" \x01(\x03R\rstopTimeoutMs\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x11\n" +
@@ -2443,12 +2466,13 @@ const file_hermes_service_v1_service_proto_rawDesc = "" +
 	"\x0fStatusesRequest\x12\x1a\n" +
 	"\bprofiles\x18\x01 \x03(\tR\bprofiles\"I\n" +
 	"\x10StatusesResponse\x125\n" +
-	"\bstatuses\x18\x01 \x03(\v2\x19.hermes.service.v1.StatusR\bstatuses\"\xd9\x01\n" +
+	"\bstatuses\x18\x01 \x03(\v2\x19.hermes.service.v1.StatusR\bstatuses\"\x81\x02\n" +
 	"\x0fRegisterRequest\x12\x18\n" +
 	"\aprofile\x18\x01 \x01(\tR\aprofile\x12\x1b\n" +
 	"\tstart_now\x18\x02 \x01(\bR\bstartNow\x12=\n" +
 	"\x03env\x18\x03 \x03(\v2+.hermes.service.v1.RegisterRequest.EnvEntryR\x03env\x12\x18\n" +
-	"\acommand\x18\x04 \x03(\tR\acommand\x1a6\n" +
+	"\acommand\x18\x04 \x03(\tR\acommand\x12&\n" +
+	"\x0fstop_timeout_ms\x18\x05 \x01(\x03R\rstopTimeoutMs\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x12\n" +
