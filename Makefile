@@ -23,11 +23,14 @@ PLUGINS_windows := windows
 PLUGIN_MAINS := $(foreach k,$(PLUGINS_$(GOOS_HOST)),./plugins/$(k)/cmd/hermes-service-$(k))
 
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# FAULT_USER is the unprivileged account of the fault suite
+# (internal/faultsuite.ServiceUser).
+FAULT_USER  := hermes-fault
 
 WINE_KIT    := ../shared/tools/wine/setup.sh
 WINEPREFIX_DIR ?= $(CURDIR)/.wine
 
-.PHONY: all build demo deps test vet fmt-check unit wine-test release-test dist proto proto-check bench
+.PHONY: all build demo deps test vet fmt-check unit fault wine-test release-test dist proto proto-check bench
 
 all: build
 
@@ -45,7 +48,7 @@ demo:
 # test is what CI runs: formatting, vet on every OS we ship for, the race-
 # enabled unit and integration tests, and proof that the committed generated
 # code is what the pinned generators produce.
-test: deps fmt-check vet proto-check demo wine-test release-test unit
+test: deps fmt-check vet proto-check demo wine-test release-test unit fault
 
 # deps installs what the tests run for real, from Debian's packages when
 # missing: s6 (s6-svscan and its tools), systemd (for systemd-analyze
@@ -60,6 +63,8 @@ deps:
 		echo "installing Debian's$$missing for the backends' tests"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
+	@id -u $(FAULT_USER) >/dev/null 2>&1 || { echo "adding the account $(FAULT_USER) for the fault suite"; \
+		$(SUDO) useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin $(FAULT_USER); }
 
 fmt-check:
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; \
@@ -74,7 +79,18 @@ vet:
 	cd release && $(GO) vet ./...
 
 unit:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /internal/faultsuite)
+
+# fault runs the privilege-boundary fault suite: hermes as root beside the
+# unprivileged $(FAULT_USER). The test binary is built as the caller and
+# run as root; it prints how many distinct cases passed.
+fault: deps
+	@tmp="$$(mktemp -d)"; chmod 755 "$$tmp"; \
+	$(GO) test -race -c -o "$$tmp/fault.test" ./internal/faultsuite || exit 1; \
+	cd internal/faultsuite && $(SUDO) env PATH="$$PATH" GOFLAGS="$$GOFLAGS" "$$tmp/fault.test" -test.count=1 -test.v > "$$tmp/out" 2>&1; \
+	status=$$?; grep -v '^=== RUN' "$$tmp/out" | grep -E '^(--- |    --- |FAIL|ok|PASS)|_test.go' | grep -v -- '--- PASS' ; \
+	echo "fault suite: $$(grep -cE '^ +--- PASS' "$$tmp/out") cases passed, $$(grep -cE '^ +--- FAIL' "$$tmp/out") failed"; \
+	rm -rf "$$tmp"; exit $$status
 
 # wine-test runs the Windows backend against a real Service Control Manager,
 # Wine's: the team kit prepares Wine, the Windows binaries are built here,
