@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nousresearch/hermes-service/internal/testbin"
 	"github.com/nousresearch/hermes-service/internal/testbackend"
+	"github.com/nousresearch/hermes-service/internal/testbin"
 	"github.com/nousresearch/hermes-service/internal/testgateway"
 	"github.com/nousresearch/hermes-service/internal/upstreamgateway"
 )
