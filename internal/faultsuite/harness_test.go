@@ -85,7 +85,13 @@ type home struct {
 
 func newHome(t *testing.T) *home {
 	t.Helper()
-	base := t.TempDir()
+	// Not t.TempDir: Go makes its parent 0700, which the service user
+	// could not pass through to reach its own home.
+	base, err := os.MkdirTemp("", "hermes-fault-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(base) })
 	if err := os.Chmod(base, 0o755); err != nil {
 		t.Fatal(err)
 	}
