@@ -51,7 +51,7 @@ func (c Claim) Prove(dir string) (*PIDRecord, error) {
 	case err != nil:
 		return nil, err
 	case !info.Mode().IsRegular():
-		return nil, &Unproven{Reason: fmt.Sprintf("%s is not a regular file (%s), so it proves nothing", c.PIDFile, fileKind(info))}
+		return nil, &Unproven{Reason: fmt.Sprintf("%s is not a regular file (%s), so it proves nothing", c.PIDFile, FileKind(info))}
 	}
 	rec, err := c.ReadPIDRecord(dir)
 	if err != nil {
@@ -79,22 +79,9 @@ func (c Claim) Prove(dir string) (*PIDRecord, error) {
 	if rec.HermesHome != "" && !SamePath(rec.HermesHome, dir) {
 		return unproven("the record belongs to the home %s", rec.HermesHome)
 	}
-	lockPath := filepath.Join(dir, c.LockFile)
-	lockInfo, err := os.Lstat(lockPath)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return unproven("there is no %s", c.LockFile)
-	case err != nil:
-		return unproven("%s cannot be read: %v", c.LockFile, err)
-	case !lockInfo.Mode().IsRegular():
-		return unproven("%s is not a regular file (%s)", c.LockFile, fileKind(lockInfo))
-	}
-	held, err := lockHeld(lockPath, lockInfo)
-	switch {
-	case err != nil:
-		return unproven("%s cannot be probed: %v", c.LockFile, err)
-	case !held:
-		return unproven("no process holds %s", c.LockFile)
+	lockInfo, held, why := c.lockState(dir)
+	if !held {
+		return unproven("%s", why)
 	}
 	if known, holds, why := holdsOpen(rec.PID, lockInfo); known && !holds {
 		return unproven("that process does not hold %s open%s", c.LockFile, why)
@@ -102,8 +89,39 @@ func (c Claim) Prove(dir string) (*PIDRecord, error) {
 	return rec, nil
 }
 
-// fileKind names what a file that should be a regular one is instead.
-func fileKind(info os.FileInfo) string {
+// LockHeld reports whether some process holds the claim's lock in dir, as
+// Locked does, but read-only: a missing lock file is a free lock (none is
+// created), and a link or anything but a regular file is not probed and
+// counts as free. why says what was found when it is not held.
+func (c Claim) LockHeld(dir string) (held bool, why string) {
+	_, held, why = c.lockState(dir)
+	return held, why
+}
+
+func (c Claim) lockState(dir string) (os.FileInfo, bool, string) {
+	lockPath := filepath.Join(dir, c.LockFile)
+	info, err := os.Lstat(lockPath)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, false, "there is no " + c.LockFile
+	case err != nil:
+		return nil, false, fmt.Sprintf("%s cannot be read: %v", c.LockFile, err)
+	case !info.Mode().IsRegular():
+		return nil, false, fmt.Sprintf("%s is not a regular file (%s)", c.LockFile, FileKind(info))
+	}
+	held, err := lockHeld(lockPath, info)
+	switch {
+	case err != nil:
+		return nil, false, fmt.Sprintf("%s cannot be probed: %v", c.LockFile, err)
+	case !held:
+		return nil, false, "no process holds " + c.LockFile
+	}
+	return info, true, ""
+}
+
+// FileKind names what a file that should be a regular one is instead ("a
+// symlink", "a named pipe", ...).
+func FileKind(info os.FileInfo) string {
 	switch m := info.Mode(); {
 	case m&os.ModeSymlink != 0:
 		return "a symlink"
