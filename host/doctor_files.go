@@ -131,7 +131,7 @@ func (h *homeFiles) check(p string, info fs.FileInfo, want fileKind) bool {
 	if !h.owned {
 		return true // no owners or Unix modes here (Windows)
 	}
-	uid, _, _ := fileOwner(info)
+	uid, gid, _ := fileOwner(info)
 	if uid != h.uid {
 		h.problem(fmt.Sprintf("%s is owned by %s (uid %d), not by the home's owner %s (uid %d)", shown(p), userName(uid), uid, userName(h.uid), h.uid),
 			sudo(0)+fixOn("chown "+userName(h.uid)+":"+groupName(h.gid), p, info))
@@ -141,10 +141,25 @@ func (h *homeFiles) check(p string, info fs.FileInfo, want fileKind) bool {
 	case filepath.Base(p) == registration.File && perm&0o077 != 0:
 		h.problem(fmt.Sprintf("%s is mode %04o: it may hold --env secrets, and only its owner may read it", shown(p), perm),
 			sudo(uid)+fixOn("chmod 600", p, info))
+	case perm&0o022 == 0o020 && h.privateGroup(info):
+		// Group-writable under a umask of 002 with a group of the owner's
+		// own (user private groups, Debian's and Ubuntu's default): nobody
+		// else may write it, but say so.
+		h.found++
+		h.f.addFinding(service.Finding{Check: "home files", Severity: service.SeverityWarning,
+			Detail: fmt.Sprintf("%s is mode %04o: its group may write it (%s, the owner's own group, so nobody else for now)", shown(p), perm, groupName(gid)),
+			Fix:    sudo(uid) + fixOn("chmod g-w", p, info)})
 	case perm&0o022 != 0:
 		h.problem(fmt.Sprintf("%s is mode %04o: %s may write it", shown(p), perm, writers(perm)), sudo(uid)+fixOn("chmod go-w", p, info))
 	}
 	return true
+}
+
+// privateGroup reports whether info's group is its owner's private group
+// (named as the owner is, the user private group scheme).
+func (h *homeFiles) privateGroup(info fs.FileInfo) bool {
+	uid, gid, ok := fileOwner(info)
+	return ok && uid == h.uid && groupName(gid) == userName(uid)
 }
 
 // mkdir is the command that makes p again as a folder of the home's owner.
