@@ -81,6 +81,8 @@ func doctor(c *cli.Context) error {
 		}
 	}
 	checkHome(s.home, &f)
+	checkHomeFiles(s.home, &f)
+	checkPluginPath(&f)
 	return f.report(s.stdout, c.Bool("json"))
 }
 
@@ -179,13 +181,19 @@ func checkHome(home string, f *findings) {
 			}
 		}
 		for _, c := range []gateway.Claim{gateway.Runner, gateway.Upstream} {
+			if info, err := os.Lstat(filepath.Join(dir, c.PIDFile)); err != nil || !info.Mode().IsRegular() {
+				continue // none, or not a file to read (the home files' check says so)
+			}
 			rec, _ := c.ReadPIDRecord(dir)
 			if rec == nil {
 				continue
 			}
 			why := rec.Stale()
-			if why == "" && !c.Locked(dir) {
-				why = "no process holds " + c.LockFile
+			if why == "" {
+				// Read-only: a lock file is never created to probe it.
+				if held, whyNot := c.LockHeld(dir); !held {
+					why = whyNot
+				}
 			}
 			if why != "" {
 				f.add("profile "+p, false, "stale pid record "+filepath.Join(dir, c.PIDFile)+": "+why,

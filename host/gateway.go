@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -102,9 +103,13 @@ func jsonFlag() cli.Flag {
 	return &cli.BoolFlag{Name: "json", Usage: "print JSON for scripts instead of text"}
 }
 
+// envFlag is --env. Its values are kept byte for byte: urfave/cli trims
+// the spaces around a slice flag's values unless told not to, and a value's
+// trailing spaces, tabs or newlines are the operator's.
 func envFlag() cli.Flag {
-	return &cli.StringSliceFlag{Name: "env", Usage: "extra `KEY=VALUE` for the gateway's environment (repeatable); " +
-		gateway.EnvGatewayCommand + " sets the program the gateway runs"}
+	return &cli.StringSliceFlag{Name: "env", KeepSpace: true, Usage: "extra `KEY=VALUE` for the gateway's environment " +
+		"(repeatable, each key once), the value kept byte for byte; not the variables hermes sets itself (" +
+		gateway.EnvHome + ": --home, " + gateway.EnvGatewayCommand + ": --gateway-command, the supervised-child variables)"}
 }
 
 func allFlag(verb string) cli.Flag {
@@ -135,24 +140,62 @@ func noArgs(c *cli.Context) error {
 }
 
 // parseEnv turns --env KEY=VALUE flags into a map, refusing bad input
-// before any plugin runs.
+// (exit 2) before any plugin runs or anything is written: a key given
+// twice, a key hermes sets itself (gateway.OwnedEnv), and what
+// service.ValidateEnvVar refuses (a key that is no identifier, a value
+// holding NUL or invalid UTF-8, which the plugin protocol cannot carry).
+// Values are kept byte for byte.
 func parseEnv(values []string) (map[string]string, error) {
 	if len(values) == 0 {
 		return nil, nil
 	}
 	env := make(map[string]string, len(values))
+	given := make(map[string]string, len(values)) // key as compared -> as given
 	for _, kv := range values {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
 			return nil, usagef("--env %q: want KEY=VALUE", kv)
 		}
+		if err := service.ValidateEnvVar(k, v); err != nil {
+			return nil, &UsageError{Err: err}
+		}
+		same := k
+		if runtime.GOOS == "windows" {
+			same = strings.ToUpper(k) // Windows' names ignore case
+		}
+		if first, dup := given[same]; dup {
+			return nil, &UsageError{Err: &duplicateEnvError{First: first, Again: k}}
+		}
+		given[same] = k
+		if setBy, owned := gateway.OwnedBy(k); owned {
+			return nil, &UsageError{Err: &ownedEnvError{Key: k, SetBy: setBy}}
+		}
 		env[k] = v
-	}
-	if err := service.ValidateEnv(env); err != nil {
-		return nil, &UsageError{Err: err}
 	}
 	return env, nil
 }
+
+// duplicateEnvError is a key given twice to --env: which value the
+// operator meant is not hermes's to guess.
+type duplicateEnvError struct{ First, Again string }
+
+func (e *duplicateEnvError) Error() string {
+	if e.First == e.Again {
+		return fmt.Sprintf("--env %s is given twice", e.Again)
+	}
+	return fmt.Sprintf("--env %s and --env %s name one variable (Windows ignores case)", e.First, e.Again)
+}
+
+func (e *duplicateEnvError) Hint() string { return "give each key once, with the value you mean" }
+
+// ownedEnvError is --env setting a variable hermes sets itself.
+type ownedEnvError struct{ Key, SetBy string }
+
+func (e *ownedEnvError) Error() string {
+	return fmt.Sprintf("--env %s: hermes sets %s for the gateway itself", e.Key, e.Key)
+}
+
+func (e *ownedEnvError) Hint() string { return e.SetBy }
 
 func protocolFlag() cli.Flag {
 	return &cli.StringFlag{Name: flagName(gateway.FlagProtocol), Value: string(runner.ProtocolHermes),

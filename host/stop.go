@@ -16,7 +16,9 @@ func stopCommand() *cli.Command {
 	cmd := lifecycleCommand(verbStop, "stop the profile's gateway (an operator stop: it stays down after a reboot) and wait until it is down")
 	cmd.Description = "With a service manager, the backend stops the service. Without one (no backend detected and none\n" +
 		"chosen), stop finds the foreground `hermes gateway run` through the profile's pid record, marks the\n" +
-		"stop as planned, sends it SIGTERM and waits for it to exit."
+		"stop as planned, sends it SIGTERM and waits for it to exit. It signals only a process proven to be\n" +
+		"that profile's runner or gateway: its lock held, and a pid record naming it with its start time.\n" +
+		"Otherwise it says nothing is running and exits 3."
 	backendStop := cmd.Action
 	cmd.Action = func(c *cli.Context) error {
 		s, err := newSession(c)
@@ -54,9 +56,11 @@ func stopForeground(s *session, d detect.Detection) error {
 		why := out.NotRunning
 		if out.NoRecord {
 			why += "; " + d.Reason
+		} else {
+			why += "; nothing was signalled (hermes doctor reports stale records and how to remove them)"
 		}
 		fmt.Fprintf(s.stdout, "the %s gateway is not running (%s)\n", s.profile, why)
-		return nil
+		return exitStatus(ExitNotRunning)
 	}
 	fmt.Fprintf(s.stdout, "stopped the %s gateway (PID %d)\n", s.profile, out.PID)
 	return nil

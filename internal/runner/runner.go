@@ -106,10 +106,11 @@ func (*NoCommandError) Error() string {
 	return "no gateway command: nothing after -- and " + gateway.EnvGatewayCommand + " is not set"
 }
 
-// Hint says the two ways to give one.
+// Hint says the ways to give one.
 func (*NoCommandError) Hint() string {
 	return "give it on the command line, `hermes gateway run -- hermes-gateway --flag`, or configure the service with " +
-		"`hermes gateway install --env " + gateway.EnvGatewayCommand + "='hermes-gateway --flag'` (or register --env ...)"
+		"`hermes gateway install --protocol plain --gateway-command 'hermes-gateway --flag'` (or register), or set " +
+		gateway.EnvGatewayCommand + " in the runner's environment"
 }
 
 // AlreadyRunningError is a second runner for a profile, without --replace.

@@ -2,8 +2,9 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -17,9 +18,10 @@ const ForegroundStopWait = 30 * time.Second
 
 // StopOutcome is what Stop found and did.
 type StopOutcome struct {
-	// PID is the runner that was stopped, 0 when none was running.
+	// PID is the runner that was stopped, 0 when none was proven running.
 	PID int
-	// NotRunning says why nothing was stopped ("no pid record in ...").
+	// NotRunning says why nothing was stopped ("no .hermes-runner.pid or
+	// gateway.pid in ...", or why a record there proves nothing).
 	NotRunning string
 	// NoRecord is true when the profile has no pid record at all.
 	NoRecord bool
@@ -29,41 +31,53 @@ type StopOutcome struct {
 }
 
 // Stop stops a runner started by hand (no service manager) for the profile
-// at dir, through its pid record: the stop is marked as planned, the runner
-// asked to stop, and waited for. It never signals a pid the record no
-// longer describes: a record of another home, or of a process that is no
-// longer the runner that wrote it, is refused with a *RefusedStopError.
+// at dir: the stop is marked as planned for the runner's pid (the runner,
+// or upstream's gateway, then records the operator's intent "stopped"), the
+// runner asked to stop, and waited for.
+//
+// It signals only a process proven to be the profile's runner or gateway
+// (gateway.Claim.Prove: a pid record with the start time of the live pid,
+// and the claim's lock held by it). Anything less, a bare pid, a record
+// without a start time, a reused pid, a lock nobody holds, is "not
+// running": Stop then signals nothing, and writes and removes nothing
+// either (a stale record is hermes doctor's to report).
 func Stop(ctx context.Context, dir string, log hclog.Logger) (StopOutcome, error) {
 	// A plain runner's claim first; else a gateway keeping upstream's
 	// protocol itself (run by hand with --protocol hermes, or upstream's
 	// own), which classifies the marked stop itself.
-	c := claim
-	rec, err := c.ReadPIDRecord(dir)
-	if err == nil && rec == nil {
-		c = gateway.Upstream
-		rec, err = c.ReadPIDRecord(dir)
+	var (
+		why      []string
+		noRecord = true
+	)
+	for _, c := range []gateway.Claim{claim, gateway.Upstream} {
+		rec, err := c.Prove(dir)
+		var u *gateway.Unproven
+		switch {
+		case errors.As(err, &u):
+			if !u.NoRecord {
+				noRecord = false
+				why = append(why, u.Reason)
+			}
+			continue
+		case err != nil:
+			return StopOutcome{}, fmt.Errorf("read the pid record in %s: %w", dir, err)
+		}
+		return stopProven(ctx, dir, rec, log)
 	}
-	if err != nil {
-		return StopOutcome{}, fmt.Errorf("read %s: %w", filepath.Join(dir, c.PIDFile), err)
+	if noRecord {
+		return StopOutcome{NoRecord: true,
+			NotRunning: fmt.Sprintf("no %s or %s in %s", claim.PIDFile, gateway.Upstream.PIDFile, dir)}, nil
 	}
-	if rec == nil {
-		return StopOutcome{NotRunning: "no pid record in " + dir, NoRecord: true}, nil // neither claim
-	}
-	why := rec.Stale()
-	if why != "" && !gateway.Alive(rec.PID) {
-		_ = c.RemovePIDRecord(dir, rec.PID)
-		return StopOutcome{NotRunning: why + "; removed its stale pid record"}, nil
-	}
-	if rec.HermesHome != "" && !samePath(rec.HermesHome, dir) {
-		return StopOutcome{}, &RefusedStopError{PID: rec.PID,
-			Reason: fmt.Sprintf("its pid record in %s belongs to the home %s", dir, rec.HermesHome)}
-	}
-	if why != "" {
-		_ = c.RemovePIDRecord(dir, rec.PID)
-		return StopOutcome{}, &RefusedStopError{PID: rec.PID, Reason: why + "; removed the stale pid record"}
-	}
+	return StopOutcome{NotRunning: strings.Join(why, "; ")}, nil
+}
+
+// stopProven marks, signals and waits for the proven runner rec.
+func stopProven(ctx context.Context, dir string, rec *gateway.PIDRecord, log hclog.Logger) (StopOutcome, error) {
 	out := StopOutcome{PID: rec.PID, Unmarked: !gateway.MarkPlannedStop(log, dir, rec.PID)}
 	if err := gateway.RequestStop(rec.PID); err != nil {
+		if !out.Unmarked {
+			gateway.ConsumeMarker(dir, rec.PID) // no stop follows: the marker must not wait for one
+		}
 		return out, fmt.Errorf("signal PID %d: %w", rec.PID, err)
 	}
 	gone := func() bool { return !gateway.SameProcess(rec.PID, rec.StartTime) }
@@ -71,34 +85,4 @@ func Stop(ctx context.Context, dir string, log hclog.Logger) (StopOutcome, error
 		return out, err
 	}
 	return out, nil
-}
-
-func samePath(a, b string) bool {
-	ca, err1 := filepath.Abs(a)
-	cb, err2 := filepath.Abs(b)
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	if ra, err := filepath.EvalSymlinks(ca); err == nil {
-		ca = ra
-	}
-	if rb, err := filepath.EvalSymlinks(cb); err == nil {
-		cb = rb
-	}
-	return filepath.Clean(ca) == filepath.Clean(cb)
-}
-
-// RefusedStopError is a pid record Stop would not act on.
-type RefusedStopError struct {
-	PID    int
-	Reason string
-}
-
-func (e *RefusedStopError) Error() string {
-	return fmt.Sprintf("refusing to signal PID %d: %s", e.PID, e.Reason)
-}
-
-// Hint says how to look at the process.
-func (e *RefusedStopError) Hint() string {
-	return "check which process that is (ps -p PID) and stop it yourself if it is a gateway"
 }

@@ -72,7 +72,10 @@ type tree struct {
 func newTree(t testing.TB) *tree {
 	t.Helper()
 	root := t.TempDir()
-	tr := &tree{t: t, scandir: filepath.Join(root, "service"), home: filepath.Join(root, "home")}
+	// The gateway program reaches the plain runner through the container's
+	// environment (--env may not set HERMES_GATEWAY_COMMAND: hermes owns it).
+	tr := &tree{t: t, scandir: filepath.Join(root, "service"), home: filepath.Join(root, "home"),
+		boot: []string{gateway.EnvGatewayCommand + "=" + bins.gateway}}
 	for _, d := range []string{tr.scandir, tr.home} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -206,10 +209,11 @@ func (tr *tree) must(args ...string) string {
 	return out
 }
 
-// register registers profile running the test gateway.
+// register registers profile running the test gateway (from the tree's
+// environment).
 func (tr *tree) register(profile string, args ...string) {
 	tr.t.Helper()
-	tr.must(append([]string{"-p", profile, "gateway", "register", "--protocol", "plain", "--env", "HERMES_GATEWAY_COMMAND=" + bins.gateway}, args...)...)
+	tr.must(append([]string{"-p", profile, "gateway", "register", "--protocol", "plain"}, args...)...)
 }
 
 func (tr *tree) slot(profile string) string { return filepath.Join(tr.scandir, "gateway-"+profile) }

@@ -325,10 +325,9 @@ func TestContainerRestartStory(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = os.WriteFile(filepath.Join(tr.home, "profiles", "default", "SOUL.md"), nil, 0o644)
-	gw := "HERMES_GATEWAY_COMMAND=" + bins.gateway
-	tr.register("work", "--env", gw)
+	tr.register("work")
 	tr.waitUp("work")
-	tr.register("idle", "--env", gw)
+	tr.register("idle")
 	tr.waitUp("idle")
 	tr.must("-p", "idle", "gateway", "stop")
 	tr.waitDown("idle")
@@ -349,7 +348,7 @@ func TestContainerRestartStory(t *testing.T) {
 	}
 	// Reconcile writes run scripts without --env: the gateway command
 	// reaches the runner through the container's environment.
-	tr.boot = []string{gw}
+	tr.boot = []string{gateway.EnvGatewayCommand + "=" + bins.gateway}
 	tr.start()
 	t.Cleanup(tr.stop)
 	// Leftovers of the old container: a pid record from another pid

@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nousresearch/hermes-service/shared/service"
@@ -140,6 +142,41 @@ const (
 	// the host sets it, and a plugin run without it knows a person ran it.
 	EnvPluginCookie = "HERMES_SERVICE_PLUGIN"
 )
+
+// OwnedVar is a variable hermes sets for the gateway itself, and what sets
+// it: an operator's --env may not.
+type OwnedVar struct {
+	Name string
+	// SetBy names the flag that sets it, or says that hermes does, for the
+	// hint that refuses it.
+	SetBy string
+}
+
+// OwnedEnv is every variable hermes sets for the gateway it runs: the home
+// and the program it is given as flags, the variables that tell upstream's
+// gateway a supervisor runs it. An extra environment (install and
+// register's --env) that set one would give the service two values, and
+// which one wins differs between backends; the host refuses it, naming
+// what sets it instead.
+var OwnedEnv = []OwnedVar{
+	{EnvHome, "the service sets it to the profile's folder: choose the home with --home and the profile with -p"},
+	{EnvGatewayCommand, "give the gateway program with --gateway-command"},
+	{EnvSupervisedChild, "hermes sets it in every service it defines"},
+	{EnvS6SupervisedChild, "hermes sets it in every s6 slot"},
+	{EnvExternalSupervisor, "hermes's runner sets it for a gateway under --protocol hermes"},
+}
+
+// OwnedBy says what sets name when hermes owns it (OwnedEnv); ok is false
+// for a variable an operator may set. Windows' names ignore case, and so
+// does the match there.
+func OwnedBy(name string) (setBy string, ok bool) {
+	for _, v := range OwnedEnv {
+		if v.Name == name || (runtime.GOOS == "windows" && strings.EqualFold(v.Name, name)) {
+			return v.SetBy, true
+		}
+	}
+	return "", false
+}
 
 // EnvPair is "NAME=value", for an environment list.
 func EnvPair(name, value string) string { return name + "=" + value }

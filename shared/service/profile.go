@@ -64,19 +64,38 @@ func profileProblem(name string) string {
 var envKeyPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // ValidateEnv checks extra environment for a gateway: every key must be a
-// shell identifier ([A-Za-z_][A-Za-z0-9_]*) and no value may hold a NUL byte,
-// which no environment can carry. The error is an *InvalidOptionError.
+// shell identifier ([A-Za-z_][A-Za-z0-9_]*), and every value valid UTF-8
+// (the plugin protocol's strings are) without a NUL byte (no environment
+// can carry one). Anything else in a value is the operator's, byte for
+// byte: spaces, tabs and newlines included. The error is an
+// *InvalidOptionError.
 func ValidateEnv(env map[string]string) error {
 	for k, v := range env {
-		if !envKeyPattern.MatchString(k) {
-			return &InvalidOptionError{Option: "env", Value: k,
-				Reason: "keys must match [A-Za-z_][A-Za-z0-9_]*"}
+		if err := ValidateEnvVar(k, v); err != nil {
+			return err
 		}
-		for i := 0; i < len(v); i++ {
-			if v[i] == 0 {
-				return &InvalidOptionError{Option: "env", Value: k, Reason: "the value contains a NUL byte"}
+	}
+	return nil
+}
+
+// ValidateEnvVar is ValidateEnv for one variable.
+func ValidateEnvVar(key, value string) error {
+	if !envKeyPattern.MatchString(key) {
+		return &InvalidOptionError{Option: "env", Value: key, Reason: "keys must match [A-Za-z_][A-Za-z0-9_]*"}
+	}
+	if i := strings.IndexByte(value, 0); i >= 0 {
+		return &InvalidOptionError{Option: "env", Value: key, Reason: fmt.Sprintf("the value holds a NUL byte (byte %d), which no environment can carry", i)}
+	}
+	if !utf8.ValidString(value) {
+		i := 0
+		for i < len(value) {
+			r, n := utf8.DecodeRuneInString(value[i:])
+			if r == utf8.RuneError && n <= 1 {
+				break
 			}
+			i += n
 		}
+		return &InvalidOptionError{Option: "env", Value: key, Reason: fmt.Sprintf("the value is not valid UTF-8 (byte %d)", i)}
 	}
 	return nil
 }

@@ -71,6 +71,10 @@ func TestValidateEnv(t *testing.T) {
 		{map[string]string{"": "x"}, ""},
 		{map[string]string{"A B": "x"}, "A B"},
 		{map[string]string{"OK": "nul\x00"}, "OK"},
+		{map[string]string{"OK": "latin-1 caf\xe9"}, "OK"},
+		{map[string]string{"OK": "\xff"}, "OK"},
+		// Everything else is the operator's, byte for byte.
+		{map[string]string{"A": "trailing  \t\n", "B": " lead", "C": "\r\x1b[31m\x7f", "D": "", "E": "καλημέρα ✓"}, ""},
 	}
 	for _, tt := range tests {
 		err := service.ValidateEnv(tt.env)
@@ -82,6 +86,16 @@ func TestValidateEnv(t *testing.T) {
 		var inv *service.InvalidOptionError
 		if err != nil && (!errors.As(err, &inv) || inv.Value != tt.bad || inv.Option != "env") {
 			t.Errorf("ValidateEnv(%q) = %#v", tt.env, err)
+		}
+	}
+	for value, reason := range map[string]string{
+		"nul\x00":         "the value holds a NUL byte (byte 3), which no environment can carry",
+		"latin-1 caf\xe9": "the value is not valid UTF-8 (byte 11)",
+		"ok ✓ \xff":       "the value is not valid UTF-8 (byte 7)",
+	} {
+		var inv *service.InvalidOptionError
+		if err := service.ValidateEnvVar("K", value); !errors.As(err, &inv) || inv.Reason != reason {
+			t.Errorf("ValidateEnvVar(K, %q) = %v, want the reason %q", value, err, reason)
 		}
 	}
 }
