@@ -88,6 +88,7 @@ func (s *session) launchConfig(cand discovery.Candidate, kind string) plugin.Lau
 		Logger:       s.log,
 		Checksum:     cand.Checksum,
 		StartTimeout: s.timeout,
+		CallTimeout:  s.callTimeout,
 	}
 }
 
