@@ -150,10 +150,13 @@ type session struct {
 	ctx     context.Context
 	home    string
 	profile string
-	backend string // forced backend, "" to detect
-	forced  string // what forced it
-	timeout time.Duration
-	scandir string
+	backend string        // forced backend, "" to detect
+	forced  string        // what forced it
+	timeout time.Duration // --plugin-timeout: the launch's bound
+	// callTimeout bounds each call to the plugin: the command's own
+	// --timeout when it has one, else plugin.DefaultCallTimeout.
+	callTimeout time.Duration
+	scandir     string
 	// privateTree: the s6 backend runs on the tree of gateway supervise.
 	privateTree bool
 	log         hclog.Logger
@@ -169,9 +172,11 @@ func newSession(c *cli.Context) (*session, error) {
 		profile: profileOf(c),
 		backend: c.String("backend"),
 		timeout: c.Duration("plugin-timeout"),
-		scandir: c.String("scandir"),
-		stdout:  c.App.Writer,
-		stderr:  c.App.ErrWriter,
+		// c.Duration is 0 for a command without --timeout: Launch's default.
+		callTimeout: c.Duration("timeout"),
+		scandir:     c.String("scandir"),
+		stdout:      c.App.Writer,
+		stderr:      c.App.ErrWriter,
 	}
 	if err := service.ValidateProfile(s.profile); err != nil {
 		return nil, &UsageError{Err: err}

@@ -36,14 +36,16 @@ func (s *session) detect(scope detect.Scope) (detect.Detection, error) {
 
 // open finds, verifies and launches the backend plugin for scope. Any
 // failure on the way is a configuration problem (exit 78): nothing was
-// done yet, and retrying will not help.
+// done yet, and retrying will not help. The file launched is the one the
+// trust checks passed (by its resolved path, verified again once open), and
+// it must identify as the kind it is named for.
 func (s *session) open(scope detect.Scope) (*plugin.Client, detect.Detection, error) {
 	d, err := s.detect(scope)
 	if err != nil {
 		return nil, d, err
 	}
 	s.log.Debug("backend", "kind", d.Kind, "reason", d.Reason)
-	cand, notes, err := discovery.FromEnv().Find(d.Kind)
+	cand, notes, err := s.searcher().Find(d.Kind)
 	for _, n := range notes {
 		s.log.Debug("plugin search", "path", n.Path, "note", n.Reason)
 	}
@@ -54,13 +56,7 @@ func (s *session) open(scope detect.Scope) (*plugin.Client, detect.Detection, er
 		return nil, d, &ConfigError{Err: cand.Refused}
 	}
 	s.log.Debug("launching plugin", "path", cand.Path, "checksum", cand.ChecksumFile)
-	c, err := plugin.Launch(s.ctx, plugin.LaunchConfig{
-		Path:         cand.Path,
-		Env:          s.pluginEnv(),
-		Logger:       s.log,
-		Checksum:     cand.Checksum,
-		StartTimeout: s.timeout,
-	})
+	c, err := plugin.Launch(s.ctx, s.launchConfig(cand, d.Kind))
 	if err != nil {
 		if s.ctx.Err() != nil {
 			return nil, d, errors.Join(s.ctx.Err(), err)
@@ -68,6 +64,32 @@ func (s *session) open(scope detect.Scope) (*plugin.Client, detect.Detection, er
 		return nil, d, &ConfigError{Err: err}
 	}
 	return c, d, nil
+}
+
+// searcher is this process's plugin search path; the folders it leaves
+// out (relative ones) are worth a warning.
+func (s *session) searcher() discovery.Searcher {
+	srch := discovery.FromEnv()
+	for _, n := range srch.Ignored {
+		fmt.Fprintf(s.stderr, "hermes: warning: ignoring plugin folder %q: %s\n", n.Path, n.Reason)
+	}
+	return srch
+}
+
+// launchConfig launches cand as the session does: the checked file, its
+// checksum, the session's timeouts; kind, when set, is the kind it must
+// identify as.
+func (s *session) launchConfig(cand discovery.Candidate, kind string) plugin.LaunchConfig {
+	return plugin.LaunchConfig{
+		Path:         cand.Exec,
+		Verify:       cand.Verify,
+		Kind:         kind,
+		Env:          s.pluginEnv(),
+		Logger:       s.log,
+		Checksum:     cand.Checksum,
+		StartTimeout: s.timeout,
+		CallTimeout:  s.callTimeout,
+	}
 }
 
 // pluginEnv is what the host tells every plugin: the home, and the

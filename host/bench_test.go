@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nousresearch/hermes-service/internal/testbin"
 )
 
 // measure runs argv once and returns its wall time.
@@ -70,7 +72,11 @@ func BenchmarkCLI(b *testing.B) {
 	if filepath.Separator != '/' {
 		b.Skip("measures Unix processes")
 	}
-	dir := b.TempDir()
+	dir, err := testbin.TrustedTemp("bench-") // plugin trust refuses /tmp
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) })
 	hermes := filepath.Join(dir, "hermes")
 	hello := filepath.Join(dir, "hello")
 	build := func(out, workdir string, args ...string) {

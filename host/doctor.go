@@ -12,7 +12,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nousresearch/hermes-service/internal/detect"
-	"github.com/nousresearch/hermes-service/internal/discovery"
 	"github.com/nousresearch/hermes-service/internal/fserr"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
@@ -117,7 +116,7 @@ func (f findings) report(w io.Writer, asJSON bool) error {
 // checkPlugin reports whether the backend's plugin is found, verified and
 // answers.
 func checkPlugin(s *session, d detect.Detection, f *findings) bool {
-	cand, _, err := discovery.FromEnv().Find(d.Kind)
+	cand, _, err := s.searcher().Find(d.Kind)
 	if err != nil {
 		f.add("plugin", false, err.Error(), service.HintOf(err))
 		return false

@@ -93,8 +93,7 @@ func inspect(ctx context.Context, s *session, c discovery.Candidate) pluginInfo 
 	if c.Refused != nil {
 		return fail(c.Refused)
 	}
-	client, err := plugin.Launch(ctx, plugin.LaunchConfig{Path: c.Path, Checksum: c.Checksum, Logger: s.log,
-		Env: s.pluginEnv(), StartTimeout: s.timeout})
+	client, err := plugin.Launch(ctx, s.launchConfig(c, ""))
 	var ce *plugin.ChecksumError
 	if errors.As(err, &ce) {
 		info.Checksum = "mismatch"
@@ -125,7 +124,7 @@ func pluginList(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	srch := discovery.FromEnv()
+	srch := s.searcher()
 	cands, notes := srch.All()
 	infos := make([]pluginInfo, len(cands))
 	for i, cand := range cands {
@@ -205,7 +204,7 @@ func pluginCheck(c *cli.Context) error {
 		fmt.Fprintf(s.stdout, "  checksum %s from %s\n", hex.EncodeToString(cand.Checksum), cand.ChecksumFile)
 	}
 	results := conformance.Check(s.ctx, conformance.Config{
-		Binary: path, Checksum: cand.Checksum, Logger: s.log,
+		Binary: cand.Exec, Checksum: cand.Checksum, Logger: s.log,
 		Env: s.pluginEnv(),
 	})
 	failed, skipped := 0, 0

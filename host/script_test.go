@@ -3,10 +3,13 @@ package host_test
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -84,8 +87,16 @@ func buildAll(t testing.TB) {
 func TestScripts(t *testing.T) {
 	t.Parallel() // each script has its own work folder; the runner tests overlap with them
 	plugin := builtPlugin(t)
+	// The scripts put plugins in $WORK: it must pass the trust checks, which
+	// refuse anything under the world-writable /tmp.
+	work, err := testbin.TrustedTemp("script-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(work) })
 	testscript.Run(t, testscript.Params{
-		Dir: "testdata/script",
+		Dir:         "testdata/script",
+		WorkdirRoot: work,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("TESTPLUGIN", plugin)
 			env.Setenv("TESTGATEWAY", testGateway)
@@ -106,6 +117,7 @@ func TestScripts(t *testing.T) {
 		Condition: scriptCondition,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"install-plugin": installPlugin,
+			"exits":          exits,
 			"sha256sums":     sha256sums,
 			"flipbyte":       flipByte,
 			"noorphans":      noOrphans,
@@ -153,6 +165,27 @@ func installPlugin(ts *testscript.TestScript, neg bool, args []string) {
 	dir := ts.MkAbs(args[0])
 	ts.Check(os.MkdirAll(dir, 0o755))
 	ts.Check(os.WriteFile(filepath.Join(dir, plugin.FileName(kind, runtime.GOOS)), data, 0o755))
+}
+
+// exits CODE PROG [ARGS...] runs PROG as exec does and expects it to exit
+// with CODE; stdout and stderr then check what it printed.
+func exits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits CODE PROG [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("%s: %v", args[1], err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
+	}
 }
 
 // sha256sums OUT FILE... writes the FILEs' digests to OUT as sha256sum does.

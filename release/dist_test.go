@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nousresearch/hermes-service/internal/testbin"
 )
 
 // TestDist builds the linux/amd64 release twice and checks what a packager
@@ -75,7 +77,12 @@ func TestDist(t *testing.T) {
 
 	// Unpacked into a root, hermes finds the plugin beside itself
 	// (../lib/hermes/plugins) and verifies it.
-	sysroot := t.TempDir()
+	// (Not under the world-writable /tmp, which plugin trust refuses.)
+	sysroot, err := testbin.TrustedTemp("sysroot-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(sysroot) })
 	deb("-x", hostDeb, sysroot)
 	deb("-x", s6Deb, sysroot)
 	hermes := filepath.Join(sysroot, "usr", "bin", "hermes")

@@ -1,7 +1,8 @@
 // Package discovery finds backend plugins and decides whether they may be
-// trusted: the search path, the checksum recorded beside a plugin
-// (<plugin>.sha256 or SHA256SUMS), and the permission checks that refuse a
-// plugin someone else could have replaced.
+// trusted: the search path (absolute folders only), the checksum recorded
+// beside a plugin (<plugin>.sha256 or SHA256SUMS), and the ownership and
+// permission checks, from the plugin's file up to /, that refuse a plugin
+// someone else could have replaced.
 package discovery
 
 import (
@@ -9,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -30,16 +32,25 @@ type SearchDir struct {
 
 // FromEnv is the search path of this process: its $HERMES_PLUGIN_PATH and
 // its executable's folder, then the user's and the system's folders.
+// Relative folders are left out, and listed in Ignored.
 func FromEnv() Searcher {
 	exe, _ := os.Executable()
-	return Searcher{Dirs: SearchPath(os.Getenv(gateway.EnvPluginPath), exe)}
+	dirs, ignored := searchPath(os.Getenv(gateway.EnvPluginPath), exe)
+	return Searcher{Dirs: dirs, Ignored: ignored}
 }
 
 // SearchPath lists, in order, the folders DESIGN.md names: each folder of
 // HERMES_PLUGIN_PATH, the hermes executable's folder, its
 // ../lib/hermes/plugins, the user's data folder, then the system folders.
-// Duplicates are dropped, the first keeping its place.
+// Duplicates are dropped, the first keeping its place. A relative folder
+// (".", "bin") is left out: it would name a different folder in every
+// working directory, and a plugin must be run by the path it was checked at.
 func SearchPath(pluginPath, executable string) []SearchDir {
+	dirs, _ := searchPath(pluginPath, executable)
+	return dirs
+}
+
+func searchPath(pluginPath, executable string) ([]SearchDir, []Note) {
 	var dirs []SearchDir
 	for _, d := range filepath.SplitList(pluginPath) {
 		if d != "" {
@@ -59,21 +70,33 @@ func SearchPath(pluginPath, executable string) []SearchDir {
 		dirs = append(dirs, SearchDir{d, "system"})
 	}
 	seen := map[string]bool{}
-	out := dirs[:0]
+	var (
+		out     []SearchDir
+		ignored []Note
+	)
 	for _, d := range dirs {
+		if !filepath.IsAbs(d.Path) {
+			ignored = append(ignored, Note{d.Path, "a relative folder (from " + d.Origin + ") is ignored: plugin folders must be absolute paths"})
+			continue
+		}
 		d.Path = filepath.Clean(d.Path)
 		if !seen[d.Path] {
 			seen[d.Path] = true
 			out = append(out, d)
 		}
 	}
-	return out
+	return out, ignored
 }
 
 // Candidate is a plugin file found on the search path.
 type Candidate struct {
 	Kind string
+	// Path is where the search found the plugin: an absolute path, maybe
+	// through symbolic links.
 	Path string
+	// Exec is the file to run: Path with every link resolved, the file the
+	// trust checks looked at. Launch it, with Verify, rather than Path.
+	Exec string
 	Dir  SearchDir
 	// Checksum is the SHA-256 recorded beside the plugin, nil when none is.
 	Checksum []byte
@@ -83,6 +106,18 @@ type Candidate struct {
 	Refused error
 	// Shadowed is true when an earlier folder holds the same kind.
 	Shadowed bool
+	// info is Exec as the trust checks saw it.
+	info fs.FileInfo
+}
+
+// Verify checks that f, the plugin opened to be run (plugin.LaunchConfig's
+// Verify), is the very file the trust checks passed: the same inode, still
+// owned and moded as they demand. A file swapped in since is refused.
+func (c Candidate) Verify(f *os.File) error {
+	if c.Refused != nil {
+		return c.Refused
+	}
+	return verifyOpen(c.Path, c.info, f)
 }
 
 // Note is something the search saw and skipped, worth telling a person.
@@ -94,6 +129,9 @@ type Note struct {
 // Searcher finds plugins on a search path.
 type Searcher struct {
 	Dirs []SearchDir
+	// Ignored are the folders left off the search path, and why: relative
+	// ones. Tell a person about them.
+	Ignored []Note
 }
 
 // Find returns the plugin for kind: the first found wins. A folder that
@@ -175,9 +213,9 @@ func searchable(d SearchDir) (bool, []Note) {
 	}
 }
 
-// Examine looks at one plugin file given by its path, as the search would
-// if the file's folder were on it; origin says where the path came from.
-// ok is false when there is nothing there to call a plugin.
+// Examine looks at one plugin file given by its absolute path, as the
+// search would if the file's folder were on it; origin says where the path
+// came from. ok is false when there is nothing there to call a plugin.
 func Examine(path, origin string) (c Candidate, ok bool) {
 	name := filepath.Base(path)
 	kind, _ := plugin.KindFromFileName(name, runtime.GOOS)
@@ -204,13 +242,20 @@ func examine(d SearchDir, name, kind string) (Candidate, []Note, bool) {
 		return Candidate{}, []Note{{path, "not executable, skipped"}}, false
 	}
 	c := Candidate{Kind: kind, Path: path, Dir: d}
-	if why := unsafePerms(path, info); why != "" {
-		c.Refused = &RefusedError{Path: path, Reason: why}
+	real, realInfo, refused := resolve(path)
+	if refused != nil {
+		c.Refused = refused
 		return c, nil, true
 	}
+	c.Exec, c.info = real, realInfo
 	sum, file, err := recordedChecksum(d.Path, name)
 	if err != nil {
-		c.Refused = &RefusedError{Path: path, Reason: err.Error()}
+		var r *RefusedError
+		if !errors.As(err, &r) {
+			r = &RefusedError{Reason: err.Error()}
+		}
+		r.Path = path
+		c.Refused = r
 		return c, nil, true
 	}
 	c.Checksum, c.ChecksumFile = sum, file
@@ -225,30 +270,58 @@ const (
 )
 
 // recordedChecksum reads the plugin's SHA-256 from <name>.sha256 (one file
-// per plugin, so that several packages can each ship their own) or from the
-// folder's SHA256SUMS, in the format sha256sum writes. No file, or no line
-// for the plugin, is "no checksum"; a malformed one is an error.
+// per plugin, so that several packages can each ship their own), else from
+// the folder's SHA256SUMS, in the format sha256sum writes. No checksum file
+// at all is "no checksum". A checksum file that is there must vouch for the
+// plugin: a <name>.sha256 whose lines all name other files, or (without a
+// <name>.sha256) a SHA256SUMS with no line for the plugin, refuses it, as
+// does a malformed one.
 func recordedChecksum(dir, name string) ([]byte, string, error) {
 	for _, file := range []string{filepath.Join(dir, name+sumSuffix), filepath.Join(dir, sumsFile)} {
-		sum, err := readSumFile(file, name)
-		if errors.Is(err, os.ErrNotExist) || (err == nil && sum == nil) {
+		sum, others, err := readSumFile(file, name)
+		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
 		if err != nil {
 			return nil, "", err
+		}
+		if sum == nil {
+			return nil, "", uncovered(file, name, others)
 		}
 		return sum, file, nil
 	}
 	return nil, "", nil
 }
 
-func readSumFile(file, name string) ([]byte, error) {
+// uncovered is a checksum file that does not vouch for the plugin.
+func uncovered(file, name string, others []string) *RefusedError {
+	names := "nothing"
+	if len(others) > 0 {
+		names = strings.Join(others, ", ")
+	}
+	dir, base := filepath.Dir(file), filepath.Base(file)
+	if base == sumsFile {
+		return &RefusedError{
+			Reason: fmt.Sprintf("%s has no line for %s (it lists %s): a folder's SHA256SUMS must cover every plugin in it", file, name, names),
+			Fix:    fmt.Sprintf("cd %s && sha256sum %s >> %s (after checking the plugin is the one you meant to install), or remove the plugin", dir, name, sumsFile),
+		}
+	}
+	return &RefusedError{
+		Reason: fmt.Sprintf("its checksum file %s does not name it (it names %s)", file, names),
+		Fix:    fmt.Sprintf("reinstall the plugin's package, or if you built it yourself: cd %s && sha256sum %s > %s", dir, name, base),
+	}
+}
+
+// readSumFile returns the digest file gives for name, or, when it gives
+// none, the files it does give digests for.
+func readSumFile(file, name string) ([]byte, []string, error) {
 	f, err := os.Open(file)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	single := strings.HasSuffix(file, sumSuffix)
+	var others []string
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -263,18 +336,19 @@ func readSumFile(file, name string) ([]byte, error) {
 		case len(fields) == 2:
 			digest, target = fields[0], strings.TrimPrefix(fields[1], "*")
 		default:
-			return nil, fmt.Errorf("%s line %d is not `<sha256>  <file>`", file, n)
+			return nil, nil, fmt.Errorf("%s line %d is not `<sha256>  <file>`", file, n)
 		}
 		if filepath.Base(target) != name {
+			others = append(others, target)
 			continue
 		}
 		sum, err := hex.DecodeString(digest)
 		if err != nil || len(sum) != 32 {
-			return nil, fmt.Errorf("%s line %d: %q is not a SHA-256 digest", file, n, digest)
+			return nil, nil, fmt.Errorf("%s line %d: %q is not a SHA-256 digest", file, n, digest)
 		}
-		return sum, nil
+		return sum, nil, nil
 	}
-	return nil, sc.Err()
+	return nil, others, sc.Err()
 }
 
 // NoPluginError is a backend without a plugin on the search path.
@@ -306,8 +380,12 @@ func (e *NoPluginError) Hint() string {
 
 // RefusedError is a plugin the host will not launch.
 type RefusedError struct {
-	Path   string
+	// Path is the plugin.
+	Path string
+	// Reason says what is wrong, naming the offending file or folder.
 	Reason string
+	// Fix, when known, is what makes it acceptable: usually a command.
+	Fix string
 }
 
 func (e *RefusedError) Error() string {
@@ -316,5 +394,8 @@ func (e *RefusedError) Error() string {
 
 // Hint says how to make it acceptable.
 func (e *RefusedError) Hint() string {
-	return "only its owner may be able to change a plugin: chmod o-w the file and its folder, or reinstall it"
+	if e.Fix != "" {
+		return e.Fix
+	}
+	return "only root or you may be able to change a plugin and the folders above it; reinstall it into a folder such as /usr/local/lib/hermes/plugins"
 }

@@ -25,6 +25,9 @@ func writeExe(t *testing.T, path string) {
 }
 
 func TestSearchPathOrder(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the paths are Unix's")
+	}
 	t.Setenv("XDG_DATA_HOME", "/data")
 	dirs := SearchPath("/a"+string(os.PathListSeparator)+string(os.PathListSeparator)+"/b"+string(os.PathListSeparator)+"/a", "/opt/hermes/bin/hermes")
 	var got []string
@@ -91,7 +94,18 @@ func TestRecordedChecksum(t *testing.T) {
 		{name: "none", files: nil},
 		{name: "SHA256SUMS text mode", files: map[string]string{"SHA256SUMS": digest + "  hermes-service-s6\n"}, want: want, file: "SHA256SUMS"},
 		{name: "SHA256SUMS binary mode", files: map[string]string{"SHA256SUMS": digest + " *hermes-service-s6\n"}, want: want, file: "SHA256SUMS"},
-		{name: "SHA256SUMS for others only", files: map[string]string{"SHA256SUMS": digest + "  hermes-service-systemd\n"}},
+		{name: "SHA256SUMS for others only", files: map[string]string{"SHA256SUMS": digest + "  hermes-service-systemd\n"},
+			err: "SHA256SUMS has no line for hermes-service-s6 (it lists hermes-service-systemd)"},
+		{name: "empty SHA256SUMS", files: map[string]string{"SHA256SUMS": "\n"}, err: "SHA256SUMS has no line for hermes-service-s6 (it lists nothing)"},
+		{name: "per-plugin file for another", files: map[string]string{"hermes-service-s6.sha256": digest + "  hermes-service-evil\n"},
+			err: "hermes-service-s6.sha256 does not name it (it names hermes-service-evil)"},
+		{name: "per-plugin file for another, SHA256SUMS for it", files: map[string]string{
+			"hermes-service-s6.sha256": digest + "  hermes-service-evil\n", "SHA256SUMS": digest + "  hermes-service-s6\n"},
+			err: "does not name it"},
+		{name: "empty per-plugin file", files: map[string]string{"hermes-service-s6.sha256": "# nothing\n"}, err: "does not name it (it names nothing)"},
+		{name: "per-plugin file naming it among others", files: map[string]string{
+			"hermes-service-s6.sha256": strings.Repeat("cd", 32) + "  hermes-service-x\n" + digest + "  dist/hermes-service-s6\n"},
+			want: want, file: "hermes-service-s6.sha256"},
 		{name: "per-plugin file", files: map[string]string{"hermes-service-s6.sha256": digest + "  hermes-service-s6\n"}, want: want, file: "hermes-service-s6.sha256"},
 		{name: "per-plugin bare digest", files: map[string]string{"hermes-service-s6.sha256": digest + "\n"}, want: want, file: "hermes-service-s6.sha256"},
 		{name: "per-plugin wins", files: map[string]string{"hermes-service-s6.sha256": digest, "SHA256SUMS": strings.Repeat("cd", 32) + "  hermes-service-s6\n"}, want: want, file: "hermes-service-s6.sha256"},
@@ -127,8 +141,10 @@ func TestAllSkipsChecksumFiles(t *testing.T) {
 	writeExe(t, filepath.Join(dir, s6+".sha256")) // executable, still not a plugin
 	writeExe(t, filepath.Join(dir, "hermes"))
 	digest := strings.Repeat("ab", 32)
-	if err := os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte(digest+"  "+s6+"\n"), 0o644); err != nil {
-		t.Fatal(err)
+	for _, f := range []string{s6 + ".sha256", "SHA256SUMS"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(digest+"  "+s6+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	all, notes := Searcher{Dirs: []SearchDir{{dir, gateway.EnvPluginPath}}}.All()
 	if len(all) != 1 || all[0].Kind != "s6" || hex.EncodeToString(all[0].Checksum) != digest || len(notes) != 0 {
@@ -193,5 +209,43 @@ func TestExamine(t *testing.T) {
 				t.Fatalf("refused %v, want a reason containing %q", c.Refused, tt.refused)
 			}
 		})
+	}
+}
+
+// TestRelativeFoldersIgnored: a relative folder names another folder in
+// every working directory, so it is left off the search path and reported.
+func TestRelativeFoldersIgnored(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("the paths are Unix's")
+	}
+	t.Setenv("XDG_DATA_HOME", "relative/data")
+	sep := string(os.PathListSeparator)
+	dirs, ignored := searchPath("."+sep+"/abs"+sep+"bin"+sep+"../up", "/opt/hermes/bin/hermes")
+	for _, d := range dirs {
+		if !filepath.IsAbs(d.Path) {
+			t.Errorf("relative folder searched: %+v", d)
+		}
+	}
+	if dirs[0].Path != "/abs" {
+		t.Errorf("first folder %+v, want /abs", dirs[0])
+	}
+	var got []string
+	for _, n := range ignored {
+		got = append(got, n.Path)
+		if !strings.Contains(n.Reason, "must be absolute") {
+			t.Errorf("note %+v", n)
+		}
+	}
+	if strings.Join(got, " ") != ". bin ../up relative/data/hermes/plugins" {
+		t.Fatalf("ignored %q", got)
+	}
+	// What a relative entry would have found is not found: no plugin is
+	// looked up relative to the working directory.
+	dir := t.TempDir()
+	writeExe(t, filepath.Join(dir, plugin.FileName("s6", runtime.GOOS)))
+	t.Chdir(dir)
+	dirs, _ = searchPath(".", "")
+	if _, _, err := (Searcher{Dirs: dirs}).Find("s6"); err == nil {
+		t.Fatal("found a plugin through a relative folder")
 	}
 }

@@ -200,13 +200,16 @@ func copyFile(dst, src string) error {
 // a fresh folder to put them in (Build into it); a failure ends the test
 // binary with the error before any test runs. The folder goes when the
 // tests are done.
+// The folder is a TrustedTemp one, so that hermes trusts the plugins in it
+// (and beside a hermes in it).
 func Main(m interface{ Run() int }, setup func(dir string) error) {
-	dir, err := os.MkdirTemp("", "hermes-test-")
+	dir, err := TrustedTemp("hermes-test-")
 	if err == nil {
 		err = setup(dir)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
 		os.Exit(1)
 	}
 	code := m.Run()

@@ -18,12 +18,23 @@
 // Check a plugin with `hermes plugin check PATH`, or from Go with
 // plugintest.Run.
 //
+// # Launch
+//
+// Launch runs the plugin file it opened and verified (on Linux, the open
+// file itself through /proc/self/fd), in a process group of its own: a
+// plugin without a handshake within the start timeout is killed with the
+// whole group, children included. With LaunchConfig.Kind it also checks
+// the kind the plugin reports (*KindError).
+//
 // # Transport security
 //
 // On Unix the connection is a Unix socket, which the plugin creates in a
 // fresh folder of mode 0700 that the host made for it
 // (PLUGIN_UNIX_SOCKET_DIR; the host removes it when it closes the plugin),
-// so only the host's user can reach it. go-plugin's AutoMTLS is off there:
+// so only the host's user can reach it. The host connects to nothing else:
+// a handshake naming any address but a socket directly in that folder (or,
+// on Windows, a loopback TCP port) is refused unconnected (*AddressError).
+// go-plugin's AutoMTLS is off there:
 // it would add a key pair generation on both sides to every launch (the
 // host launches a plugin for each command, and the whole `hermes gateway
 // status` must stay within 25 ms) to protect a socket that the folder's

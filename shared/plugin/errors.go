@@ -153,8 +153,11 @@ func (e *PluginError) Error() string {
 
 func (e *PluginError) Unwrap() error { return e.Err }
 
-// Hint says where to look next.
+// Hint says where to look next: the cause's own hint, when it has one.
 func (e *PluginError) Hint() string {
+	if h := service.HintOf(e.Err); h != "" {
+		return h
+	}
 	if errors.Is(e.Err, context.DeadlineExceeded) {
 		return "the plugin did not answer in time; run with --debug to see what it was doing, and check the init system it drives"
 	}

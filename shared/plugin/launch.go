@@ -10,25 +10,35 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/go-plugin/runner"
 
 	"github.com/nousresearch/hermes-service/internal/wait"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
 // DefaultStartTimeout bounds the handshake: a plugin that has not said where
-// it listens by then is killed.
+// it listens by then is killed, with its process group.
 const DefaultStartTimeout = 5 * time.Second
 
 // LaunchConfig says which plugin to start and how.
 type LaunchConfig struct {
-	// Path is the plugin executable.
+	// Path is the plugin executable, an absolute path. Launch opens it,
+	// verifies what it opened (Verify, Checksum) and runs that very file.
 	Path string
+	// Verify, when set, checks the opened file before it runs, e.g. that
+	// it is the file the host's trust checks passed
+	// (discovery.Candidate.Verify); its error is Launch's.
+	Verify func(*os.File) error
+	// Kind, when set, is the backend the plugin must identify as (its file
+	// name's kind): Launch asks, and refuses another with a *KindError.
+	Kind string
 	// Env is added to the host's environment for the plugin (later entries
 	// win), e.g. HERMES_HOME=/srv/hermes.
 	Env []string
@@ -37,7 +47,9 @@ type LaunchConfig struct {
 	Logger hclog.Logger
 	// Checksum is the SHA-256 the executable must have; nil skips the check.
 	Checksum []byte
-	// StartTimeout bounds the handshake; default DefaultStartTimeout.
+	// StartTimeout bounds the handshake (and the identify call that checks
+	// Kind); default DefaultStartTimeout. A plugin that takes longer is
+	// killed with its process group.
 	StartTimeout time.Duration
 	// CallTimeout bounds each call whose context has no deadline; default
 	// DefaultCallTimeout.
@@ -48,19 +60,21 @@ type LaunchConfig struct {
 // Close it on every path; on Linux the plugin also dies with the host.
 type Client struct {
 	service.Manager
-	path      string
-	gp        *goplugin.Client
-	protocol  int
-	socketDir string
-	stderr    *tail
+	path     string
+	gp       *goplugin.Client
+	protocol int
+	stderr   *tail
+	// runner is the plugin process; unlike go-plugin's Kill, its Kill
+	// works while the handshake is still in progress.
+	runner    *procRunner
 	closeOnce sync.Once
-	// kill ends the process through exec.CommandContext: unlike go-plugin's
-	// Kill it works while the handshake is still in progress.
-	kill context.CancelFunc
 }
 
-// Launch starts the plugin at cfg.Path, verifies it, completes the handshake
-// and returns a Manager for it. A failure leaves no process behind.
+// Launch opens the plugin at cfg.Path, verifies the open file (cfg.Verify,
+// cfg.Checksum), runs that very file in a process group of its own,
+// completes the handshake (connecting only to the socket in the private
+// folder made for it), checks its kind (cfg.Kind) and returns a Manager for
+// it. A failure leaves no process behind.
 func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.New(&hclog.LoggerOptions{Name: "hermes", Level: hclog.Warn, Output: os.Stderr})
@@ -71,41 +85,58 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = DefaultCallTimeout
 	}
+	fail := func(err error) (*Client, error) {
+		return nil, &PluginError{Plugin: cfg.Path, Op: "launch", Err: err}
+	}
 	if err := ctx.Err(); err != nil {
-		return nil, &PluginError{Plugin: cfg.Path, Op: "launch", Err: err}
+		return fail(err)
 	}
-	if info, err := os.Stat(cfg.Path); err != nil {
-		return nil, &PluginError{Plugin: cfg.Path, Op: "launch", Err: err}
+	if !filepath.IsAbs(cfg.Path) {
+		return fail(fmt.Errorf("%q is not an absolute path: a plugin is run by the full path it was found and checked at", cfg.Path))
+	}
+	// The file is opened once: what is verified and hashed below is what
+	// runs, whatever happens to the path meanwhile (see execVia).
+	f, err := os.Open(cfg.Path)
+	if err != nil {
+		return fail(err)
+	}
+	defer f.Close() // the plugin holds its own copy once started
+	if info, err := f.Stat(); err != nil {
+		return fail(err)
 	} else if info.IsDir() {
-		return nil, &PluginError{Plugin: cfg.Path, Op: "launch", Err: errors.New("it is a folder, not an executable")}
+		return fail(errors.New("it is a folder, not an executable"))
 	}
-
-	c := &Client{path: cfg.Path, stderr: &tail{max: 4096}}
-	procCtx, kill := context.WithCancel(context.Background())
-	c.kill = kill
-	cmd := exec.CommandContext(procCtx, cfg.Path)
-	cmd.Env = append(os.Environ(), cfg.Env...)
-	configureCmd(cmd)
-	if dir, err := privateSocketDir(); err != nil {
-		kill()
-		return nil, &PluginError{Plugin: cfg.Path, Op: "launch", Err: err}
-	} else if dir != "" {
-		c.socketDir = dir
-		cmd.Env = append(cmd.Env, goplugin.EnvUnixSocketDir+"="+dir)
+	if cfg.Verify != nil {
+		if err := cfg.Verify(f); err != nil {
+			return nil, err
+		}
 	}
-
-	var secure *goplugin.SecureConfig
 	if cfg.Checksum != nil {
-		secure = &goplugin.SecureConfig{Checksum: cfg.Checksum, Hash: sha256.New()}
+		h := sha256.New()
+		if _, err := io.Copy(h, io.NewSectionReader(f, 0, 1<<62)); err != nil {
+			return fail(fmt.Errorf("reading it for its checksum: %w", err))
+		}
+		if got := h.Sum(nil); !bytes.Equal(got, cfg.Checksum) {
+			return nil, &ChecksumError{Path: cfg.Path, Want: hex.EncodeToString(cfg.Checksum), Got: hex.EncodeToString(got)}
+		}
 	}
+
+	exe, extra := execVia(f, cfg.Path)
+	r := &procRunner{path: cfg.Path}
+	c := &Client{path: cfg.Path, stderr: &tail{max: 4096}, runner: r}
 	c.gp = goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: pluginSets(nil),
-		Cmd:              cmd,
-		SkipHostEnv:      true, // cmd.Env already holds it, with ours winning
+		RunnerFunc: func(_ hclog.Logger, spec *exec.Cmd, socketDir string) (runner.Runner, error) {
+			// spec.Env is go-plugin's (cookie, protocol versions, socket
+			// folder): it comes last and wins.
+			env := append(append(os.Environ(), cfg.Env...), spec.Env...)
+			return r, r.prepare(exe, extra, env, socketDir)
+		},
+		SkipHostEnv:      true, // the RunnerFunc adds it, with ours winning
+		UnixSocketConfig: &goplugin.UnixSocketConfig{TempDir: socketParent()},
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		Managed:          true,
-		SecureConfig:     secure,
 		AutoMTLS:         autoMTLS,
 		StartTimeout:     cfg.StartTimeout,
 		Logger:           cfg.Logger,
@@ -116,7 +147,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 
 	// go-plugin's handshake knows no context: cancelling ctx kills the
 	// plugin, which ends the handshake at once.
-	stop := context.AfterFunc(ctx, kill)
+	stop := context.AfterFunc(ctx, func() { _ = r.Kill(context.Background()) })
 	rpc, err := c.gp.Client()
 	stop()
 	if err == nil {
@@ -133,31 +164,52 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	m, ok := raw.(*client)
 	if !ok {
 		c.Close()
-		return nil, &PluginError{Plugin: cfg.Path, Op: "launch", Err: fmt.Errorf("unexpected plugin type %T", raw)}
+		return fail(fmt.Errorf("unexpected plugin type %T", raw))
 	}
 	m.timeout = cfg.CallTimeout
 	m.describe = c.describe
 	c.Manager = m
 	c.protocol = c.gp.NegotiatedVersion()
+	if cfg.Kind != "" {
+		if err := c.checkKind(ctx, cfg); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
 	return c, nil
 }
 
-func (c *Client) launchError(cfg LaunchConfig, err error) error {
-	if errors.Is(err, goplugin.ErrChecksumsDoNotMatch) {
-		got, herr := FileSHA256(cfg.Path)
-		if herr != nil {
-			got = "unreadable: " + herr.Error()
+// checkKind asks the plugin its kind, within the start timeout: a plugin
+// that cannot answer is a launch failure, one of another kind is refused.
+func (c *Client) checkKind(ctx context.Context, cfg LaunchConfig) error {
+	ictx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
+	defer cancel()
+	id, err := c.Identify(ictx)
+	if err != nil {
+		var pe *PluginError
+		if errors.As(err, &pe) {
+			return &PluginError{Plugin: cfg.Path, Op: "launch", Err: fmt.Errorf("identify: %w", pe.Err), Output: pe.Output}
 		}
-		return &ChecksumError{Path: cfg.Path, Want: hex.EncodeToString(cfg.Checksum), Got: got}
+		return &PluginError{Plugin: cfg.Path, Op: "launch", Err: fmt.Errorf("identify: %w", err), Output: c.stderr.String()}
 	}
+	if id.Kind != cfg.Kind {
+		return &KindError{Path: cfg.Path, Want: cfg.Kind, Got: id.Kind}
+	}
+	return nil
+}
+
+func (c *Client) launchError(cfg LaunchConfig, err error) error {
 	msg := err.Error()
+	var addr *AddressError
 	switch {
+	case errors.As(err, &addr):
+		// go-plugin returns it as is: keep it typed, with its hint.
 	case strings.Contains(msg, "Unrecognized remote plugin message"),
 		strings.Contains(msg, "Incompatible API version"),
 		strings.Contains(msg, "exited before we could connect") && strings.Contains(c.stderr.String(), "This binary is a plugin"):
 		err = fmt.Errorf("it is not a hermes plugin, or speaks another protocol: %w", err)
 	case strings.Contains(msg, "timeout while waiting for plugin to start"):
-		err = fmt.Errorf("no handshake within %s (the plugin was killed): %w", cfg.StartTimeout, context.DeadlineExceeded)
+		err = fmt.Errorf("no handshake within %s (the plugin was killed, with its process group): %w", cfg.StartTimeout, context.DeadlineExceeded)
 	}
 	return &PluginError{Plugin: cfg.Path, Op: "launch", Err: err, Output: c.stderr.String()}
 }
@@ -186,21 +238,16 @@ func (c *Client) Protocol() int { return c.protocol }
 func (c *Client) Exited() bool { return c.gp.Exited() }
 
 // Pid is the plugin's process id, 0 once it has ended.
-func (c *Client) Pid() int {
-	if rc := c.gp.ReattachConfig(); rc != nil {
-		return rc.Pid
-	}
-	return 0
-}
+func (c *Client) Pid() int { return c.runner.Pid() }
 
-// Close ends the plugin (gracefully, then by force) and removes its socket
-// folder. It is safe to call more than once.
+// Close ends the plugin (gracefully, then by force, with its process
+// group) and removes its socket folder. It is safe to call more than once.
 func (c *Client) Close() {
 	c.closeOnce.Do(func() {
 		c.gp.Kill()
-		c.kill()
-		if c.socketDir != "" {
-			_ = os.RemoveAll(c.socketDir)
+		_ = c.runner.Kill(context.Background())
+		if c.runner.socketDir != "" {
+			_ = os.RemoveAll(c.runner.socketDir)
 		}
 	})
 }
@@ -208,6 +255,24 @@ func (c *Client) Close() {
 // CleanupAll ends every plugin this process launched; call it on the host's
 // way out (signal handlers included).
 func CleanupAll() { goplugin.CleanupClients() }
+
+// KindError is a plugin that identifies as another backend than the one
+// its file is named for: hermes-service-s6 must be the s6 backend.
+type KindError struct {
+	Path string
+	// Want is the kind of the file name, Got the kind the plugin reports.
+	Want, Got string
+}
+
+func (e *KindError) Error() string {
+	return fmt.Sprintf("plugin %s is named for the %s backend but identifies as %q; refusing to use it", e.Path, e.Want, e.Got)
+}
+
+// Hint says how to recover.
+func (e *KindError) Hint() string {
+	return fmt.Sprintf("a plugin must be named %s<kind> for the kind it reports: reinstall the %s%s package, or rename the file",
+		FilePrefix, FilePrefix, e.Want)
+}
 
 // ChecksumError is a plugin whose SHA-256 differs from its recorded one.
 type ChecksumError struct {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -138,10 +139,14 @@ func TestChecksum(t *testing.T) {
 }
 
 func TestSocketFolderIsPrivateAndRemoved(t *testing.T) {
-	tmp := t.TempDir()
+	tmp, err := os.MkdirTemp("/tmp", "h") // short: see TestLongTempDir
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
 	t.Setenv("TMPDIR", tmp)
 	c := launch(t, plugin.LaunchConfig{})
-	dirs, _ := filepath.Glob(filepath.Join(tmp, "hermes-plugin-*"))
+	dirs, _ := filepath.Glob(filepath.Join(tmp, "plugin-dir*"))
 	if len(dirs) != 1 {
 		t.Fatalf("socket folders: %v", dirs)
 	}
@@ -152,5 +157,24 @@ func TestSocketFolderIsPrivateAndRemoved(t *testing.T) {
 	c.Close()
 	if _, err := os.Stat(dirs[0]); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("socket folder left behind: %v", err)
+	}
+}
+
+// TestLongTempDir: a temporary folder too deep for a socket path (the
+// kernel takes 104 to 108 bytes) still launches: the socket folder goes
+// to /tmp instead.
+func TestLongTempDir(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix sockets")
+	}
+	long := filepath.Join(t.TempDir(), strings.Repeat("d", 80))
+	if err := os.Mkdir(long, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", long)
+	c := launch(t, plugin.LaunchConfig{})
+	defer c.Close()
+	if _, err := c.Identify(context.Background()); err != nil {
+		t.Fatal(err)
 	}
 }
