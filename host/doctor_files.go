@@ -224,8 +224,8 @@ func sudo(owner int) string {
 // checkPluginPath reports plugin folders, the folders above them and the
 // plugin files (and checksums) in them that are neither root's nor this
 // user's, or that anyone else may write: whoever may change them chooses
-// what hermes runs. A folder above is allowed to be a root-owned sticky
-// one (/tmp). Links are followed to what they name, which is checked too.
+// what hermes runs (the launch's own rule: even a sticky /tmp above is
+// refused). Links are followed to what they name, which is checked too.
 func checkPluginPath(f *findings) {
 	if runtime.GOOS == "windows" {
 		return // no Unix owners or modes
@@ -236,17 +236,26 @@ func checkPluginPath(f *findings) {
 		if err != nil || !info.IsDir() {
 			continue
 		}
-		p.folder(d.Path)
 		entries, err := os.ReadDir(d.Path)
 		if err != nil {
 			continue
 		}
+		// Only folders that hold plugins: a search folder with none (the
+		// executable's own, say) chooses nothing hermes runs.
+		var files []string
 		for _, e := range entries {
 			name := e.Name()
 			_, isPlugin := plugin.KindFromFileName(name, runtime.GOOS)
 			if isPlugin || name == "SHA256SUMS" || strings.HasSuffix(name, ".sha256") && strings.HasPrefix(name, plugin.FilePrefix) {
-				p.file(filepath.Join(d.Path, name))
+				files = append(files, filepath.Join(d.Path, name))
 			}
+		}
+		if len(files) == 0 {
+			continue
+		}
+		p.folder(d.Path)
+		for _, f := range files {
+			p.file(f)
 		}
 	}
 	if p.found == 0 {
@@ -293,35 +302,24 @@ func (p *pluginPath) file(path string) {
 	p.check(real, false)
 }
 
+// check applies the launch's own trust rule (discovery.CheckEntry) to one
+// entry, so doctor fails exactly what a launch would refuse.
 func (p *pluginPath) check(path string, above bool) {
 	info, err := os.Lstat(path)
 	if err != nil {
 		return
 	}
-	uid, _, ok := fileOwner(info)
-	if !ok {
+	refused := discovery.CheckEntry(path, info, info.Mode().IsRegular())
+	if refused == nil {
 		return
 	}
-	euid := os.Geteuid()
-	what := "plugin folder"
-	switch {
-	case info.Mode().IsRegular():
-		what = "plugin file"
-	case above:
-		what = "folder above a plugin folder"
+	uid, _, _ := fileOwner(info)
+	p.found++
+	detail := refused.Reason
+	if info.Mode().IsRegular() {
+		detail = shown(path) + ": " + detail // the rule speaks of "the file"
 	}
-	if uid != 0 && uid != euid {
-		p.found++
-		p.f.add("plugin path", false, fmt.Sprintf("%s %s is owned by %s (uid %d): only root or you (%s) may own what chooses the plugin hermes runs",
-			what, shown(path), userName(uid), uid, userName(euid)), sudo(0)+fixOn("chown root:root", path, info))
-	}
-	perm := info.Mode().Perm()
-	sticky := info.Mode()&fs.ModeSticky != 0 && info.IsDir()
-	if perm&0o022 != 0 && !(above && sticky && uid == 0) {
-		p.found++
-		p.f.add("plugin path", false, fmt.Sprintf("%s %s is mode %04o: %s may write it, and so replace the plugin hermes runs", what, shown(path), perm, writers(perm)),
-			sudo(uid)+fixOn("chmod go-w", path, info))
-	}
+	p.f.add("plugin path", false, detail, sudo(uid)+refused.Fix)
 }
 
 // fixOn is the command that runs cmd on the file p (info its Lstat): cmd

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nousresearch/hermes-service/host"
 	"github.com/nousresearch/hermes-service/internal/registration"
+	"github.com/nousresearch/hermes-service/internal/testbin"
 	"github.com/nousresearch/hermes-service/shared/plugin"
 )
 
@@ -24,7 +25,13 @@ func TestEnvBytesEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plugins, state, home := t.TempDir(), t.TempDir(), filepath.Join(t.TempDir(), "home")
+	// Plugins run only from folders the trust checks accept: not /tmp.
+	plugins, err := testbin.TrustedTemp("env-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(plugins) })
+	state, home := t.TempDir(), filepath.Join(t.TempDir(), "home")
 	if err := os.WriteFile(filepath.Join(plugins, plugin.FileName("test", runtime.GOOS)), data, 0o755); err != nil {
 		t.Fatal(err)
 	}

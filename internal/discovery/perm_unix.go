@@ -144,6 +144,13 @@ func splitPath(p string) []string {
 	return out
 }
 
+// CheckEntry is the trust rule for one folder on a plugin's path (or, when
+// file, the plugin file itself), as a launch applies it: nil when it is
+// safe, else why not and the fix. hermes doctor reports with it.
+func CheckEntry(path string, info fs.FileInfo, file bool) *RefusedError {
+	return checkEntry(path, info, file)
+}
+
 // checkEntry refuses a folder (or, when file, the plugin file) that someone
 // other than root or the user could change: owned by another account, or
 // writable by its group or by others. The reason names the path, its owner

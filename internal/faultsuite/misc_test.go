@@ -19,6 +19,7 @@ import (
 
 	"github.com/nousresearch/hermes-service/internal/detect"
 	"github.com/nousresearch/hermes-service/internal/registration"
+	"github.com/nousresearch/hermes-service/internal/testbin"
 	"github.com/nousresearch/hermes-service/internal/wait"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 )
@@ -331,7 +332,7 @@ type miscBackends struct {
 
 func miscNewBackends(t *testing.T) miscBackends {
 	t.Helper()
-	b := miscBackends{plugins: t.TempDir(), state: t.TempDir(), scandir: t.TempDir(), units: t.TempDir()}
+	b := miscBackends{plugins: miscTrustedDir(t), state: t.TempDir(), scandir: t.TempDir(), units: t.TempDir()}
 	for _, d := range []string{b.plugins, b.state, b.scandir, b.units} {
 		if err := os.Chmod(d, 0o755); err != nil {
 			t.Fatal(err)
@@ -496,7 +497,20 @@ func (f miscFinding) said() bool { return !f.OK || f.Severity == "warning" }
 // about.
 func miscCleanPlugins(t *testing.T) string {
 	t.Helper()
-	dir := t.TempDir()
+	dir := miscTrustedDir(t)
+	miscRootFile(t, filepath.Join(dir, "hermes-service-clean"), "#!/bin/sh\n", 0o755)
+	return dir
+}
+
+// miscTrustedDir is a root-owned 0755 folder outside /tmp, which the
+// plugin trust checks refuse whatever is in it.
+func miscTrustedDir(t *testing.T) string {
+	t.Helper()
+	dir, err := testbin.TrustedTemp("fault-plugins-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -605,12 +619,12 @@ func TestMiscDoctor(t *testing.T) {
 				t.Fatal(err)
 			}
 			return dir
-		}, detail: `plugin folder \S+ is owned by ` + ServiceUser, fix: `^chown root:root /tmp/\S+$`},
+		}, detail: `its folder \S+ is owned by ` + ServiceUser, fix: `^chown root \S+$`},
 		{name: "a group-writable plugin file", plant: func(t *testing.T, h *home) string {
 			dir := miscCleanPlugins(t)
 			miscRootFile(t, filepath.Join(dir, "hermes-service-test"), "#!/bin/sh\n", 0o775)
 			return dir
-		}, detail: `plugin file \S+/hermes-service-test is mode 0775: its group may write it`, fix: `^chmod go-w \S+/hermes-service-test$`},
+		}, detail: `\S+/hermes-service-test: the file is writable by its group`, fix: `^chmod g-w \S+/hermes-service-test$`},
 		{name: "a plugin linked to a file the service user owns", plant: func(t *testing.T, h *home) string {
 			dir, elsewhere := miscCleanPlugins(t), miscCleanPlugins(t)
 			evil := filepath.Join(elsewhere, "evil")
@@ -622,7 +636,7 @@ func TestMiscDoctor(t *testing.T) {
 				t.Fatal(err)
 			}
 			return dir
-		}, detail: `plugin file \S+/evil is owned by ` + ServiceUser, fix: `^chown root:root /tmp/\S+/evil$`},
+		}, detail: `\S+/evil: the file is owned by ` + ServiceUser, fix: `^chown root \S+/evil$`},
 		{name: "a world-writable folder above the plugin folder", plant: func(t *testing.T, h *home) string {
 			above := miscCleanPlugins(t)
 			if err := os.Chmod(above, 0o777); err != nil {
@@ -632,8 +646,9 @@ func TestMiscDoctor(t *testing.T) {
 			if err := os.Mkdir(dir, 0o755); err != nil {
 				t.Fatal(err)
 			}
+			miscRootFile(t, filepath.Join(dir, "hermes-service-clean"), "#!/bin/sh\n", 0o755)
 			return dir
-		}, detail: `folder above a plugin folder /tmp/\S+ is mode 0777`, fix: `^chmod go-w /tmp/\S+$`},
+		}, detail: `its folder \S+ is world-writable \(owner root, mode 0777\)`, fix: `^chmod go-w \S+$`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
