@@ -86,11 +86,7 @@ func scanDirError(dir string, err error) error {
 // left at .gateway-<p>.old, which the caller removes once s6-svscan has let
 // go of it (see retire); displaced is that folder, "" when nothing was
 // replaced.
-func (b *Backend) publish(profile string, opts service.RegisterOptions, replace bool) (displaced string, err error) {
-	argv, err := b.cfg.runnerArgv(profile, opts.Command)
-	if err != nil {
-		return "", &service.InvalidOptionError{Option: "command", Value: strings.Join(opts.Command, " "), Reason: err.Error()}
-	}
+func (b *Backend) publish(profile string, argv []string, opts service.RegisterOptions, replace bool) (displaced string, err error) {
 	slot := b.cfg.slot(profile)
 	tmp := filepath.Join(b.cfg.ScanDir, "."+slotName(profile)+".tmp")
 	if err := os.RemoveAll(tmp); err != nil {
@@ -123,6 +119,20 @@ func (b *Backend) publish(profile string, opts service.RegisterOptions, replace 
 		return "", scanDirError(b.cfg.ScanDir, err)
 	}
 	return "", nil
+}
+
+// slotArgv is the run script's command line for a registration, checked
+// with everything else the scripts will carry (checkValues): a refusal
+// comes before anything is written.
+func (b *Backend) slotArgv(profile string, opts service.RegisterOptions) ([]string, error) {
+	argv, err := b.cfg.runnerArgv(profile, opts.Command)
+	if err != nil {
+		return nil, &service.InvalidOptionError{Option: "command", Value: strings.Join(opts.Command, " "), Reason: err.Error()}
+	}
+	if err := b.cfg.checkValues(argv, opts.Env); err != nil {
+		return nil, err
+	}
+	return argv, nil
 }
 
 // retire removes a slot folder that s6-svscan no longer sees, once its
@@ -161,7 +171,8 @@ func (b *Backend) Register(ctx context.Context, profile string, opts service.Reg
 	if err := service.ValidateProfile(profile); err != nil {
 		return err
 	}
-	if err := service.ValidateEnv(opts.Env); err != nil {
+	argv, err := b.slotArgv(profile, opts)
+	if err != nil {
 		return err
 	}
 	unlock, err := b.lockProfile(ctx, profile)
@@ -172,7 +183,7 @@ func (b *Backend) Register(ctx context.Context, profile string, opts service.Reg
 	if b.registered(profile) {
 		return b.exists(profile)
 	}
-	if _, err := b.publish(profile, opts, false); err != nil {
+	if _, err := b.publish(profile, argv, opts, false); err != nil {
 		return err
 	}
 	if _, err := b.run(ctx, slotName(profile), "s6-svscanctl", "-a", b.cfg.ScanDir); err != nil {
@@ -189,8 +200,21 @@ func (b *Backend) Register(ctx context.Context, profile string, opts service.Reg
 
 // Reconcile registers every entry, replacing what is there, removes the
 // staging folders interrupted registrations left, and has s6-svscan rescan
-// once.
+// once. Every entry is checked first: one the scripts cannot carry (its
+// settings are read back from the home, which its owner may have edited)
+// refuses the whole call before anything is touched.
 func (b *Backend) Reconcile(ctx context.Context, entries []service.Registration) error {
+	argvs := make([][]string, len(entries))
+	for i, e := range entries {
+		if err := service.ValidateProfile(e.Profile); err != nil {
+			return err
+		}
+		argv, err := b.slotArgv(e.Profile, e.RegisterOptions)
+		if err != nil {
+			return fmt.Errorf("reconcile %s: %w", e.Profile, err)
+		}
+		argvs[i] = argv
+	}
 	for _, pattern := range []string{".gateway-*.tmp", ".gateway-*.old", ".gateway-*.removing"} {
 		stale, _ := filepath.Glob(filepath.Join(b.cfg.ScanDir, pattern))
 		for _, dir := range stale {
@@ -204,15 +228,12 @@ func (b *Backend) Reconcile(ctx context.Context, entries []service.Registration)
 			b.retire(ctx, dir)
 		}
 	}()
-	for _, e := range entries {
-		if err := service.ValidateProfile(e.Profile); err != nil {
-			return err
-		}
+	for i, e := range entries {
 		unlock, err := b.lockProfile(ctx, e.Profile)
 		if err != nil {
 			return err
 		}
-		old, err := b.publish(e.Profile, e.RegisterOptions, true)
+		old, err := b.publish(e.Profile, argvs[i], e.RegisterOptions, true)
 		unlock()
 		if err != nil {
 			return fmt.Errorf("reconcile %s: %w", e.Profile, err)
