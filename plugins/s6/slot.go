@@ -3,17 +3,18 @@
 package s6
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"os"
 	"os/user"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
@@ -147,10 +148,12 @@ func renderTimeoutKill(stopTimeout time.Duration) string {
 }
 
 // slotStopBudget is the stop budget a slot's timeout-kill holds;
-// gateway.StopBudget when it holds none (a slot made before there was one).
-func slotStopBudget(slot string) time.Duration {
-	data, err := os.ReadFile(filepath.Join(slot, timeoutKill))
-	if err != nil {
+// gateway.StopBudget when it holds none (a slot made before there was
+// one) or cannot be read as a regular file (a link, a FIFO: never
+// followed, never waited on).
+func slotStopBudget(slot *os.File) time.Duration {
+	data, ok, err := readFileAt(slot, timeoutKill, 64)
+	if !ok || err != nil {
 		return gateway.StopBudget
 	}
 	ms, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
@@ -160,36 +163,43 @@ func slotStopBudget(slot string) time.Duration {
 	return time.Duration(ms) * time.Millisecond
 }
 
-// writeSlot writes a slot's files into dir (a fresh staging folder).
-func (c Config) writeSlot(dir, profile string, argv []string, env map[string]string, stopTimeout time.Duration, down bool) error {
+// writeSlot writes a slot's files into dir, a fresh staging folder this
+// process made and holds open: every file and folder is created in it by
+// name, exclusively, with its exact mode (see safefs.go).
+func (c Config) writeSlot(dir *os.File, profile string, argv []string, env map[string]string, stopTimeout time.Duration, down bool) error {
+	uid, gid, chown, err := c.owner()
+	if err != nil {
+		return err
+	}
 	files := []struct {
 		name, content string
-		mode          os.FileMode
+		mode          uint32
 	}{
 		{"type", "longrun\n", 0o644},
 		{"run", c.renderRun(profile, argv, env), 0o755},
 		{"finish", c.renderFinish(), 0o755},
 		{timeoutKill, renderTimeoutKill(stopTimeout), 0o644},
-		{"log/run", c.renderLogRun(profile), 0o755},
-	}
-	if err := os.MkdirAll(filepath.Join(dir, "log"), 0o755); err != nil {
-		return err
-	}
-	for _, f := range files {
-		if err := writeFile(filepath.Join(dir, f.name), f.content, f.mode); err != nil {
-			return err
-		}
 	}
 	if down {
-		if err := writeFile(filepath.Join(dir, "down"), "", 0o644); err != nil {
+		files = append(files, struct {
+			name, content string
+			mode          uint32
+		}{"down", "", 0o644})
+	}
+	for _, f := range files {
+		if err := createFileAt(dir, f.name, f.content, f.mode); err != nil {
 			return err
 		}
 	}
-	uid, gid, chown, err := c.owner()
+	log, err := mkdirAt(dir, "log", 0o755)
 	if err != nil {
 		return err
 	}
-	for _, d := range []string{dir, filepath.Join(dir, "log")} {
+	defer log.Close()
+	if err := createFileAt(log, "run", c.renderLogRun(profile), 0o755); err != nil {
+		return err
+	}
+	for _, d := range []*os.File{dir, log} {
 		if err := seedSkeleton(d, uid, gid, chown); err != nil {
 			return err
 		}
@@ -197,17 +207,10 @@ func (c Config) writeSlot(dir, profile string, argv []string, env map[string]str
 	return nil
 }
 
-// writeFile writes content with exactly mode (chmod after: the umask).
-func writeFile(path, content string, mode os.FileMode) error {
-	if err := os.WriteFile(path, []byte(content), mode); err != nil {
-		return err
-	}
-	return os.Chmod(path, mode)
-}
-
 // skeleton is what s6-supervise would create as root in a slot folder and
 // in its log folder, with Unix modes (setgid 02000 and sticky 01000
-// included); seedSkeleton creates it and Diagnose checks it.
+// included), parents before children; seedSkeleton creates it and
+// Diagnose checks it.
 var skeleton = []struct {
 	rel  string
 	mode os.FileMode
@@ -219,33 +222,41 @@ var skeleton = []struct {
 	{"supervise/control", 0o660, true},
 }
 
-// seedSkeleton pre-creates the skeleton, so that an unprivileged user can
-// control the slot. Modes are set by chmod after creation (the umask would
-// trim them); entries that exist already are left as they are.
-func seedSkeleton(dir string, uid, gid int, chown bool) error {
-	for _, e := range skeleton {
-		path := filepath.Join(dir, e.rel)
-		if _, err := os.Lstat(path); err == nil {
-			continue
-		} else if !errors.Is(err, os.ErrNotExist) {
-			return err
+// seedSkeleton creates the skeleton in dir (a fresh folder of this
+// process's), so that an unprivileged user can control the slot, and hands
+// it to that user when chown is set. Everything is created and given its
+// mode through descriptors; the handover goes children first, so that no
+// folder is the user's while hermes still creates in it.
+func seedSkeleton(dir *os.File, uid, gid int, chown bool) error {
+	opened := map[string]*os.File{"": dir}
+	var made []*os.File
+	defer func() {
+		for _, f := range made {
+			f.Close()
 		}
+	}()
+	for _, e := range skeleton {
+		parentRel, name := path.Split(e.rel)
+		parent := opened[strings.TrimSuffix(parentRel, "/")]
+		var f *os.File
 		var err error
 		if e.fifo {
-			err = syscall.Mkfifo(path, 0o600)
+			f, err = mkfifoAt(parent, name, uint32(e.mode))
 		} else {
-			err = os.Mkdir(path, 0o700)
+			f, err = mkdirAt(parent, name, uint32(e.mode))
+			opened[e.rel] = f
 		}
 		if err != nil {
-			return fmt.Errorf("seed %s: %w", path, err)
+			return fmt.Errorf("seed the supervise skeleton: %w", err)
 		}
-		if err := os.Chmod(path, fileMode(e.mode)); err != nil {
-			return err
-		}
-		if chown {
-			if err := os.Lchown(path, uid, gid); err != nil {
-				return err
-			}
+		made = append(made, f)
+	}
+	if !chown {
+		return nil
+	}
+	for i := len(made) - 1; i >= 0; i-- {
+		if err := unix.Fchown(int(made[i].Fd()), uid, gid); err != nil {
+			return &os.PathError{Op: "chown", Path: made[i].Name(), Err: err}
 		}
 	}
 	return nil
