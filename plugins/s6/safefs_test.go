@@ -6,7 +6,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -155,5 +157,39 @@ func TestSkeletonIsMadeThroughDescriptors(t *testing.T) {
 	}
 	if _, _, err := readFileAt(dir, "log/supervise/lock", 10); !errors.As(err, &unsafe) {
 		t.Fatalf("a file below a linked folder: %v", err)
+	}
+}
+
+// TestPinnedScanDirsOfDeadProcessesGo: a private folder a killed plugin
+// left is removed by the next s6-svscanctl; a live process's is kept.
+func TestPinnedScanDirsOfDeadProcessesGo(t *testing.T) {
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	left, err := os.MkdirTemp("", pinnedPrefix+strconv.Itoa(dead.Process.Pid)+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	live, err := os.MkdirTemp("", pinnedPrefix+strconv.Itoa(os.Getpid())+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(live)
+	ctl := openT(t, t.TempDir())
+	dir, _, cleanup, err := pinnedScanDir(ctl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cleanup()
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("cleanup left %s", dir)
+	}
+	if _, err := os.Stat(left); !errors.Is(err, os.ErrNotExist) {
+		os.RemoveAll(left)
+		t.Errorf("a dead process's folder stayed")
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("a live process's folder went: %v", err)
 	}
 }
