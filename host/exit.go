@@ -82,6 +82,12 @@ func exitCode(err error) int {
 		return run.ExitCode()
 	case errors.As(err, &usage):
 		return ExitUsage
+	case errors.Is(err, service.ErrInvalidOption):
+		// A value the backend refused before it wrote anything: one its
+		// service definition cannot carry (a path a unit cannot hold, a %
+		// in a Windows service's command line), an account that is not
+		// there. The operator's input, as with a bad flag.
+		return ExitUsage
 	case errors.As(err, &config):
 		return ExitConfig
 	}

@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nousresearch/hermes-service/shared/gateway"
@@ -73,7 +75,9 @@ func Entries(home gateway.Home, warn io.Writer) ([]Entry, error) {
 			continue
 		}
 		if err := service.ValidateProfile(e.Name()); err != nil {
-			fmt.Fprintf(warn, "reconcile: warning: skipping %s: %v\n", dir, err)
+			// The folder's name is anything its owner chose: quoted (its
+			// newlines, control characters escaped), as the error quotes it.
+			fmt.Fprintf(warn, "reconcile: warning: skipping %q: %v\n", dir, err)
 			continue
 		}
 		out = append(out, Entry{Profile: e.Name(), Dir: dir})
@@ -94,7 +98,12 @@ func ClearStalePIDRecord(dir string) {
 	}
 }
 
-// AuditLine is an entry's line in the audit log, stamped with at.
+// AuditLine is an entry's line in the audit log, stamped with at, in
+// upstream's format: "<time> profile=<p> prior_state=<state|None>
+// action=<registered|started>". The recorded state comes from
+// gateway_state.json, which the home's owner can write, so each value goes
+// through auditValue: one that could forge a line or a field comes out
+// escaped, and every value upstream writes comes out as it is.
 func AuditLine(e Entry, at time.Time) string {
 	prior, action := e.Prior, "registered"
 	if prior == "" {
@@ -103,7 +112,24 @@ func AuditLine(e Entry, at time.Time) string {
 	if e.Start() {
 		action = "started"
 	}
-	return fmt.Sprintf("%s profile=%s prior_state=%s action=%s", at.Format("2006-01-02T15:04:05-0700"), e.Profile, prior, action)
+	return fmt.Sprintf("%s profile=%s prior_state=%s action=%s", at.Format("2006-01-02T15:04:05-0700"),
+		auditValue(e.Profile), auditValue(prior), action)
+}
+
+// auditPlain are the bytes a value of an audit line may hold as it is:
+// those of upstream's states and of profile names.
+const auditPlain = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-"
+
+// auditValue is v as an audit line carries it: as it is when it is
+// non-empty and every byte is in auditPlain; else a Go string literal
+// (strconv.QuoteToASCII: quotes, backslashes, control and non-ASCII
+// characters escaped) with its spaces written \x20, so that it is one
+// field on one line, which strconv.Unquote reads back.
+func auditValue(v string) string {
+	if v != "" && strings.Trim(v, auditPlain) == "" {
+		return v
+	}
+	return strings.ReplaceAll(strconv.QuoteToASCII(v), " ", `\x20`)
 }
 
 // WriteLog appends lines to <home>/logs/container-boot.log, rotated to .1

@@ -7,13 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/gofrs/flock"
 
 	"github.com/nousresearch/hermes-service/internal/wait"
 	"github.com/nousresearch/hermes-service/shared/backend"
@@ -50,9 +49,11 @@ func (b *Backend) notRegistered(profile string) error {
 	return &service.NotRegisteredError{Profile: profile, Service: slotName(profile)}
 }
 
-// registered reports whether the profile's slot exists (a folder).
+// registered reports whether the profile's slot exists: a folder, not a
+// symbolic link (hermes never makes one; whoever planted it, it is not a
+// slot to work on).
 func (b *Backend) registered(profile string) bool {
-	info, err := os.Stat(b.cfg.slot(profile))
+	info, err := os.Lstat(b.cfg.slot(profile))
 	return err == nil && info.IsDir()
 }
 
@@ -62,15 +63,16 @@ func (b *Backend) lockProfile(ctx context.Context, profile string) (func(), erro
 	if err := os.MkdirAll(b.cfg.ScanDir, 0o755); err != nil {
 		return nil, scanDirError(b.cfg.ScanDir, err)
 	}
-	l := flock.New(filepath.Join(b.cfg.ScanDir, "."+slotName(profile)+".lock"))
-	ok, err := l.TryLockContext(ctx, 5*time.Millisecond)
-	if err != nil || !ok {
-		if err == nil {
-			err = ctx.Err()
-		}
+	scan, err := b.cfg.openScanDir()
+	if err != nil {
+		return nil, err
+	}
+	defer scan.Close()
+	l, err := lockAt(ctx, scan, "."+slotName(profile)+".lock")
+	if err != nil {
 		return nil, fmt.Errorf("lock the %s slot: %w", profile, err)
 	}
-	return func() { _ = l.Unlock() }, nil
+	return func() { _ = l.Close() }, nil
 }
 
 func scanDirError(dir string, err error) error {
@@ -86,20 +88,30 @@ func scanDirError(dir string, err error) error {
 // left at .gateway-<p>.old, which the caller removes once s6-svscan has let
 // go of it (see retire); displaced is that folder, "" when nothing was
 // replaced.
-func (b *Backend) publish(profile string, opts service.RegisterOptions, replace bool) (displaced string, err error) {
-	argv, err := b.cfg.runnerArgv(profile, opts.Command)
-	if err != nil {
-		return "", &service.InvalidOptionError{Option: "command", Value: strings.Join(opts.Command, " "), Reason: err.Error()}
-	}
+func (b *Backend) publish(profile string, argv []string, opts service.RegisterOptions, replace bool) (displaced string, err error) {
 	slot := b.cfg.slot(profile)
-	tmp := filepath.Join(b.cfg.ScanDir, "."+slotName(profile)+".tmp")
+	tmpName := "." + slotName(profile) + ".tmp"
+	tmp := filepath.Join(b.cfg.ScanDir, tmpName)
+	// RemoveAll removes a link, never what it points to.
 	if err := os.RemoveAll(tmp); err != nil {
 		return "", scanDirError(b.cfg.ScanDir, err)
 	}
-	if err := os.Mkdir(tmp, 0o755); err != nil {
+	scan, err := b.cfg.openScanDir()
+	if err != nil {
+		return "", err
+	}
+	defer scan.Close()
+	dir, err := mkdirAt(scan, tmpName, 0o755)
+	if err != nil {
+		var unsafe *unsafeError
+		if errors.As(err, &unsafe) {
+			return "", err
+		}
 		return "", scanDirError(b.cfg.ScanDir, err)
 	}
-	if err := b.cfg.writeSlot(tmp, profile, argv, opts.Env, opts.StopTimeout, !opts.StartNow); err != nil {
+	err = b.cfg.writeSlot(dir, profile, argv, opts.Env, opts.StopTimeout, !opts.StartNow)
+	dir.Close()
+	if err != nil {
 		os.RemoveAll(tmp)
 		return "", err
 	}
@@ -115,6 +127,16 @@ func (b *Backend) publish(profile string, opts service.RegisterOptions, replace 
 		}
 		return old, nil
 	}
+	// Something that is no folder in the slot's place (a link someone
+	// planted: hermes makes none) goes first, itself, never what it leads
+	// to; a folder cannot be renamed over it.
+	if st, ok, _ := lstatAt(scan, slotName(profile)); ok && !isType(st, unix.S_IFDIR) {
+		b.Log().Warn("removing what is in the slot's place: no folder", "path", slot)
+		if err := unix.Unlinkat(int(scan.Fd()), slotName(profile), 0); err != nil && !errors.Is(err, unix.ENOENT) {
+			os.RemoveAll(tmp)
+			return "", scanDirError(b.cfg.ScanDir, &os.PathError{Op: "remove", Path: slot, Err: err})
+		}
+	}
 	if err := os.Rename(tmp, slot); err != nil {
 		os.RemoveAll(tmp)
 		if b.registered(profile) {
@@ -125,21 +147,39 @@ func (b *Backend) publish(profile string, opts service.RegisterOptions, replace 
 	return "", nil
 }
 
+// slotArgv is the run script's command line for a registration, checked
+// with everything else the scripts will carry (checkValues): a refusal
+// comes before anything is written.
+func (b *Backend) slotArgv(profile string, opts service.RegisterOptions) ([]string, error) {
+	argv, err := b.cfg.runnerArgv(profile, opts.Command)
+	if err != nil {
+		return nil, &service.InvalidOptionError{Option: "command", Value: strings.Join(opts.Command, " "), Reason: err.Error()}
+	}
+	if err := b.cfg.checkValues(argv, opts.Env); err != nil {
+		return nil, err
+	}
+	return argv, nil
+}
+
 // retire removes a slot folder that s6-svscan no longer sees, once its
 // supervisors (the service's and the logger's) have let go of it: each
 // holds supervise/lock while it runs.
 func (b *Backend) retire(ctx context.Context, dir string) {
 	lockWait, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	for _, lock := range []string{filepath.Join(dir, "supervise", "lock"), filepath.Join(dir, "log", "supervise", "lock")} {
-		if _, err := os.Stat(lock); err != nil {
-			continue
+	// The locks are opened from the folder held open, no link followed, no
+	// file created: a link planted on the way is no lock to wait for.
+	if d, err := openDirNoFollow(dir); err == nil {
+		for _, lock := range []string{"supervise/lock", "log/supervise/lock"} {
+			l, err := waitLockAt(lockWait, d, lock)
+			if err != nil {
+				b.Log().Warn("a supervisor still holds the old slot; removing it anyway", "lock", filepath.Join(dir, lock), "error", err)
+			}
+			if l != nil {
+				_ = l.Close()
+			}
 		}
-		l := flock.New(lock)
-		if ok, err := l.TryLockContext(lockWait, 10*time.Millisecond); err != nil || !ok {
-			b.Log().Warn("a supervisor still holds the old slot; removing it anyway", "lock", lock, "error", err)
-		}
-		_ = l.Close()
+		d.Close()
 	}
 	// A supervisor exiting may still be closing files in it: retry briefly.
 	err := wait.Poll{What: "the removal of " + dir, Timeout: time.Second}.Until(ctx, func() (bool, error) {
@@ -161,7 +201,8 @@ func (b *Backend) Register(ctx context.Context, profile string, opts service.Reg
 	if err := service.ValidateProfile(profile); err != nil {
 		return err
 	}
-	if err := service.ValidateEnv(opts.Env); err != nil {
+	argv, err := b.slotArgv(profile, opts)
+	if err != nil {
 		return err
 	}
 	unlock, err := b.lockProfile(ctx, profile)
@@ -172,10 +213,10 @@ func (b *Backend) Register(ctx context.Context, profile string, opts service.Reg
 	if b.registered(profile) {
 		return b.exists(profile)
 	}
-	if _, err := b.publish(profile, opts, false); err != nil {
+	if _, err := b.publish(profile, argv, opts, false); err != nil {
 		return err
 	}
-	if _, err := b.run(ctx, slotName(profile), "s6-svscanctl", "-a", b.cfg.ScanDir); err != nil {
+	if err := b.svscanctl(ctx, slotName(profile), "-a"); err != nil {
 		if rmErr := os.RemoveAll(b.cfg.slot(profile)); rmErr != nil {
 			b.Log().Error("could not roll back the slot", "slot", b.cfg.slot(profile), "error", rmErr)
 		}
@@ -189,8 +230,21 @@ func (b *Backend) Register(ctx context.Context, profile string, opts service.Reg
 
 // Reconcile registers every entry, replacing what is there, removes the
 // staging folders interrupted registrations left, and has s6-svscan rescan
-// once.
+// once. Every entry is checked first: one the scripts cannot carry (its
+// settings are read back from the home, which its owner may have edited)
+// refuses the whole call before anything is touched.
 func (b *Backend) Reconcile(ctx context.Context, entries []service.Registration) error {
+	argvs := make([][]string, len(entries))
+	for i, e := range entries {
+		if err := service.ValidateProfile(e.Profile); err != nil {
+			return err
+		}
+		argv, err := b.slotArgv(e.Profile, e.RegisterOptions)
+		if err != nil {
+			return fmt.Errorf("reconcile %s: %w", e.Profile, err)
+		}
+		argvs[i] = argv
+	}
 	for _, pattern := range []string{".gateway-*.tmp", ".gateway-*.old", ".gateway-*.removing"} {
 		stale, _ := filepath.Glob(filepath.Join(b.cfg.ScanDir, pattern))
 		for _, dir := range stale {
@@ -204,15 +258,12 @@ func (b *Backend) Reconcile(ctx context.Context, entries []service.Registration)
 			b.retire(ctx, dir)
 		}
 	}()
-	for _, e := range entries {
-		if err := service.ValidateProfile(e.Profile); err != nil {
-			return err
-		}
+	for i, e := range entries {
 		unlock, err := b.lockProfile(ctx, e.Profile)
 		if err != nil {
 			return err
 		}
-		old, err := b.publish(e.Profile, e.RegisterOptions, true)
+		old, err := b.publish(e.Profile, argvs[i], e.RegisterOptions, true)
 		unlock()
 		if err != nil {
 			return fmt.Errorf("reconcile %s: %w", e.Profile, err)
@@ -225,7 +276,7 @@ func (b *Backend) Reconcile(ctx context.Context, entries []service.Registration)
 		return nil
 	}
 	// -n also ends the supervisors of slots that were swapped out.
-	if _, err := b.run(ctx, "", "s6-svscanctl", "-an", b.cfg.ScanDir); err != nil {
+	if err := b.svscanctl(ctx, "", "-an"); err != nil {
 		// At container start s6-svscan may not run yet; it will find the
 		// slots when it does.
 		b.Log().Warn("s6-svscan did not take the rescan; it will find the slots when it starts", "error", err)
@@ -253,9 +304,11 @@ func (b *Backend) Unregister(ctx context.Context, profile string) error {
 	}
 	// A slot whose supervisor is not running cannot be told to go down;
 	// that is no reason to keep it.
-	if _, err := b.run(ctx, slotName(profile), "s6-svc", "-d", slot); err != nil {
+	waitCtx, cancel := context.WithTimeout(ctx, 15*time.Second) // s6-svwait's -t does not bound its read of the status
+	defer cancel()
+	if _, err := b.runOnSlot(ctx, profile, "s6-svc", "-d"); err != nil {
 		b.Log().Debug("s6-svc -d before removal failed", "error", err)
-	} else if _, err := b.run(ctx, slotName(profile), "s6-svwait", "-D", "-t", "10000", slot); err != nil {
+	} else if _, err := b.runOnSlot(waitCtx, profile, "s6-svwait", "-D", "-t", "10000"); err != nil {
 		b.Log().Warn("the gateway did not go down within 10 s; removing the slot anyway", "slot", slot, "error", err)
 	}
 	gone := filepath.Join(b.cfg.ScanDir, "."+slotName(profile)+".removing")
@@ -263,7 +316,7 @@ func (b *Backend) Unregister(ctx context.Context, profile string) error {
 	if err := os.Rename(slot, gone); err != nil {
 		return scanDirError(b.cfg.ScanDir, err)
 	}
-	if _, err := b.run(ctx, slotName(profile), "s6-svscanctl", "-an", b.cfg.ScanDir); err != nil {
+	if err := b.svscanctl(ctx, slotName(profile), "-an"); err != nil {
 		b.Log().Warn("s6-svscan did not take the rescan", "error", err)
 	}
 	b.retire(ctx, gone)
@@ -290,24 +343,61 @@ func (b *Backend) List(context.Context) ([]string, error) {
 }
 
 // setDown creates or removes the slot's down file, so that what s6 does on
-// a supervisor restart matches the operator's last word.
-func (b *Backend) setDown(profile string, down bool) {
-	path := filepath.Join(b.cfg.slot(profile), "down")
-	var err error
-	if down {
-		err = writeFile(path, "", 0o644)
-	} else if err = os.Remove(path); errors.Is(err, os.ErrNotExist) {
-		err = nil
+// a supervisor restart matches the operator's last word; through the slot
+// held open, never following a link (see ensureDownAt). A failure is
+// logged, and the command goes on, but an entry hermes will not work
+// through (an *unsafeError) is the command's error.
+func (b *Backend) setDown(profile string, down bool) error {
+	slot, err := b.cfg.openSlot(profile)
+	if err == nil {
+		if down {
+			err = ensureDownAt(slot)
+		} else {
+			err = removeDownAt(slot)
+		}
+		slot.Close()
+	}
+	var unsafe *unsafeError
+	if errors.As(err, &unsafe) {
+		return err
 	}
 	if err != nil {
-		b.Log().Warn("could not update the down file", "path", path, "error", err)
+		b.Log().Warn("could not update the down file", "slot", b.cfg.slot(profile), "error", err)
 	}
+	return nil
 }
+
+// hasDown reports whether the slot holds a down file.
+func (b *Backend) hasDown(profile string) bool {
+	slot, err := b.cfg.openSlot(profile)
+	if err != nil {
+		return false
+	}
+	defer slot.Close()
+	return hasDownAt(slot)
+}
+
+// stopBudget is the stop budget of the profile's slot (slotStopBudget).
+func (b *Backend) stopBudget(profile string) time.Duration {
+	slot, err := b.cfg.openSlot(profile)
+	if err != nil {
+		return gateway.StopBudget
+	}
+	defer slot.Close()
+	return slotStopBudget(slot)
+}
+
+// svstatTimeout bounds an s6-svstat, which answers at once: the service
+// user, who owns supervise, could otherwise make it wait for good (a FIFO
+// put in place of supervise/status after statusReadable looked).
+const svstatTimeout = 10 * time.Second
 
 // supervisedPID is the pid s6 supervises for the slot (the runner), 0 when
 // down or unknown.
 func (b *Backend) supervisedPID(ctx context.Context, profile string) int {
-	out, err := b.run(ctx, slotName(profile), "s6-svstat", "-o", "pid", b.cfg.slot(profile))
+	ctx, cancel := context.WithTimeout(ctx, svstatTimeout)
+	defer cancel()
+	out, err := b.runOnSlot(ctx, profile, "s6-svstat", "-o", "pid")
 	if err != nil {
 		return 0
 	}
@@ -323,8 +413,10 @@ func (b *Backend) Start(ctx context.Context, profile string) error {
 	if !b.registered(profile) {
 		return b.notRegistered(profile)
 	}
-	b.setDown(profile, false)
-	if _, err := b.run(ctx, slotName(profile), "s6-svc", "-u", b.cfg.slot(profile)); err != nil {
+	if err := b.setDown(profile, false); err != nil {
+		return err
+	}
+	if _, err := b.runOnSlot(ctx, profile, "s6-svc", "-u"); err != nil {
 		return err
 	}
 	_ = b.RecordDesired(profile, service.DesiredRunning)
@@ -346,17 +438,19 @@ func (b *Backend) Stop(ctx context.Context, profile string) error {
 		return b.notRegistered(profile)
 	}
 	return b.OperatorStop(profile, b.supervisedPID(ctx, profile), func() error {
-		_, statErr := os.Stat(filepath.Join(b.cfg.slot(profile), "down"))
-		b.setDown(profile, true)
-		if _, err := b.run(ctx, slotName(profile), "s6-svc", "-d", b.cfg.slot(profile)); err != nil {
-			if statErr != nil {
-				b.setDown(profile, false) // it was not there before this stop
+		hadDown := b.hasDown(profile)
+		if err := b.setDown(profile, true); err != nil {
+			return err
+		}
+		if _, err := b.runOnSlot(ctx, profile, "s6-svc", "-d"); err != nil {
+			if !hadDown {
+				_ = b.setDown(profile, false) // it was not there before this stop
 			}
 			return err
 		}
-		downCtx, cancel := context.WithTimeout(ctx, slotStopBudget(b.cfg.slot(profile))+stopMargin)
+		downCtx, cancel := context.WithTimeout(ctx, b.stopBudget(profile)+stopMargin)
 		defer cancel()
-		if _, err := b.run(downCtx, slotName(profile), "s6-svwait", "-D", b.cfg.slot(profile)); err != nil {
+		if _, err := b.runOnSlot(downCtx, profile, "s6-svwait", "-D"); err != nil {
 			b.Log().Warn("the gateway is not down yet; its intent is recorded, s6 finishes the stop", "error", err)
 		}
 		return nil
@@ -370,12 +464,14 @@ func (b *Backend) Restart(ctx context.Context, profile string) error {
 	if !b.registered(profile) {
 		return b.notRegistered(profile)
 	}
-	b.setDown(profile, false)
+	if err := b.setDown(profile, false); err != nil {
+		return err
+	}
 	flag := "-u"
 	if st, err := b.svstat(ctx, profile); err == nil && st.Up {
 		flag = "-t"
 	}
-	if _, err := b.run(ctx, slotName(profile), "s6-svc", flag, b.cfg.slot(profile)); err != nil {
+	if _, err := b.runOnSlot(ctx, profile, "s6-svc", flag); err != nil {
 		return err
 	}
 	_ = b.RecordDesired(profile, service.DesiredRunning)
@@ -383,7 +479,9 @@ func (b *Backend) Restart(ctx context.Context, profile string) error {
 }
 
 func (b *Backend) svstat(ctx context.Context, profile string) (svStatus, error) {
-	out, err := b.run(ctx, slotName(profile), "s6-svstat", "-o", svstatFields, b.cfg.slot(profile))
+	ctx, cancel := context.WithTimeout(ctx, svstatTimeout)
+	defer cancel()
+	out, err := b.runOnSlot(ctx, profile, "s6-svstat", "-o", svstatFields)
 	if err != nil {
 		return svStatus{}, err
 	}

@@ -527,7 +527,7 @@ func TestScriptsAndOwnership(t *testing.T) {
 	tr := newTree(t)
 	tr.register("work", "--no-start")
 	logRun, _ := os.ReadFile(filepath.Join(tr.slot("work"), "log", "run"))
-	for _, want := range []string{`log_dir="$HERMES_HOME/logs/gateways/work"`, `mkdir -p "$log_dir"`, ` 1 n10 s1000000 T "$log_dir"`} {
+	for _, want := range []string{`log_dir="$HERMES_HOME/logs/gateways/work"`, `mkdir -p -- "$log_dir"`, ` 1 n10 s1000000 T "$log_dir"`} {
 		if !strings.Contains(string(logRun), want) {
 			t.Errorf("log/run lacks %q:\n%s", want, logRun)
 		}

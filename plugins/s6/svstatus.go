@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -91,12 +90,20 @@ var errNoSupervisor = errors.New("no status yet: s6-supervise has not started on
 // the down file, as s6-svstat computes it, without running anything: the
 // fast path for many slots at once.
 func readStatusFile(slot string) (svStatus, error) {
-	data, err := os.ReadFile(filepath.Join(slot, "supervise", "status"))
-	if errors.Is(err, os.ErrNotExist) {
-		return svStatus{}, errNoSupervisor
-	}
+	// From the slot held open, no link followed, nothing but a regular file
+	// read: supervise belongs to the service user, who could put a FIFO
+	// (a read that never returns) or a link there.
+	dir, err := openDirNoFollow(slot)
 	if err != nil {
 		return svStatus{}, err
+	}
+	defer dir.Close()
+	data, ok, err := readFileAt(dir, "supervise/status", statusFileSize+1)
+	if err != nil {
+		return svStatus{}, err
+	}
+	if !ok {
+		return svStatus{}, errNoSupervisor
 	}
 	if len(data) != statusFileSize {
 		return svStatus{}, fmt.Errorf("%s: %d bytes, want %d (an s6 other than 2.11?)", filepath.Join(slot, "supervise", "status"), len(data), statusFileSize)
@@ -121,7 +128,6 @@ func readStatusFile(slot string) (svStatus, error) {
 	} else if wstat&0x7f == 0 { // WIFEXITED
 		st.ExitCode = (wstat >> 8) & 0xff
 	}
-	_, err = os.Stat(filepath.Join(slot, "down"))
-	st.NormallyUp = errors.Is(err, os.ErrNotExist)
+	st.NormallyUp = !hasDownAt(dir)
 	return st, nil
 }

@@ -5,8 +5,10 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coreos/go-systemd/v22/unit"
 
@@ -38,20 +40,25 @@ type unitSpec struct {
 	StopTimeout time.Duration
 }
 
-// quoteArg writes one word of a command line for systemd: specifiers
-// (%) and variables ($) doubled, quoted when it holds white space, quotes
-// or backslashes.
+// quoteArg writes one word of a command line for systemd: specifiers (%)
+// doubled, variables ($) doubled (systemd expands them inside quotes too),
+// and quoted (see quoted) unless every byte is one no systemd syntax uses.
 func quoteArg(s string) string {
 	s = strings.ReplaceAll(s, "%", "%%")
 	s = strings.ReplaceAll(s, "$", "$$")
-	if s != "" && !strings.ContainsAny(s, " \t\"'\\;") {
+	if s != "" && strings.Trim(s, plainBytes) == "" {
 		return s
 	}
 	return quoted(s)
 }
 
+// plainBytes are what a command line word may hold unquoted (the doubled %
+// and $ included).
+const plainBytes = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%$+=:,./-"
+
 // quoted is a double-quoted systemd string: backslash, quote and control
-// characters C-escaped.
+// characters C-escaped, so the word stays on its line whatever it holds.
+// systemd reads UTF-8 only; checkText refuses anything else first.
 func quoted(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
@@ -77,18 +84,132 @@ func quoted(s string) string {
 	return b.String()
 }
 
+// lineValue is a value systemd takes as the rest of its line, unquoted
+// (WorkingDirectory=, User=, Group=): only specifiers are doubled.
+// lineProblem says what such a value cannot hold.
+func lineValue(s string) string { return strings.ReplaceAll(s, "%", "%%") }
+
+// lineProblem says why s cannot be given to systemd as the rest of a line,
+// "" when it can: systemd reads UTF-8 only, ends the line at a newline or
+// carriage return, strips white space at either end, reads a backslash at
+// the end as a continuation, and does not unquote these settings.
+func lineProblem(s string) string {
+	switch {
+	case !utf8.ValidString(s):
+		return "it is not valid UTF-8, and systemd reads nothing else"
+	case strings.ContainsAny(s, "\n\r"):
+		return "it holds a line break, which a systemd setting of this kind cannot carry (it takes the rest of the line, unquoted)"
+	case strings.ContainsRune(s, 0):
+		return "it holds a NUL byte"
+	case strings.TrimSpace(s) != s:
+		return "it starts or ends with white space, which systemd strips from a setting of this kind"
+	case strings.HasSuffix(s, `\`):
+		return "it ends with a backslash, which systemd reads as a line continuation"
+	}
+	return ""
+}
+
+// textProblem says why s cannot be a quoted systemd word (ExecStart=,
+// Environment=), "" when it can: quoted takes any UTF-8 without NUL.
+func textProblem(s string) string {
+	switch {
+	case !utf8.ValidString(s):
+		return "it is not valid UTF-8, and systemd reads nothing else"
+	case strings.ContainsRune(s, 0):
+		return "it holds a NUL byte"
+	}
+	return ""
+}
+
+// programProblem says why path cannot be the program of a systemd command
+// line, "" when it can. systemd refuses a program whose path holds a quote,
+// a backslash or a control character even quoted ("Executable name
+// contains special characters"). It runs the path as written, no variable
+// expanded (quoteProgram leaves its $ alone), but passes it as argv[0]
+// with ${NAME} expanded and $$ made $: a path holding either would not
+// reach both alike.
+func programProblem(path string) string {
+	for _, r := range path {
+		if r < 0x20 || r == 0x7f || strings.ContainsRune(`"'\\`, r) {
+			return fmt.Sprintf("systemd cannot run a program whose path holds %q", r)
+		}
+	}
+	if strings.Contains(path, "${") || strings.Contains(path, "$$") {
+		return "systemd would expand the program's ${...} or $$ in its argv[0], not in the path it runs"
+	}
+	return ""
+}
+
+// quoteProgram writes the program of a command line: specifiers doubled,
+// quoted when it holds white space; its $ is left as it is (see
+// programProblem, which refuses what this cannot carry).
+func quoteProgram(path string) string {
+	path = strings.ReplaceAll(path, "%", "%%")
+	if path != "" && strings.Trim(path, plainBytes) == "" {
+		return path
+	}
+	return quoted(path)
+}
+
+// check refuses, before anything is written, a unit systemd could not be
+// given as asked: a value it cannot read (see lineProblem, textProblem and
+// programProblem) or a program that is not an absolute path (systemd would
+// read a leading -, @, :, + or ! as a prefix of its own). Each refusal is an
+// *service.InvalidOptionError (exit 2) naming the option the value came
+// from.
+func (u unitSpec) check() error {
+	invalid := func(option, value, reason string) error {
+		return &service.InvalidOptionError{Option: option, Value: value, Reason: reason}
+	}
+	if len(u.Command) == 0 || !strings.HasPrefix(u.Command[0], "/") {
+		return invalid("command", strings.Join(u.Command, " "), "the unit needs the absolute path of the program")
+	}
+	if p := programProblem(u.Command[0]); p != "" {
+		return invalid("command", u.Command[0], p)
+	}
+	for _, w := range u.Command {
+		if p := textProblem(w); p != "" {
+			return invalid("command", w, p)
+		}
+	}
+	if p := textProblem(u.Home); p != "" {
+		return invalid("home", u.Home, p)
+	}
+	if p := lineProblem(u.ProfileDir); p != "" {
+		return invalid("home", u.ProfileDir, "the profile's folder is the unit's WorkingDirectory= and "+p)
+	}
+	for k, v := range u.Env {
+		if p := textProblem(k + v); p != "" {
+			return invalid("env", k, p)
+		}
+	}
+	if u.System {
+		for _, v := range []string{u.User, u.Group} {
+			if p := lineProblem(v); p != "" {
+				return invalid("run-as-user", v, p)
+			}
+		}
+		if p := textProblem(u.UserHome); p != "" {
+			return invalid("run-as-user", u.UserHome, "the account's home "+p)
+		}
+	}
+	return nil
+}
+
 // envAssignment is one Environment= word: "KEY=value", quoted, with
 // specifiers doubled. systemd does not expand $ in Environment=.
 func envAssignment(k, v string) string {
 	return quoted(strings.ReplaceAll(k+"="+v, "%", "%%"))
 }
 
-// commandLine writes argv as one systemd command line, every word quoted.
+// commandLine writes argv as one systemd command line, its program by
+// quoteProgram and every other word by quoteArg.
 func commandLine(argv []string) string {
 	words := make([]string, len(argv))
 	for i, a := range argv {
 		words[i] = quoteArg(a)
 	}
+	words[0] = quoteProgram(argv[0])
 	return strings.Join(words, " ")
 }
 
@@ -124,7 +245,8 @@ func (u unitSpec) options() []*unit.UnitOption {
 		// Before systemd's SIGTERM: mark the stop as the operator's. The "-"
 		// keeps a failure from failing the stop; $MAINPID is the runner.
 		o("Service", "ExecStop", "-"+u.markStopLine()),
-		o("Service", "WorkingDirectory", quoteArg(u.ProfileDir)),
+		// Taken literally by systemd (no quotes, no $): specifiers only.
+		o("Service", "WorkingDirectory", lineValue(u.ProfileDir)),
 	)
 	env := map[string]string{gateway.EnvHome: u.Home, gateway.EnvSupervisedChild: "1"}
 	if u.System {
@@ -135,7 +257,7 @@ func (u unitSpec) options() []*unit.UnitOption {
 		opts = append(opts, o("Service", "Environment", envAssignment(k, env[k])))
 	}
 	if u.System {
-		opts = append(opts, o("Service", "User", u.User), o("Service", "Group", u.Group))
+		opts = append(opts, o("Service", "User", lineValue(u.User)), o("Service", "Group", lineValue(u.Group)))
 	}
 	opts = append(opts,
 		o("Service", "Restart", "always"),
@@ -157,8 +279,12 @@ func (u unitSpec) options() []*unit.UnitOption {
 	return append(opts, o("Install", "WantedBy", wantedBy))
 }
 
-// render is the unit file's bytes.
+// render is the unit file's bytes; a unit systemd could not be given as
+// asked is refused (check) instead.
 func (u unitSpec) render() ([]byte, error) {
+	if err := u.check(); err != nil {
+		return nil, err
+	}
 	body, err := io.ReadAll(unit.Serialize(u.options()))
 	if err != nil {
 		return nil, err
@@ -187,13 +313,23 @@ func unitHome(data []byte) string {
 }
 
 // splitQuoted splits an Environment= value into its words, undoing the
-// quoting quoted applies.
+// quoting quoted applies (its \xNN escapes included).
 func splitQuoted(s string) []string {
 	var out []string
 	var cur strings.Builder
 	in, esc, any := false, false, false
+	hex, digits := 0, ""
 	for _, r := range s {
 		switch {
+		case hex > 0:
+			// \xNN: the two hex digits after it.
+			digits += string(r)
+			if hex--; hex == 0 {
+				if n, err := strconv.ParseUint(digits, 16, 8); err == nil {
+					cur.WriteByte(byte(n))
+				}
+				digits = ""
+			}
 		case esc:
 			switch r {
 			case 'n':
@@ -202,6 +338,8 @@ func splitQuoted(s string) []string {
 				cur.WriteRune('\t')
 			case 'r':
 				cur.WriteRune('\r')
+			case 'x':
+				hex = 2
 			default:
 				cur.WriteRune(r)
 			}

@@ -136,6 +136,11 @@ func (b *Backend) Install(ctx context.Context, profile string, opts service.Inst
 	if err != nil {
 		return err
 	}
+	spec := Spec{Profile: profile, Home: b.cfg.Home, Command: opts.Command, Env: opts.Env,
+		StopTimeout: gateway.StopBudgetOf(opts.StopTimeout)}
+	if err := spec.Check(b.cfg.ServiceExe); err != nil {
+		return err // before the SCM or the event log is asked anything: nothing half made
+	}
 	defer func() {
 		if err != nil {
 			b.eventLog(profile, true, "install failed: "+err.Error())
@@ -160,8 +165,6 @@ func (b *Backend) Install(ctx context.Context, profile string, opts service.Inst
 		}
 	}
 	kind, delayed := startType(opts.StartOnLogin)
-	spec := Spec{Profile: profile, Home: b.cfg.Home, Command: opts.Command, Env: opts.Env,
-		StopTimeout: gateway.StopBudgetOf(opts.StopTimeout)}
 	// Description and delayed start are set apart from the creation: Wine's
 	// SCM refuses some config levels, and a refusal must not leave a half
 	// made service.

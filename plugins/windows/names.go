@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
@@ -49,6 +50,50 @@ func (s Spec) ServiceArgs() []string {
 		args = append(args, "--env", k+"="+s.Env[k])
 	}
 	return append(append(args, "--"), s.Command...)
+}
+
+// Check refuses, before the service is created, a spec whose command line
+// the SCM could not keep as given, as an *service.InvalidOptionError
+// (exit 2) naming the option the value came from. mgr.CreateService quotes
+// each word with syscall.EscapeArg, which CommandLineToArgvW and Go's own
+// parser read back exactly for any text; but the SCM keeps the line as
+// ImagePath, a REG_EXPAND_SZ it expands (%NAME% becomes the variable) when
+// it starts the service, and that expansion has no escape, so no word may
+// hold a %. The line is UTF-16: a word must be valid UTF-8 (else it would
+// arrive with U+FFFD in it) without NUL. exe is the service's program,
+// the plugin's own binary.
+func (s Spec) Check(exe string) error {
+	if p := commandLineProblem(exe); p != "" {
+		return &service.InvalidOptionError{Option: "command", Value: exe, Reason: "the service's program (this plugin) " + p}
+	}
+	if p := commandLineProblem(s.Home); p != "" {
+		return &service.InvalidOptionError{Option: "home", Value: s.Home, Reason: p}
+	}
+	for k, v := range s.Env {
+		if p := commandLineProblem(k + "=" + v); p != "" {
+			return &service.InvalidOptionError{Option: "env", Value: k, Reason: p}
+		}
+	}
+	for _, w := range s.Command {
+		if p := commandLineProblem(w); p != "" {
+			return &service.InvalidOptionError{Option: "command", Value: w, Reason: p}
+		}
+	}
+	return nil
+}
+
+// commandLineProblem says why s cannot be a word of a service's command
+// line (see Spec.Check), "" when it can.
+func commandLineProblem(s string) string {
+	switch {
+	case !utf8.ValidString(s):
+		return "is not valid UTF-8, which a Windows command line cannot carry"
+	case strings.ContainsRune(s, 0):
+		return "holds a NUL byte"
+	case strings.ContainsRune(s, '%'):
+		return "holds a %, which the Service Control Manager would expand as %NAME% when it starts the service (it has no escape for it)"
+	}
+	return ""
 }
 
 // flagStopTimeout carries Spec.StopTimeout in the service's command line.

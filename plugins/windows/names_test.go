@@ -1,11 +1,13 @@
 package windows
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/nousresearch/hermes-service/shared/gateway"
+	"github.com/nousresearch/hermes-service/shared/service"
 )
 
 func TestNamesAndArgs(t *testing.T) {
@@ -79,6 +81,53 @@ func TestServiceArgsStopTimeout(t *testing.T) {
 	for _, bad := range []string{"0s", "-5s", "soon"} {
 		if _, err := ParseServiceArgs([]string{"--profile", "w", "--home", "h", "--stop-timeout", bad, "--", "x"}); err == nil {
 			t.Errorf("accepted --stop-timeout %q", bad)
+		}
+	}
+}
+
+// hostileValues are what a home, an argument or an environment value may
+// hold that a command line would otherwise split, unquote or expand.
+var hostileValues = []string{
+	"$(touch PWNED)", "`touch PWNED2`", "}", `"`, "'", `\`, `\\`, `a\"b`, `trail\`, `"quoted"`, "with space", " lead", "trail ",
+	"new\nline", "tab\there", "$HOME", "ünïcödé 日本語", "", "-lead", "--", "^&|<>", "!VAR!", `C:\Program Files\x\`,
+}
+
+// TestNamesCheck: Check takes every hostile value but those the SCM's
+// command line cannot keep as given (a %, which it expands, text that is
+// not UTF-8, a NUL), refused as invalid options naming their source.
+func TestNamesCheck(t *testing.T) {
+	spec := func() Spec {
+		return Spec{Profile: "work", Home: `C:\Users\ada\.hermes`, Command: gateway.RunnerArgv(`C:\hermes\hermes.exe`, "work")}
+	}
+	for _, v := range hostileValues {
+		s := spec()
+		s.Home += v
+		s.Env = map[string]string{"GREETING": v}
+		s.Command = append(s.Command, v)
+		if err := s.Check(`C:\plugins\hermes-service-windows.exe`); err != nil {
+			t.Errorf("%q refused: %v", v, err)
+		}
+	}
+	for _, bad := range []string{"100%", "%PATH%", "%", "a\xffb", "nul\x00"} {
+		for _, tt := range []struct {
+			option string
+			edit   func(*Spec) string
+		}{
+			{"home", func(s *Spec) string { s.Home += bad; return "" }},
+			{"env", func(s *Spec) string { s.Env = map[string]string{"GREETING": bad}; return "" }},
+			{"command", func(s *Spec) string { s.Command = append(s.Command, bad); return "" }},
+			{"command", func(s *Spec) string { return `C:\plugins ` + bad + `\hermes-service-windows.exe` }},
+		} {
+			s := spec()
+			exe := tt.edit(&s)
+			if exe == "" {
+				exe = `C:\plugins\hermes-service-windows.exe`
+			}
+			err := s.Check(exe)
+			var inv *service.InvalidOptionError
+			if !errors.As(err, &inv) || inv.Option != tt.option {
+				t.Errorf("%q in the %s: %v", bad, tt.option, err)
+			}
 		}
 	}
 }

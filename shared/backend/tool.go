@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 
 	"github.com/nousresearch/hermes-service/shared/service"
 )
@@ -28,6 +30,12 @@ type Tool struct {
 	// MissingHint is what to do when the tool could not be run at all (not
 	// installed, not executable).
 	MissingHint string
+	// ExtraFiles are open files the tool inherits, as descriptors 3, 4, ...
+	// (for a path such as /proc/self/fd/3 that no one can redirect).
+	ExtraFiles []*os.File
+	// SysProcAttr, when set, is how the tool is started (e.g. the account
+	// it runs as).
+	SysProcAttr *syscall.SysProcAttr
 }
 
 // ToolResult is what a tool printed.
@@ -46,6 +54,7 @@ type ToolResult struct {
 // cancelled ctx returns ctx's error.
 func (b *Base) RunTool(ctx context.Context, t Tool) (ToolResult, error) {
 	cmd := exec.CommandContext(ctx, t.Path, t.Args...)
+	cmd.ExtraFiles, cmd.SysProcAttr = t.ExtraFiles, t.SysProcAttr
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

@@ -63,8 +63,12 @@ func (e *InvalidOptionError) Error() string {
 	return fmt.Sprintf("invalid %s %q: %s", e.Option, e.Value, e.Reason)
 }
 
-// Hint points at the option.
+// Hint points at the option: a flag, or an environment variable (an
+// upper-case name, such as HERMES_S6_USER).
 func (e *InvalidOptionError) Hint() string {
+	if e.Option != "" && strings.ToUpper(e.Option) == e.Option {
+		return fmt.Sprintf("fix %s in the environment and run the command again", e.Option)
+	}
 	return fmt.Sprintf("fix the --%s value and run the command again", e.Option)
 }
 
