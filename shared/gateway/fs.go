@@ -25,6 +25,11 @@ func openDir(dir string, create bool) (*homefs.Home, string, error) {
 	return homefs.OpenProfile(dir, create)
 }
 
+// ReadFile reads the file name of the profile folder dir as hermes reads
+// its own: never through a symlink, never past MaxFileSize. A missing file
+// (or home) matches fs.ErrNotExist.
+func ReadFile(dir, name string) ([]byte, error) { return readFile(dir, name) }
+
 // readFile reads name in the profile folder dir, capped; a missing file
 // (or home) matches fs.ErrNotExist.
 func readFile(dir, name string) ([]byte, error) {
