@@ -86,8 +86,12 @@ type home struct {
 func newHome(t *testing.T) *home {
 	t.Helper()
 	base := t.TempDir()
-	if err := os.Chmod(base, 0o755); err != nil {
-		t.Fatal(err)
+	// The test's temporary folder and the one above it (0700 as the
+	// testing package makes it) must let the service user through.
+	for _, d := range []string{base, filepath.Dir(base)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	h := &home{t: t, root: filepath.Join(base, "home"), outside: filepath.Join(base, "outside")}
 	for _, d := range []string{h.root, h.outside} {
