@@ -286,11 +286,12 @@ func (h *Home) parent(rel string, create bool) (int, string, error) {
 
 // openFile opens the regular file name in dirfd with flags, never through
 // a symlink, never a named pipe or device; with create, a missing one is
-// made with perm exactly and given to the home's owner. Written in place,
-// a file must have one link: a hard link to a file outside the home would
-// have hermes write there. inPlace is a file hermes writes or locks where
-// it is: one root left root's own is handed to the home's owner. created
-// says whether it was made now.
+// made with perm exactly and given to the home's owner. inPlace is a file
+// hermes appends to or locks where it is: it must have one link, since a
+// hard link to a file outside the home would have hermes write there (an
+// existing file keeps its owner: handing a root-owned one to the home's
+// owner would give them whatever it holds). created says whether it was
+// made now.
 func (h *Home) openFile(dirfd int, name, rel string, flags int, create, inPlace bool, perm os.FileMode) (fd int, created bool, err error) {
 	full := h.Path(rel)
 	var st unix.Stat_t
@@ -337,14 +338,9 @@ func (h *Home) openFile(dirfd int, name, rel string, flags int, create, inPlace 
 		unix.Close(fd)
 		return -1, false, &NotRegularError{Path: full, Found: kind(uint32(st.Mode)), Want: "a regular file"}
 	}
-	if st.Nlink > 1 {
+	if inPlace && st.Nlink > 1 {
 		unix.Close(fd)
 		return -1, false, &NotRegularError{Path: full, Found: fmt.Sprintf("a file with %d hard links", st.Nlink), Want: "a file of its own"}
-	}
-	if inPlace && os.Geteuid() == 0 && st.Uid == 0 && h.uid != 0 {
-		// Root's own file in another's home, from an earlier hermes: give
-		// it to the owner, as everything hermes writes there.
-		_ = unix.Fchown(fd, h.uid, h.gid)
 	}
 	return fd, false, nil
 }

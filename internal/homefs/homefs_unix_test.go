@@ -421,6 +421,22 @@ func TestRootGivesWhatItMakesToTheHomesOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.Unlock()
+	// A root-only file of an earlier hermes, renamed by the owner to where
+	// a lock or the log goes: locked or appended to, it stays root's (and
+	// what it holds with it).
+	if err := os.WriteFile(filepath.Join(root, "secret"), []byte("s"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if l, _, err := h.TryLockFile("secret", 0o644); err != nil {
+		t.Fatal(err)
+	} else {
+		l.Unlock()
+	}
+	if f, err := h.Append("secret", 0o644); err != nil {
+		t.Fatal(err)
+	} else {
+		f.Close()
+	}
 	_ = filepath.WalkDir(root, func(p string, _ fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -428,8 +444,11 @@ func TestRootGivesWhatItMakesToTheHomesOwner(t *testing.T) {
 		info, _ := os.Lstat(p)
 		st := info.Sys().(*syscall.Stat_t)
 		want := uint32(uid)
-		if filepath.Base(p) == "theirs.json" {
+		switch filepath.Base(p) {
+		case "theirs.json":
 			want = 10001
+		case "secret":
+			want = 0
 		}
 		if st.Uid != want || st.Gid != want {
 			t.Errorf("%s is %d:%d, want %d", p, st.Uid, st.Gid, want)
