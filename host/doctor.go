@@ -208,7 +208,7 @@ func checkHome(home string, f *findings) {
 
 // staleMarker reports a planned-stop marker nobody consumed in time.
 func staleMarker(dir string) (bool, string) {
-	data, err := os.ReadFile(filepath.Join(dir, gateway.PlannedStopFile))
+	data, err := gateway.ReadFile(dir, gateway.PlannedStopFile)
 	if err != nil {
 		return false, ""
 	}

@@ -83,11 +83,11 @@ func runReconcile(ctx context.Context, m service.Manager, o reconcileOptions) er
 	for i, e := range entries {
 		lines[i] = boot.AuditLine(e, now)
 	}
-	if err := boot.WriteLog(o.Home, lines, o.Err); err != nil {
-		return err
-	}
 	for _, line := range lines {
 		fmt.Fprintln(o.Out, "reconcile: "+line)
 	}
-	return nil
+	// The gateways are registered whatever becomes of the audit log; a log
+	// that cannot be written safely (a symlink planted where it should be)
+	// fails the command, so the operator hears of it.
+	return boot.WriteLog(o.Home, lines, o.Err)
 }

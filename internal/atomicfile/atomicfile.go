@@ -1,8 +1,11 @@
 // Package atomicfile replaces a file in one step: readers (an init system
 // reading a unit or plist, the Python gateway reading gateway_state.json)
 // see the old bytes or the new ones, never half of either, and a crash
-// mid-write leaves the old file whole. It is the one writer of its kind in
-// hermes: renameio on Unix, a rename over the old file on Windows.
+// mid-write leaves the old file whole. It writes by path: service
+// definitions (units, plists) in folders root or the user owns, and a
+// Windows home. Files in a Hermes home on Unix, where root works beside the
+// home's owner, go through internal/homefs instead. Unix: renameio;
+// Windows: a rename over the old file.
 package atomicfile
 
 import (

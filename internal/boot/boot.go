@@ -8,12 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/nousresearch/hermes-service/internal/homefs"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
@@ -41,49 +42,109 @@ func (e Entry) Start() bool { return e.Prior == service.DesiredRunning }
 // PriorState is the recorded intent: desired_state, else gateway_state,
 // with a transient state of a running gateway read as running.
 func PriorState(dir string) string {
-	st, _ := gateway.ReadState(dir)
+	prior, _ := priorState(dir)
+	return prior
+}
+
+// priorState is PriorState, and why the state could not be read (a
+// symlink, a file over gateway.MaxFileSize): no intent then.
+func priorState(dir string) (string, error) {
+	st, err := gateway.ReadState(dir)
 	if d := st.DesiredState(); d != "" {
-		return d
+		return d, err
 	}
 	switch g := st.GatewayState(); g {
 	case gateway.GatewayDraining, gateway.GatewayDegraded:
-		return service.DesiredRunning
+		return service.DesiredRunning, err
 	default:
-		return g
+		return g, err
 	}
 }
 
 // Entries lists default and every real profile (a profiles/<name> folder
 // holding SOUL.md) with its recorded intent, in name order. Folders that
-// cannot be profiles are skipped with a warning to warn.
+// cannot be profiles are skipped with a warning to warn; so are symlinks
+// (hermes follows none in a home): a profiles/ that is one leaves default
+// alone. A state that cannot be read is warned about, and read as no
+// intent.
 func Entries(home gateway.Home, warn io.Writer) ([]Entry, error) {
 	out := []Entry{{Profile: service.DefaultProfile, Dir: home.Root}}
-	entries, err := os.ReadDir(filepath.Join(home.Root, "profiles"))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	entries, err := profileEntries(home, warn)
+	if err != nil {
 		return nil, err
 	}
-	for _, e := range entries { // ReadDir sorts by name
-		dir := filepath.Join(home.Root, "profiles", e.Name())
-		if !e.IsDir() {
+	for _, e := range entries { // sorted by name
+		dir := filepath.Join(home.Root, "profiles", e.name)
+		if e.link {
+			fmt.Fprintf(warn, "reconcile: warning: skipping %s: it is a symbolic link, and hermes follows none in a Hermes home "+
+				"(replace it with the profile's folder)\n", dir)
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(dir, soulFile)); err != nil {
+		if !e.soul {
 			continue
 		}
-		if e.Name() == service.DefaultProfile {
+		if e.name == service.DefaultProfile {
 			fmt.Fprintf(warn, "reconcile: warning: skipping %s: \"default\" is the profile at the root of the home\n", dir)
 			continue
 		}
-		if err := service.ValidateProfile(e.Name()); err != nil {
+		if err := service.ValidateProfile(e.name); err != nil {
 			// The folder's name is anything its owner chose: quoted (its
 			// newlines, control characters escaped), as the error quotes it.
 			fmt.Fprintf(warn, "reconcile: warning: skipping %q: %v\n", dir, err)
 			continue
 		}
-		out = append(out, Entry{Profile: e.Name(), Dir: dir})
+		out = append(out, Entry{Profile: e.name, Dir: dir})
 	}
 	for i := range out {
-		out[i].Prior = PriorState(out[i].Dir)
+		var err error
+		if out[i].Prior, err = priorState(out[i].Dir); err != nil {
+			fmt.Fprintf(warn, "reconcile: warning: the %s profile's recorded intent cannot be read, so it counts as none: %v\n", out[i].Profile, err)
+			if h := service.HintOf(err); h != "" {
+				fmt.Fprintf(warn, "reconcile: hint: %s\n", h)
+			}
+		}
+	}
+	return out, nil
+}
+
+// profileEntry is a name under profiles/: a folder (with or without
+// SOUL.md) or a symlink.
+type profileEntry struct {
+	name       string
+	link, soul bool
+}
+
+// profileEntries lists the folders and symlinks under profiles/, without
+// following any.
+func profileEntries(home gateway.Home, warn io.Writer) ([]profileEntry, error) {
+	h, err := homefs.Open(home.Root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	entries, err := h.ReadDir("profiles")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	var unsafe *homefs.SymlinkError
+	if errors.As(err, &unsafe) {
+		fmt.Fprintf(warn, "reconcile: warning: skipping every named profile: %v\nreconcile: hint: %s\n", err, unsafe.Hint())
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []profileEntry
+	for _, e := range entries {
+		switch {
+		case e.Type()&fs.ModeSymlink != 0:
+			out = append(out, profileEntry{name: e.Name(), link: true})
+		case e.IsDir():
+			out = append(out, profileEntry{name: e.Name(), soul: h.Exists(homefs.Join("profiles", e.Name(), soulFile))})
+		}
 	}
 	return out, nil
 }
@@ -94,7 +155,7 @@ func Entries(home gateway.Home, warn io.Writer) ([]Entry, error) {
 // upstream's to judge (its start-up check removes a stale one).
 func ClearStalePIDRecord(dir string) {
 	if rec, _ := gateway.Runner.ReadPIDRecord(dir); rec != nil && !gateway.Runner.Locked(dir) {
-		_ = os.Remove(filepath.Join(dir, gateway.Runner.PIDFile))
+		_ = gateway.Runner.RemovePIDRecord(dir, rec.PID)
 	}
 }
 
@@ -134,26 +195,40 @@ func auditValue(v string) string {
 
 // WriteLog appends lines to <home>/logs/container-boot.log, rotated to .1
 // at 256 KiB; a failed rotation is reported to warn and the append goes on.
+// The folder and the log are the home owner's, whoever runs hermes; a
+// symlink where either should be is refused (internal/homefs), so root's
+// reconcile never appends to a file outside the home.
 func WriteLog(home gateway.Home, lines []string, warn io.Writer) error {
-	dir := filepath.Join(home.Root, "logs")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("audit log: %w", err)
-	}
-	path := filepath.Join(dir, LogFile)
-	if info, err := os.Stat(path); err == nil && info.Size() >= logRotate {
-		if err := os.Rename(path, path+".1"); err != nil {
-			fmt.Fprintf(warn, "reconcile: warning: could not rotate %s: %v\n", path, err)
-		}
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	h, err := homefs.OpenCreate(home.Root)
 	if err != nil {
 		return fmt.Errorf("audit log: %w", err)
 	}
-	defer f.Close()
-	for _, line := range lines {
-		if _, err := fmt.Fprintln(f, line); err != nil {
+	defer h.Close()
+	if err := h.MkdirAll("logs", 0o755); err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	rel := homefs.Join("logs", LogFile)
+	f, err := h.Append(rel, 0o644)
+	if err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	if info, err := f.Stat(); err == nil && info.Size() >= logRotate {
+		f.Close()
+		if err := h.Rename(rel, rel+".1"); err != nil {
+			fmt.Fprintf(warn, "reconcile: warning: could not rotate %s: %v\n", h.Path(rel), err)
+		}
+		if f, err = h.Append(rel, 0o644); err != nil {
 			return fmt.Errorf("audit log: %w", err)
 		}
+	}
+	defer f.Close()
+	var b strings.Builder
+	for _, line := range lines {
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	if _, err := f.WriteString(b.String()); err != nil {
+		return fmt.Errorf("audit log: %w", err)
 	}
 	return nil
 }

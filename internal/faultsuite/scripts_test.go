@@ -196,7 +196,7 @@ type rootDecoy struct {
 	dir, victim string
 }
 
-const victimContent = "root's secret\n"
+const scandirVictimContent = "root's secret\n"
 
 func newRootDecoy(t *testing.T) rootDecoy {
 	t.Helper()
@@ -210,7 +210,7 @@ func newRootDecoy(t *testing.T) rootDecoy {
 			t.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(d.victim, []byte(victimContent), 0o600); err != nil {
+	if err := os.WriteFile(d.victim, []byte(scandirVictimContent), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return d
@@ -233,7 +233,7 @@ func (d rootDecoy) intact(t *testing.T) {
 	}
 	data, err := os.ReadFile(d.victim)
 	info, serr := os.Stat(d.victim)
-	if err != nil || string(data) != victimContent || serr != nil || info.Mode().Perm() != 0o600 ||
+	if err != nil || string(data) != scandirVictimContent || serr != nil || info.Mode().Perm() != 0o600 ||
 		info.Sys().(*syscall.Stat_t).Uid != 0 {
 		t.Errorf("the victim %s was changed: %q %v %v", d.victim, data, info.Mode(), err)
 	}

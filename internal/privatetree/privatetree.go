@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nousresearch/hermes-service/internal/discovery"
+	"github.com/nousresearch/hermes-service/internal/homefs"
 	"github.com/nousresearch/hermes-service/internal/wait"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 )
@@ -29,18 +30,35 @@ type Tree struct {
 	ScanDir string
 	PIDFile string
 	LogFile string
+	// home is the home's root: the files above are reached through
+	// internal/homefs, never through a symlink.
+	home string
 }
+
+// Paths of the tree below the home's root.
+const (
+	relScanDir = "run/service"
+	relPIDFile = "run/s6-svscan.pid"
+	relLogFile = "run/s6-svscan.log"
+)
 
 // Of is the private tree of the home at root.
 func Of(root string) Tree {
 	run := filepath.Join(root, "run")
 	return Tree{RunDir: run, ScanDir: filepath.Join(run, "service"),
-		PIDFile: filepath.Join(run, "s6-svscan.pid"), LogFile: filepath.Join(run, "s6-svscan.log")}
+		PIDFile: filepath.Join(run, "s6-svscan.pid"), LogFile: filepath.Join(run, "s6-svscan.log"), home: root}
 }
 
-// Alive is the tree's s6-svscan pid when it runs, else 0.
+// Alive is the tree's s6-svscan pid when it runs, else 0. Every command
+// asks: the pid file is read without following a symlink, and only its
+// first bytes.
 func (t Tree) Alive() int {
-	data, err := os.ReadFile(t.PIDFile)
+	h, err := homefs.Open(t.home)
+	if err != nil {
+		return 0
+	}
+	defer h.Close()
+	data, err := h.ReadFile(relPIDFile, 64)
 	if err != nil {
 		return 0
 	}
@@ -64,18 +82,31 @@ func (t Tree) Start(ctx context.Context) (pid int, started bool, err error) {
 	if err != nil {
 		return 0, false, err
 	}
-	if err := os.MkdirAll(t.ScanDir, 0o755); err != nil {
+	h, err := homefs.OpenCreate(t.home)
+	if err != nil {
 		return 0, false, fmt.Errorf("private tree: %w", err)
 	}
-	pid, err = spawnDetached(svscan, []string{t.ScanDir}, t.LogFile)
+	defer h.Close()
+	if err := notAnothersHome(h); err != nil {
+		return 0, false, err
+	}
+	if err := h.MkdirAll(relScanDir, 0o755); err != nil {
+		return 0, false, fmt.Errorf("private tree: %w", err)
+	}
+	log, err := h.Append(relLogFile, 0o644)
+	if err != nil {
+		return 0, false, fmt.Errorf("private tree: %w", err)
+	}
+	pid, err = spawnDetached(svscan, []string{t.ScanDir}, log)
+	log.Close()
 	if err != nil {
 		return 0, false, fmt.Errorf("start s6-svscan: %w", err)
 	}
-	if err := os.WriteFile(t.PIDFile, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+	if err := h.WriteFileAtomic(relPIDFile, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
 		return 0, false, fmt.Errorf("private tree: %w", err)
 	}
 	if err := wait.For(ctx, "s6-svscan to start", 5*time.Second, func() bool { return t.Alive() != 0 }); err != nil {
-		log, _ := os.ReadFile(t.LogFile)
+		log, _ := h.ReadFile(relLogFile, 4<<10)
 		return 0, false, fmt.Errorf("s6-svscan did not start on %s: %w: %s", t.ScanDir, err, strings.TrimSpace(string(log)))
 	}
 	return pid, true, nil
@@ -87,7 +118,7 @@ func (t Tree) Start(ctx context.Context) (pid int, started bool, err error) {
 func (t Tree) Stop(ctx context.Context) (pid int, err error) {
 	pid = t.Alive()
 	if pid == 0 {
-		_ = os.Remove(t.PIDFile)
+		t.removePIDFile()
 		return 0, nil
 	}
 	ctl, err := FindTool("s6-svscanctl")
@@ -100,8 +131,15 @@ func (t Tree) Stop(ctx context.Context) (pid int, err error) {
 	if err := wait.For(ctx, "s6-svscan to exit", 15*time.Second, func() bool { return !gateway.Alive(pid) }); err != nil {
 		_ = gateway.Kill(pid)
 	}
-	_ = os.Remove(t.PIDFile)
+	t.removePIDFile()
 	return pid, nil
+}
+
+func (t Tree) removePIDFile() {
+	if h, err := homefs.Open(t.home); err == nil {
+		_ = h.Remove(relPIDFile)
+		h.Close()
+	}
 }
 
 // FindTool finds an s6 tool where the s6 backend would: HERMES_S6_BIN_DIR,
@@ -119,6 +157,20 @@ func FindTool(name string) (string, error) {
 		return p, nil
 	}
 	return "", &MissingToolError{Tool: name}
+}
+
+// AnothersHomeError is root asked to run a private tree in a home another
+// user owns.
+type AnothersHomeError struct{ Home, Owner string }
+
+func (e *AnothersHomeError) Error() string {
+	return fmt.Sprintf("refusing to run a private supervision tree as root in %s, which %s owns: "+
+		"s6-svscan would run as root whatever %s puts in its scandir", e.Home, e.Owner, e.Owner)
+}
+
+// Hint says who should run it.
+func (e *AnothersHomeError) Hint() string {
+	return "run hermes gateway supervise as " + e.Owner + " (the gateways run as that user anyway)"
 }
 
 // MissingToolError is an s6 tool found nowhere.

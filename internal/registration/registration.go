@@ -9,13 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/nousresearch/hermes-service/internal/atomicfile"
+	"github.com/nousresearch/hermes-service/internal/homefs"
 )
 
 // File is the settings' file in a profile home. It is hermes's own (upstream
@@ -23,7 +21,7 @@ import (
 const File = ".hermes-registration.json"
 
 // maxSize bounds what Load reads: settings are a few lines.
-const maxSize = 1 << 20
+const maxSize = homefs.MaxFileSize
 
 // Settings are one profile's registration choices.
 type Settings struct {
@@ -56,41 +54,63 @@ func (d *Duration) UnmarshalText(text []byte) error {
 	return nil
 }
 
-// Save replaces dir's settings, 0600, and returns a function that puts back
-// what was there before (for a registration that then fails).
+// Save replaces dir's settings, 0600 and the home owner's (whoever runs
+// hermes), and returns a function that puts back what was there before
+// (for a registration that then fails). A symlink where the file or the
+// profile's folder should be is refused (internal/homefs).
 func Save(dir string, s Settings) (undo func(), err error) {
-	path := filepath.Join(dir, File)
-	old, readErr := os.ReadFile(path)
 	data, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return nil, err
 	}
-	if err := atomicfile.WriteFile(path, append(data, '\n'), 0o600); err != nil {
-		return nil, fmt.Errorf("record the registration in %s: %w", path, err)
+	h, rel, err := homefs.OpenProfile(dir, true)
+	if err != nil {
+		return nil, fmt.Errorf("record the registration: %w", err)
+	}
+	defer h.Close()
+	file := homefs.Join(rel, File)
+	old, readErr := h.ReadFile(file, maxSize)
+	if readErr != nil && !errors.Is(readErr, fs.ErrNotExist) {
+		return nil, fmt.Errorf("record the registration: %w", readErr)
+	}
+	if err := h.WriteFileAtomic(file, append(data, '\n'), 0o600); err != nil {
+		return nil, fmt.Errorf("record the registration: %w", err)
 	}
 	return func() {
+		h, rel, err := homefs.OpenProfile(dir, false)
+		if err != nil {
+			return
+		}
+		defer h.Close()
 		if readErr == nil {
-			_ = atomicfile.WriteFile(path, old, 0o600)
+			_ = h.WriteFileAtomic(homefs.Join(rel, File), old, 0o600)
 		} else {
-			_ = os.Remove(path)
+			_ = h.Remove(homefs.Join(rel, File))
 		}
 	}, nil
 }
 
 // Load reads dir's settings; ok is false when none were saved. A file that
-// cannot be read as settings is an error that names it.
+// cannot be read as settings (a symlink, over 1 MiB, not JSON) is an error
+// that names it.
 func Load(dir string) (s Settings, ok bool, err error) {
 	path := filepath.Join(dir, File)
-	f, err := os.Open(path)
+	h, rel, err := homefs.OpenProfile(dir, false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Settings{}, false, nil
 	}
 	if err != nil {
-		return Settings{}, false, err
+		return Settings{}, false, fmt.Errorf("the registration settings: %w", err)
 	}
-	defer f.Close()
-	dec := json.NewDecoder(io.LimitReader(f, maxSize))
-	if err := dec.Decode(&s); err != nil {
+	defer h.Close()
+	data, err := h.ReadFile(homefs.Join(rel, File), maxSize)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Settings{}, false, nil
+	}
+	if err != nil {
+		return Settings{}, false, fmt.Errorf("the registration settings: %w", err)
+	}
+	if err := json.Unmarshal(data, &s); err != nil {
 		return Settings{}, false, fmt.Errorf("the registration settings %s: %w (register the profile again to rewrite them)", path, err)
 	}
 	return s, true, nil

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/nousresearch/hermes-service/internal/atomicfile"
+	"github.com/nousresearch/hermes-service/internal/homefs"
 	"github.com/nousresearch/hermes-service/internal/logtail"
 	"github.com/nousresearch/hermes-service/shared/backend"
 	"github.com/nousresearch/hermes-service/shared/gateway"
@@ -212,10 +213,15 @@ func (b *Backend) Install(ctx context.Context, profile string, opts service.Inst
 				HintText: "another job is at " + t.plist + "; use --force to replace it"}
 		}
 	}
-	for _, d := range []string{filepath.Dir(t.plist), filepath.Join(dir, "logs")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return fileError(d, err)
-		}
+	if err := os.MkdirAll(filepath.Dir(t.plist), 0o755); err != nil {
+		return fileError(filepath.Dir(t.plist), err)
+	}
+	// The logs folder is the home owner's, made without following a
+	// symlink (a daemon is installed by root).
+	if err := mkdirHome(dir, "logs"); errors.Is(err, homefs.ErrUnsafe) {
+		return err
+	} else if err != nil {
+		return fileError(filepath.Join(dir, "logs"), err)
 	}
 	if err := atomicfile.WriteFile(t.plist, data, 0o644); err != nil {
 		return fileError(t.plist, err)
@@ -431,4 +437,15 @@ func (b *Backend) Logs(ctx context.Context, profile string, opts service.LogOpti
 		return err
 	}
 	return logtail.File(ctx, b.logFile(dir), backend.LogLines(opts.Lines), opts.Follow, logtail.Plain, emit)
+}
+
+// mkdirHome makes the folder name in the profile folder dir through
+// internal/homefs: the home owner's, no symlink followed.
+func mkdirHome(dir, name string) error {
+	h, rel, err := homefs.OpenProfile(dir, true)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	return h.MkdirAll(homefs.Join(rel, name), 0o755)
 }

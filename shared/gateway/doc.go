@@ -8,6 +8,15 @@
 // every write goes to a temporary file beside the target that is fsynced and
 // renamed into place.
 //
+// Every file and folder is reached through internal/homefs, because hermes
+// runs as root on homes another user owns: nothing below the home's root is
+// reached through a symlink (one where a file or a profile's folder should
+// be is refused with a typed error and a hint), what hermes creates or
+// rewrites belongs to the home's owner whoever runs it, and no file is read
+// past MaxFileSize. The profile folder a function is given names its home:
+// <root>/profiles/<name>, else the folder is the home's root (the default
+// profile), as Home.ProfileDir makes them.
+//
 // Backends use MarkPlannedStop before they stop a gateway, so that the
 // gateway's runner can tell an operator's stop from one that came from
 // outside (a container restart, the OOM killer, a bare kill).

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/nousresearch/hermes-service/internal/homefs"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
@@ -59,10 +60,20 @@ func (h Home) ProfileOf(dir string) (string, bool) {
 
 // Profiles lists default and every valid name under profiles/, sorted after
 // default. A folder named profiles/default is skipped (it would shadow the
-// root); so is anything that is not a valid profile name or not a folder.
+// root); so is anything that is not a valid profile name or not a folder (a
+// symlink included: hermes follows none in a home). A profiles/ that is a
+// symlink is an error (homefs.SymlinkError).
 func (h Home) Profiles() ([]string, error) {
 	out := []string{service.DefaultProfile}
-	entries, err := os.ReadDir(filepath.Join(h.Root, "profiles"))
+	fsys, err := homefs.Open(h.Root)
+	if errors.Is(err, os.ErrNotExist) {
+		return out, nil
+	}
+	if err != nil {
+		return out, err
+	}
+	defer fsys.Close()
+	entries, err := fsys.ReadDir("profiles")
 	if errors.Is(err, os.ErrNotExist) {
 		return out, nil
 	}

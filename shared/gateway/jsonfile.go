@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-
-	"github.com/nousresearch/hermes-service/internal/atomicfile"
+	"io/fs"
 )
 
 // object is a JSON object that keeps its keys in order and its values as
@@ -118,12 +116,12 @@ func marshalPython(v any) (json.RawMessage, error) {
 	return json.RawMessage(bytes.TrimRight(b.Bytes(), "\n")), nil
 }
 
-// readObject reads path as a JSON object. A missing, empty or corrupt file
-// is no object and no error: the caller starts afresh. Only a file that
-// exists but cannot be read is an error.
-func readObject(path string) (*object, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
+// objectOf is the JSON object a read of a file gave: a missing, empty or
+// corrupt file is no object and no error (the caller starts afresh). Only
+// a file that exists but cannot be read is an error: permissions, a
+// symlink or anything but a regular file, more than MaxFileSize.
+func objectOf(data []byte, err error) (*object, error) {
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
@@ -138,10 +136,4 @@ func readObject(path string) (*object, error) {
 		return nil, nil
 	}
 	return o, nil
-}
-
-// writeAtomic replaces path with data in one step, keeping an existing
-// file's mode (see internal/atomicfile).
-func writeAtomic(path string, data []byte, mode os.FileMode) error {
-	return atomicfile.WriteFile(path, data, mode)
 }

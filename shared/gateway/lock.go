@@ -1,15 +1,13 @@
 package gateway
 
 import (
-	"path/filepath"
-
-	"github.com/gofrs/flock"
+	"github.com/nousresearch/hermes-service/internal/homefs"
 )
 
 // Lock is a profile's gateway.lock, held by the one runner of its gateway.
 // The kernel releases it when the holder dies, however it dies.
 type Lock struct {
-	fl *flock.Flock
+	l *homefs.Lock
 }
 
 // Claim is a pair of files by which one process claims a profile's gateway:
@@ -35,32 +33,38 @@ var (
 func TryLock(dir string) (l *Lock, ok bool, err error) { return Upstream.TryLock(dir) }
 
 // TryLock takes the claim's lock in dir without waiting; ok is false when
-// another process holds it.
+// another process holds it. The folder and the lock file are made when
+// missing (the home owner's, whoever runs hermes); a symlink at either is
+// refused.
 func (c Claim) TryLock(dir string) (l *Lock, ok bool, err error) {
-	if err := ensureDir(dir); err != nil {
+	h, rel, err := openDir(dir, true)
+	if err != nil {
 		return nil, false, err
 	}
-	fl := flock.New(filepath.Join(dir, c.LockFile), flock.SetPermissions(0o644))
-	ok, err = fl.TryLock()
+	defer h.Close()
+	hl, ok, err := h.TryLockFile(homefs.Join(rel, c.LockFile), 0o644)
 	if err != nil || !ok {
-		_ = fl.Close() // the failed attempt's file must not stay open
 		return nil, false, err
 	}
-	return &Lock{fl: fl}, true, nil
+	return &Lock{l: hl}, true, nil
 }
 
 // Unlock releases the lock.
-func (l *Lock) Unlock() error { return l.fl.Close() }
+func (l *Lock) Unlock() error { return l.l.Unlock() }
 
 // Locked reports whether some process holds dir/gateway.lock now.
 func Locked(dir string) bool { return Upstream.Locked(dir) }
 
 // Locked reports whether some process holds the claim's lock in dir now.
+// It makes nothing: no lock file, no holder (a look from root leaves no
+// root-owned lock file behind). A lock file that cannot be opened safely
+// (a symlink) has no holder either.
 func (c Claim) Locked(dir string) bool {
-	l, ok, err := c.TryLock(dir)
-	if err != nil || !ok {
-		return err == nil
+	h, rel, err := openDir(dir, false)
+	if err != nil {
+		return false
 	}
-	_ = l.Unlock()
-	return false
+	defer h.Close()
+	locked, _ := h.FileLocked(homefs.Join(rel, c.LockFile))
+	return locked
 }

@@ -2,9 +2,7 @@ package gateway
 
 import (
 	"encoding/json"
-	"errors"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -66,7 +64,7 @@ func writeMarker(dir, file string, pid int) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, file), data, 0o644)
+	return writeFile(dir, file, data, 0o644)
 }
 
 // MarkPlannedStop is what every backend calls before it stops a gateway:
@@ -101,12 +99,11 @@ func readMarker(dir string, pid int) (markerState, *Marker) {
 }
 
 func readMarkerFile(dir, file string, pid int) (markerState, *Marker) {
-	data, err := os.ReadFile(filepath.Join(dir, file))
-	if errors.Is(err, os.ErrNotExist) {
-		return markerNone, nil
-	}
+	data, err := readFile(dir, file)
 	if err != nil {
-		return markerNone, nil // unreadable: not ours to judge or remove
+		// Missing; or unreadable (a symlink, too large, permissions): not
+		// ours to judge or remove.
+		return markerNone, nil
 	}
 	var m Marker
 	if json.Unmarshal(data, &m) != nil || m.TargetPID <= 0 {
@@ -139,7 +136,7 @@ func consume(dir, file string, pid int) bool {
 	state, _ := readMarkerFile(dir, file, pid)
 	switch state {
 	case markerSelf, markerInvalid:
-		_ = os.Remove(filepath.Join(dir, file))
+		_ = removeFile(dir, file)
 	}
 	return state == markerSelf
 }

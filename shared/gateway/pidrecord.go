@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -83,7 +83,7 @@ func (c Claim) WritePIDRecord(dir string, r PIDRecord) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, c.PIDFile), data, 0o644)
+	return writeFile(dir, c.PIDFile, data, 0o644)
 }
 
 // ReadPIDRecord reads dir/gateway.pid: a JSON record, or the bare pid older
@@ -92,10 +92,11 @@ func (c Claim) WritePIDRecord(dir string, r PIDRecord) error {
 func ReadPIDRecord(dir string) (*PIDRecord, error) { return Upstream.ReadPIDRecord(dir) }
 
 // ReadPIDRecord reads the claim's pid record in dir, as the package's
-// ReadPIDRecord reads gateway.pid.
+// ReadPIDRecord reads gateway.pid (a symlink, or a record over MaxFileSize,
+// is an error).
 func (c Claim) ReadPIDRecord(dir string) (*PIDRecord, error) {
-	data, err := os.ReadFile(filepath.Join(dir, c.PIDFile))
-	if errors.Is(err, os.ErrNotExist) {
+	data, err := readFile(dir, c.PIDFile)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
@@ -131,11 +132,7 @@ func (c Claim) RemovePIDRecord(dir string, pid int) error {
 	if err != nil || r == nil || r.PID != pid {
 		return err
 	}
-	err = os.Remove(filepath.Join(dir, c.PIDFile))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	return err
+	return removeFile(dir, c.PIDFile)
 }
 
 // Stale says why a record no longer describes a live gateway: "" when it

@@ -4,8 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"time"
+
+	"github.com/nousresearch/hermes-service/internal/homefs"
 )
 
 // Keys of gateway_state.json that hermes reads or writes.
@@ -38,9 +39,10 @@ type State struct {
 }
 
 // ReadState reads dir/gateway_state.json. The error is only for a file that
-// exists but cannot be read (permissions); the State is usable regardless.
+// exists but cannot be read (permissions, a symlink, over MaxFileSize);
+// the State is usable regardless.
 func ReadState(dir string) (State, error) {
-	o, err := readObject(filepath.Join(dir, StateFile))
+	o, err := objectOf(readFile(dir, StateFile))
 	return State{obj: o}, err
 }
 
@@ -107,33 +109,38 @@ const stateLockTimeout = 5 * time.Second
 // UpdateState merges fields into dir/gateway_state.json and stamps
 // updated_at, atomically: other fields, known or not, keep their values and
 // their order. A missing or corrupt file starts afresh. Writers in hermes
-// serialise on a lock (stateLock) so that two of them (the runner and a
+// serialise on a lock (the profile folder) so that two of them (the runner and a
 // stop) never lose each other's update; the gateway itself writes without
 // one, which is why a stop says the operator's intent again once the
 // gateway is down.
 func UpdateState(dir string, fields map[string]any) error {
-	if err := ensureDir(dir); err != nil {
-		return err
+	h, rel, err := openDir(dir, true)
+	if err != nil {
+		return fmt.Errorf("update %s: %w", StateFile, err)
 	}
-	lock := stateLock(dir)
+	defer h.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), stateLockTimeout)
 	defer cancel()
-	if ok, err := lock.TryLockContext(ctx, 10*time.Millisecond); err != nil || !ok {
-		return fmt.Errorf("update %s: another writer holds %s: %v", StateFile, lock.Path(), err)
+	// The lock is the profile folder itself: no lock file that a command
+	// run as root could leave unwritable for the service user (Windows,
+	// which cannot lock a folder, locks .gateway_state.lock in it).
+	lock, err := h.LockDir(ctx, rel, 10*time.Millisecond)
+	if err != nil {
+		return fmt.Errorf("update %s: another writer holds the lock: %w", StateFile, err)
 	}
 	defer lock.Unlock()
 
-	path := filepath.Join(dir, StateFile)
-	o, err := readObject(path)
+	file := homefs.Join(rel, StateFile)
+	o, err := objectOf(h.ReadFile(file, MaxFileSize))
 	if err != nil {
-		return fmt.Errorf("update %s: %w", path, err)
+		return fmt.Errorf("update %s: %w", StateFile, err)
 	}
 	if o == nil {
 		o = newObject()
 	}
 	for _, k := range sortedKeys(fields) {
 		if err := o.put(k, fields[k]); err != nil {
-			return fmt.Errorf("update %s: %w", path, err)
+			return fmt.Errorf("update %s: %w", StateFile, err)
 		}
 	}
 	if err := o.put(KeyUpdatedAt, isoNow(now())); err != nil {
@@ -141,10 +148,10 @@ func UpdateState(dir string, fields map[string]any) error {
 	}
 	data, err := o.marshal()
 	if err != nil {
-		return fmt.Errorf("update %s: %w", path, err)
+		return fmt.Errorf("update %s: %w", StateFile, err)
 	}
-	if err := writeAtomic(path, data, 0o644); err != nil {
-		return fmt.Errorf("update %s: %w", path, err)
+	if err := h.WriteFileAtomic(file, data, 0o644); err != nil {
+		return fmt.Errorf("update %s: %w", StateFile, err)
 	}
 	return nil
 }
