@@ -124,8 +124,9 @@ func linkCases() []linkCase {
 			run("gateway", "mark-stop", "--pid", "1").exits(0, "could not mark the stop of PID 1 as planned: refusing to use")}},
 		{name: "runner pid record, the runner", plant: `ln -s "$T" .hermes-runner.pid`, steps: []step{
 			run("gateway", "run", "--", runTrue).exits(1, "write the pid record: refusing to use")}},
+		// A linked record proves nothing: nothing runs, nothing is signalled.
 		{name: "runner pid record, stop without a manager", plant: `ln -s "$T" .hermes-runner.pid`, steps: []step{
-			run("gateway", "stop").exits(1, refused)}},
+			run("gateway", "stop").exits(3, "is not a regular file (a symlink), so it proves nothing")}},
 		{name: "runner pid record, reconcile", plant: `ln -s "$T" .hermes-runner.pid`, test: true, steps: []step{
 			run("gateway", "reconcile").exits(0, "profile=default")}},
 		{name: "runner lock, the runner", plant: `ln -s "$T" .hermes-runner.lock`, steps: []step{
@@ -139,7 +140,7 @@ func linkCases() []linkCase {
 				}
 			}},
 		{name: "upstream's pid record, stop without a manager", plant: `ln -s "$T" gateway.pid`, steps: []step{
-			run("gateway", "stop").exits(1, refused)}},
+			run("gateway", "stop").exits(3, "is not a regular file (a symlink), so it proves nothing")}},
 		{name: "registration settings, register", plant: `ln -s "$T" .hermes-registration.json`, test: true, steps: []step{
 			run("gateway", "register", "--no-start").exits(1, "record the registration: refusing to use")}},
 		{name: "registration settings, reconcile", plant: `ln -s "$T" .hermes-registration.json`, test: true, steps: []step{
@@ -399,7 +400,7 @@ func TestSweepAfterEveryCommand(t *testing.T) {
 		env := []string{"HERMES_SERVICE_BACKEND=s6", "HERMES_PLUGIN_PATH=" + bins.dir, "HERMES_S6_SCANDIR=" + scandir,
 			"HERMES_S6_USER=" + svc.name}
 		for _, p := range []string{"default", "work"} {
-			h.expect(env, run("-p", p, "gateway", "register", "--protocol", "plain", "--env", "HERMES_GATEWAY_COMMAND="+bins.testGateway).
+			h.expect(env, run("-p", p, "gateway", "register", "--protocol", "plain", "--gateway-command", bins.testGateway).
 				exits(0, "registered the "+p+" gateway"))
 		}
 		h.plant("touch profiles/work/SOUL.md")
