@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -55,39 +56,70 @@ func runReconcile(ctx context.Context, m service.Manager, o reconcileOptions) er
 	if err != nil {
 		return fmt.Errorf("list the profiles of %s: %w", o.Home.Root, err)
 	}
-	regs := make([]service.Registration, len(entries))
-	for i, e := range entries {
+	// One profile whose settings cannot be used (unreadable, a link
+	// planted in their place, a value its service definition cannot carry)
+	// is skipped and reported; it never keeps the others down.
+	var regs []service.Registration
+	var kept []boot.Entry
+	var skipped []string
+	for _, e := range entries {
 		boot.ClearStalePIDRecord(e.Dir)
 		// As registered: the protocol, program, environment and stop
-		// timeout the operator chose, kept on the volume; the runner's defaults for a
-		// profile never registered.
-		set, registered, err := registration.Load(e.Dir)
+		// timeout the operator chose, kept on the volume; the runner's
+		// defaults for a profile never registered.
+		reg, err := reconcileOne(e, o)
 		if err != nil {
-			return err
+			fmt.Fprintf(o.Err, "reconcile: warning: skipping the %s profile: %v\n", e.Profile, err)
+			if h := service.HintOf(err); h != "" {
+				fmt.Fprintf(o.Err, "reconcile: hint: %s\n", h)
+			}
+			skipped = append(skipped, e.Profile)
+			continue
 		}
-		argv, err := o.Argv(e.Profile, set)
-		if !registered && o.Default != nil {
-			argv, err = o.Default(e.Profile)
-		}
-		if err != nil {
-			return err
-		}
-		regs[i] = service.Registration{Profile: e.Profile, RegisterOptions: service.RegisterOptions{
-			StartNow: e.Start(), Command: argv, Env: set.Env, StopTimeout: time.Duration(set.StopTimeout)}}
+		regs, kept = append(regs, reg), append(kept, e)
 	}
 	if err := m.Reconcile(ctx, regs); err != nil {
 		return err
 	}
 	now := o.Now()
-	lines := make([]string, len(entries))
-	for i, e := range entries {
+	lines := make([]string, len(kept))
+	for i, e := range kept {
 		lines[i] = boot.AuditLine(e, now)
 	}
 	for _, line := range lines {
 		fmt.Fprintln(o.Out, "reconcile: "+line)
 	}
+	logErr := boot.WriteLog(o.Home, lines, o.Err)
+	if len(skipped) > 0 {
+		return errors.Join(fmt.Errorf("reconciled every profile but %q (see the warnings above)", skipped), logErr)
+	}
 	// The gateways are registered whatever becomes of the audit log; a log
 	// that cannot be written safely (a symlink planted where it should be)
 	// fails the command, so the operator hears of it.
-	return boot.WriteLog(o.Home, lines, o.Err)
+	return logErr
+}
+
+// reconcileOne is one profile's registration as it was registered.
+func reconcileOne(e boot.Entry, o reconcileOptions) (service.Registration, error) {
+	set, registered, err := registration.Load(e.Dir)
+	if err != nil {
+		return service.Registration{}, err
+	}
+	// Checked here, as the plugin would: one edited settings file must not
+	// make the plugin refuse the whole boot.
+	if err := service.ValidateEnv(set.Env); err != nil {
+		return service.Registration{}, err
+	}
+	if err := service.ValidateStopTimeout(time.Duration(set.StopTimeout)); set.StopTimeout != 0 && err != nil {
+		return service.Registration{}, err
+	}
+	argv, err := o.Argv(e.Profile, set)
+	if !registered && o.Default != nil {
+		argv, err = o.Default(e.Profile)
+	}
+	if err != nil {
+		return service.Registration{}, err
+	}
+	return service.Registration{Profile: e.Profile, RegisterOptions: service.RegisterOptions{
+		StartNow: e.Start(), Command: argv, Env: set.Env, StopTimeout: time.Duration(set.StopTimeout)}}, nil
 }
