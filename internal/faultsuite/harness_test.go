@@ -154,8 +154,7 @@ func (h *home) hermes(env []string, args ...string) result {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bins.hermes, args...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=/root", "HERMES_HOME=" + h.root}, env...)
+	cmd := h.command(ctx, env, args...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
@@ -168,6 +167,22 @@ func (h *home) hermes(env []string, args ...string) result {
 		code = ee.ExitCode()
 	}
 	return result{out.String(), errOut.String(), code}
+}
+
+// command is hermes, as root, on the home with the given extra
+// environment.
+func (h *home) command(ctx context.Context, env []string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, bins.hermes, args...)
+	if _, err := os.Stat("/run/systemd/system"); err == nil {
+		// A machine run by systemd: hermes would detect it and hand every
+		// command to the host's manager. In a mount namespace of its own,
+		// /run/systemd is an empty tmpfs, so it detects what the suite
+		// sets up and nothing else, as in a container.
+		cmd = exec.CommandContext(ctx, "unshare", append([]string{"--mount", "sh", "-c",
+			`mount -t tmpfs -o size=64k tmpfs /run/systemd && exec "$0" "$@"`, bins.hermes}, args...)...)
+	}
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=/root", "HERMES_HOME=" + h.root}, env...)
+	return cmd
 }
 
 // ownedByUser fails for every entry of the home (links included, never

@@ -295,8 +295,7 @@ func (h *home) hermesRSS(env []string, args ...string) (result, int64) {
 	h.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bins.hermes, args...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=/root", "HERMES_HOME=" + h.root}, env...)
+	cmd := h.command(ctx, env, args...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()

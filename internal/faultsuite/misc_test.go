@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nousresearch/hermes-service/internal/detect"
 	"github.com/nousresearch/hermes-service/internal/registration"
 	"github.com/nousresearch/hermes-service/internal/testbin"
 	"github.com/nousresearch/hermes-service/internal/wait"
@@ -40,15 +39,6 @@ func miscNewHome(t *testing.T) *home {
 		t.Fatal(err)
 	}
 	return newHome(t)
-}
-
-// miscNoManager skips a stop case on a machine where hermes detects a
-// service manager: there `gateway stop` asks it, not a pid record.
-func miscNoManager(t *testing.T) {
-	t.Helper()
-	if d := detect.ThisMachine().Detect(detect.ScopeSystem); d.Kind != "" {
-		t.Skipf("a service manager runs here (%s): gateway stop would ask it", d.Reason)
-	}
 }
 
 // miscVictim starts a process the home's owner has nothing to do with (a
@@ -129,7 +119,6 @@ func miscRecord(pid int, start *int64, home string) string {
 // gateway stop` without a service manager must not signal it, must say
 // nothing runs and exit 3, and must leave the home as it was.
 func TestMiscStopNeedsProof(t *testing.T) {
-	miscNoManager(t)
 	wrong := int64(12345)
 	tests := []struct {
 		name    string
@@ -241,7 +230,6 @@ func TestMiscStopNeedsProof(t *testing.T) {
 // as the operator's stop: marked, SIGTERMed, waited for, its intent
 // "stopped", and nothing of root's left in the home.
 func TestMiscStopProvenRunner(t *testing.T) {
-	miscNoManager(t)
 	t.Run("a runner the home's owner started by hand", miscStopProvenRunner)
 }
 

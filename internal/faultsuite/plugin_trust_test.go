@@ -123,9 +123,8 @@ func hermesIn(t *testing.T, h *home, dir string, env []string, args ...string) (
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bins.hermes, args...)
+	cmd := h.command(ctx, env, args...)
 	cmd.Dir = dir
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=/root", "HERMES_HOME=" + h.root}, env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	start := time.Now()
