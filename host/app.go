@@ -50,6 +50,12 @@ func Main() int {
 // launched is gone when it returns, on every path: Ctrl-C and SIGTERM cancel
 // the command, and the plugins are closed on the way out.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	switch routeOf(args[1:], gatewayNames()) {
+	case routeUpstream:
+		return passThrough(args[1:], stderr)
+	case routeVersion:
+		return passVersion(args[1:], stdout, stderr)
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	defer plugin.CleanupAll()
@@ -66,16 +72,20 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:  "hermes",
 		Usage: "keep the Hermes messaging gateway running as a service",
-		Description: "hermes installs, starts, stops and watches a Hermes gateway per profile under this machine's\n" +
-			"service manager (systemd, launchd, the Windows Service Control Manager, or s6 in containers),\n" +
-			"through a backend plugin named hermes-service-<backend>.",
-		Version:                   version(),
+		Description: "This hermes answers `hermes gateway ...`: it installs, starts, stops and watches a Hermes gateway\n" +
+			"per profile under this machine's service manager (systemd, launchd, the Windows Service Control\n" +
+			"Manager, or s6 in containers), through a backend plugin named hermes-service-<backend>.\n" +
+			"Every other command (chat, setup, profile, model, ...; a bare `hermes` too) belongs to the Hermes CLI\n" +
+			"(hermes-agent) and is passed to it unchanged: $" + gateway.EnvUpstreamCLI + " when set, else the next\n" +
+			"`hermes` on PATH that is not this one, else `python3 -m hermes_cli.main`. `hermes --version` prints both.",
+		HideVersion:               true,
+		HideHelpCommand:           true,
 		Writer:                    stdout,
 		ErrWriter:                 stderr,
 		EnableBashCompletion:      true,
 		DisableSliceFlagSeparator: true,
 		Flags:                     globalFlags(),
-		Commands:                  []*cli.Command{versionCommand(), gatewayCommand(), pluginCommand(), doctorCommand(), completionCommand(), manCommand()},
+		Commands:                  []*cli.Command{gatewayCommand()},
 		OnUsageError:              onUsageError,
 		CommandNotFound:           commandNotFound,
 		ExitErrHandler:            func(*cli.Context, error) {}, // Run reports and exits
@@ -108,6 +118,14 @@ func globalFlags() []cli.Flag {
 	}
 }
 
+// gatewayNames are the words after `gateway` that hermes answers; any
+// other goes to upstream's `gateway` (setup, migrate ...).
+func gatewayNames() map[string]bool {
+	names := subcommandNames(gatewayCommand())
+	names["help"], names["h"] = true, true
+	return names
+}
+
 // profileFlag is -p; it exists on hermes and on every gateway command, so
 // both `hermes -p work gateway start` and `hermes gateway start -p work` work.
 func profileFlag(def string) cli.Flag {
@@ -132,7 +150,7 @@ func unknownSubcommand(c *cli.Context) error {
 func versionCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "version",
-		Usage: "print hermes's version, the plugin protocol and the platform",
+		Usage: "print this hermes's version, the plugin protocol and the platform (hermes --version adds the Hermes CLI's)",
 		Action: func(c *cli.Context) error {
 			printVersion(c.App.Writer)
 			return nil

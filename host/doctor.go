@@ -127,7 +127,7 @@ func checkPlugin(s *session, d detect.Detection, f *findings) bool {
 	}
 	info := inspect(s.ctx, s, cand)
 	if info.Error != nil {
-		f.add("plugin", false, cand.Path+": "+*info.Error, "hermes plugin check "+cand.Path)
+		f.add("plugin", false, cand.Path+": "+*info.Error, gateway.CommandLinePluginsCheck+" "+cand.Path)
 		return false
 	}
 	f.add("plugin", true, fmt.Sprintf("%s %s, protocol %d, checksum %s", cand.Path, *info.Version, *info.Protocol, info.Checksum), "")

@@ -32,7 +32,7 @@ func (e *UsageError) Hint() string {
 	if h := service.HintOf(e.Err); h != "" {
 		return h
 	}
-	return "see hermes help, or add --help to the command"
+	return "see hermes gateway --help, or add --help to the command"
 }
 
 func usagef(format string, args ...any) error {

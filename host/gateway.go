@@ -39,7 +39,9 @@ func gatewayCommand() *cli.Command {
 				Flags: []cli.Flag{
 					profileFlag(""),
 					&cli.BoolFlag{Name: "force", Usage: "replace an existing service definition"},
-					&cli.BoolFlag{Name: "no-start", Usage: "install without starting the gateway now"},
+					&cli.BoolFlag{Name: "start-now", Value: true, Usage: "start the gateway once installed"},
+					&cli.BoolFlag{Name: "no-start-now", Aliases: []string{"no-start"}, Usage: "install without starting the gateway now"},
+					&cli.BoolFlag{Name: "start-on-login", Value: true, Usage: "start the gateway at boot (system scope) or login (user scope)"},
 					&cli.BoolFlag{Name: "no-start-on-login", Usage: "do not start the gateway at boot or login"},
 					&cli.BoolFlag{Name: "system", Usage: "install a system-wide service instead of a per-user one (needs root)"},
 					&cli.StringFlag{Name: "run-as-user", Usage: "the account a system-wide service runs as"},
@@ -57,8 +59,10 @@ func gatewayCommand() *cli.Command {
 				Name:      "status",
 				Usage:     "show the profile's gateway, or --all: state, pid, uptime, restarts (exit 3 when not running)",
 				ArgsUsage: " ",
-				Flags:     []cli.Flag{profileFlag(""), allFlag("show"), jsonFlag()},
-				Action:    status,
+				Flags: []cli.Flag{profileFlag(""), allFlag("show"), jsonFlag(), systemFlag(),
+					&cli.BoolFlag{Name: "deep", Usage: "more detail: what the gateway's own files say (state, intent, pid record, planned-stop marker) and its last log lines"},
+					&cli.BoolFlag{Name: "full", Aliases: []string{"l"}, Usage: "the same as --deep (the Hermes CLI's spelling)"}},
+				Action: status,
 			},
 			{
 				Name:      verbRegister.String(),
@@ -66,7 +70,8 @@ func gatewayCommand() *cli.Command {
 				ArgsUsage: " ",
 				Flags: []cli.Flag{
 					profileFlag(""),
-					&cli.BoolFlag{Name: "no-start", Usage: "register it down, without starting it"},
+					&cli.BoolFlag{Name: "start-now", Value: true, Usage: "start the gateway once registered"},
+					&cli.BoolFlag{Name: "no-start-now", Aliases: []string{"no-start"}, Usage: "register it down, without starting it"},
 					envFlag(),
 					protocolFlag(), gatewayCommandFlag(), stopTimeoutFlag(),
 				},
@@ -95,8 +100,25 @@ func gatewayCommand() *cli.Command {
 			reconcileCommand(),
 			superviseCommand(),
 			markStopCommand(),
+			// hermes's own extras live here, never at the top level, where
+			// the Hermes CLI has its own doctor, version, completion and
+			// plugins.
+			doctorCommand(),
+			pluginsCommand(),
+			versionCommand(),
+			completionCommand(),
+			manCommand(),
 		},
 	}
+}
+
+// onOff reads a --NAME/--no-NAME pair (the Hermes CLI's spellings), on
+// unless --no-NAME is given or --NAME=false.
+func onOff(c *cli.Context, name string) bool {
+	if c.Bool("no-" + name) {
+		return false
+	}
+	return c.Bool(name)
 }
 
 func jsonFlag() cli.Flag {
@@ -370,6 +392,22 @@ func withManager(c *cli.Context, scope detect.Scope, fn func(*session, service.M
 	return fn(s, m, d)
 }
 
+// systemFlag is --system on the commands that act on an installed service
+// (the Hermes CLI's spelling): the system-wide one, which is hermes's
+// choice as root anyway; a system service is only root's to control.
+func systemFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "system", Usage: "the system-wide service (the default as root; needs root)"}
+}
+
+// scopeOf is the scope a command acts in: --system asks for the system's,
+// which only root may control.
+func scopeOf(c *cli.Context) (detect.Scope, error) {
+	if c.Bool("system") && runtime.GOOS != "windows" && os.Geteuid() != 0 {
+		return defaultScope(), usagef("--system acts on the system-wide service, which needs root: run it with sudo")
+	}
+	return defaultScope(), nil
+}
+
 func defaultScope() detect.Scope {
 	if os.Geteuid() == 0 {
 		return detect.ScopeSystem
@@ -406,7 +444,7 @@ func install(c *cli.Context) error {
 			return err
 		}
 		o := installOptions{Profile: s.profile, Out: s.stdout, Err: s.stderr, InstallOptions: service.InstallOptions{
-			Force: c.Bool("force"), StartNow: !c.Bool("no-start"), StartOnLogin: !c.Bool("no-start-on-login"),
+			Force: c.Bool("force"), StartNow: onOff(c, "start-now"), StartOnLogin: onOff(c, "start-on-login"),
 			ElevatedHandoff: c.Bool("elevated-handoff"), System: c.Bool("system"), RunAsUser: c.String("run-as-user"),
 			Env: env, Command: argv, StopTimeout: program.StopTimeout,
 		}}
@@ -441,9 +479,13 @@ func lifecycleCommand(v verb, usage string) *cli.Command {
 		Name:      v.String(),
 		Usage:     usage,
 		ArgsUsage: " ",
-		Flags:     append([]cli.Flag{profileFlag(""), allFlag(v.String())}, waitFlags()...),
+		Flags:     append([]cli.Flag{profileFlag(""), allFlag(v.String()), systemFlag()}, waitFlags()...),
 		Action: func(c *cli.Context) error {
-			return withManager(c, defaultScope(), func(s *session, m service.Manager, _ detect.Detection) error {
+			scope, err := scopeOf(c)
+			if err != nil {
+				return err
+			}
+			return withManager(c, scope, func(s *session, m service.Manager, _ detect.Detection) error {
 				return runLifecycle(s.ctx, m, lifecycleOptions{Verb: v, Profile: s.profile, All: c.Bool("all"), Home: s.home,
 					NoWait: c.Bool("no-wait"), Timeout: c.Duration("timeout"), Out: s.stdout, Progress: newProgress(s.stderr)})
 			})
@@ -457,9 +499,13 @@ func removeCommand(v verb, usage string) *cli.Command {
 		Name:      v.String(),
 		Usage:     usage,
 		ArgsUsage: " ",
-		Flags:     []cli.Flag{profileFlag("")},
+		Flags:     []cli.Flag{profileFlag(""), systemFlag()},
 		Action: func(c *cli.Context) error {
-			return withManager(c, defaultScope(), func(s *session, m service.Manager, _ detect.Detection) error {
+			scope, err := scopeOf(c)
+			if err != nil {
+				return err
+			}
+			return withManager(c, scope, func(s *session, m service.Manager, _ detect.Detection) error {
 				return runRemove(s.ctx, m, removeOptions{Verb: v, Profile: s.profile, Out: s.stdout})
 			})
 		},
@@ -473,6 +519,8 @@ type statusOptions struct {
 	All  bool
 	Home string
 	JSON bool
+	// Deep adds what the gateway's own files say and its last log lines.
+	Deep bool
 	// Backend says which backend answered and why.
 	Backend string
 	Out     io.Writer
@@ -480,9 +528,13 @@ type statusOptions struct {
 }
 
 func status(c *cli.Context) error {
-	return withManager(c, defaultScope(), func(s *session, m service.Manager, d detect.Detection) error {
+	scope, err := scopeOf(c)
+	if err != nil {
+		return err
+	}
+	return withManager(c, scope, func(s *session, m service.Manager, d detect.Detection) error {
 		return runStatus(s.ctx, m, statusOptions{Profile: s.profile, All: c.Bool("all"), Home: s.home, JSON: c.Bool("json"),
-			Backend: d.Reason, Out: s.stdout, Now: time.Now})
+			Deep: c.Bool("deep") || c.Bool("full"), Backend: d.Reason, Out: s.stdout, Now: time.Now})
 	})
 }
 
@@ -518,11 +570,68 @@ func runStatus(ctx context.Context, m service.Manager, o statusOptions) error {
 			fmt.Fprintf(o.Out, "detail: %s\n", st.Detail)
 		}
 		fmt.Fprintf(o.Out, "backend: %s\n", o.Backend)
+		if o.Deep {
+			printDeep(ctx, m, o)
+		}
 	}
 	if st.State != service.StateRunning {
 		return exitStatus(ExitNotRunning)
 	}
 	return nil
+}
+
+// deepLogLines is how many log lines status --deep shows.
+const deepLogLines = 10
+
+// printDeep is status --deep's detail: the gateway's own files, read as
+// they are (never through a link), and its last log lines.
+func printDeep(ctx context.Context, m service.Manager, o statusOptions) {
+	dir, err := gateway.Home{Root: o.Home}.ProfileDir(o.Profile)
+	if err != nil {
+		return
+	}
+	st, err := gateway.ReadState(dir)
+	switch {
+	case err != nil:
+		fmt.Fprintf(o.Out, "state file: %v\n", err)
+	case !st.Exists():
+		fmt.Fprintf(o.Out, "state file: none (%s)\n", filepath.Join(dir, gateway.StateFile))
+	default:
+		fmt.Fprintf(o.Out, "state file: gateway_state %s, desired_state %s, pid %d\n",
+			orNone(st.GatewayState()), orNone(st.DesiredState()), st.PID())
+		if raw := st.Raw(gateway.KeyExitReason); raw != nil && string(raw) != "null" {
+			fmt.Fprintf(o.Out, "exit reason: %s\n", raw)
+		}
+	}
+	for _, c := range []gateway.Claim{gateway.Upstream, gateway.Runner} {
+		if rec, err := c.ReadPIDRecord(dir); err == nil && rec != nil {
+			fmt.Fprintf(o.Out, "pid record %s: pid %d, alive %t\n", c.PIDFile, rec.PID, gateway.Alive(rec.PID))
+		}
+	}
+	if gateway.ProbeMarker(dir, st.PID()) {
+		fmt.Fprintf(o.Out, "planned-stop marker: present, for pid %d\n", st.PID())
+	}
+	fmt.Fprintf(o.Out, "last %d log lines:\n", deepLogLines)
+	err = m.Logs(ctx, o.Profile, service.LogOptions{Lines: deepLogLines}, func(l service.LogLine) error {
+		_, err := fmt.Fprintf(o.Out, "  %s\n", l.Text)
+		return err
+	})
+	if err != nil {
+		fmt.Fprintf(o.Out, "  (%s)\n", oneLine(err))
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// oneLine is an error's first line.
+func oneLine(err error) string {
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return msg
 }
 
 func writeJSON(w io.Writer, v any) error {
@@ -563,7 +672,7 @@ func register(c *cli.Context) error {
 			return err
 		}
 		err = runRegister(s.ctx, m, registerOptions{Profile: s.profile, Out: s.stdout,
-			RegisterOptions: service.RegisterOptions{StartNow: !c.Bool("no-start"), Env: env, Command: argv,
+			RegisterOptions: service.RegisterOptions{StartNow: onOff(c, "start-now"), Env: env, Command: argv,
 				StopTimeout: program.StopTimeout}})
 		if err != nil {
 			undo()

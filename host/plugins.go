@@ -18,23 +18,24 @@ import (
 	"github.com/nousresearch/hermes-service/internal/discovery"
 	"github.com/nousresearch/hermes-service/internal/fserr"
 	"github.com/nousresearch/hermes-service/shared/conformance"
+	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/plugin"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
-func pluginCommand() *cli.Command {
+func pluginsCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "plugin",
-		Usage:  "see and test the backend plugins",
-		Action: unknownSubcommand,
+		Name:      "plugins",
+		Usage:     "show every backend plugin found, in search order, with its version and verification; check one",
+		ArgsUsage: " ",
+		Flags:     []cli.Flag{jsonFlag()},
+		Action: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return usagef("unknown command %q for hermes gateway plugins (want: check PATH)", c.Args().First())
+			}
+			return pluginList(c)
+		},
 		Subcommands: []*cli.Command{
-			{
-				Name:      "list",
-				Usage:     "show every backend plugin found, in search order, with its version and verification",
-				ArgsUsage: " ",
-				Flags:     []cli.Flag{jsonFlag()},
-				Action:    pluginList,
-			},
 			{
 				Name:      "check",
 				Usage:     "run the conformance checks against one plugin binary",
@@ -178,7 +179,7 @@ func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n  ") }
 
 func pluginCheck(c *cli.Context) error {
 	if c.NArg() != 1 {
-		return usagef("hermes plugin check takes one PATH, the plugin binary to check")
+		return usagef(gateway.CommandLinePluginsCheck + " takes one PATH, the plugin binary to check")
 	}
 	s, err := newSession(c)
 	if err != nil {

@@ -1,5 +1,5 @@
 // Package conformance checks a hermes backend plugin against the contract,
-// outside `go test`: it is what `hermes plugin check PATH` runs. It imports
+// outside `go test`: it is what `hermes gateway plugins check PATH` runs. It imports
 // no testing, so the check brings no test code into hermes.
 //
 // Check launches the plugin binary the way the host does, once per check,

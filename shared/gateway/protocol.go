@@ -186,6 +186,12 @@ const (
 	// CommandGateway and CommandRun name the runner's subcommand.
 	CommandGateway = "gateway"
 	CommandRun     = "run"
+	// The command lines of hermes's own extras, for hints and help: they
+	// live under `gateway`, where the Hermes CLI's own doctor and plugins
+	// do not collide with them.
+	CommandLineDoctor       = "hermes " + CommandGateway + " doctor"
+	CommandLinePlugins      = "hermes " + CommandGateway + " plugins"
+	CommandLinePluginsCheck = CommandLinePlugins + " check"
 	// CommandMarkStop marks the coming stop of a pid as planned (a service
 	// manager's stop hook runs it); FlagPID names the pid.
 	CommandMarkStop = "mark-stop"

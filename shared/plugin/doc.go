@@ -15,7 +15,7 @@
 // operations outside the capabilities the backend declares, turns a panic
 // into an error, and carries typed errors across the wire.
 //
-// Check a plugin with `hermes plugin check PATH`, or from Go with
+// Check a plugin with `hermes gateway plugins check PATH`, or from Go with
 // plugintest.Run.
 //
 // # Launch

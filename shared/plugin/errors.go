@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/nousresearch/hermes-service/shared/gateway"
 	pb "github.com/nousresearch/hermes-service/shared/proto/hermes/service/v1"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
@@ -161,5 +162,5 @@ func (e *PluginError) Hint() string {
 	if errors.Is(e.Err, context.DeadlineExceeded) {
 		return "the plugin did not answer in time; run with --debug to see what it was doing, and check the init system it drives"
 	}
-	return "run `hermes plugin check " + e.Plugin + "` to test the plugin, or again with --debug to see its log"
+	return "run `" + gateway.CommandLinePluginsCheck + " " + e.Plugin + "` to test the plugin, or again with --debug to see its log"
 }

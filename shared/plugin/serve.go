@@ -110,6 +110,6 @@ func serveByHand(impl service.Manager, args []string) int {
 		return 0
 	}
 	fmt.Fprintf(os.Stderr, "%s is a hermes backend plugin: hermes launches it, it is not run by hand.\n"+
-		"To see it, run: hermes plugin list\nTo test it, run: hermes plugin check %s\n", os.Args[0], os.Args[0])
+		"To see it, run: "+gateway.CommandLinePlugins+"\nTo test it, run: "+gateway.CommandLinePluginsCheck+" %s\n", os.Args[0], os.Args[0])
 	return 1
 }

@@ -1,6 +1,6 @@
 // Package plugintest helps test a hermes backend from `go test`. The
 // conformance checks themselves live in package conformance, which imports
-// no testing so that `hermes plugin check` can use them; this package runs
+// no testing so that `hermes gateway plugins check` can use them; this package runs
 // them as subtests.
 //
 // Harness puts any service.Manager behind a real gRPC connection in the
