@@ -63,7 +63,7 @@ const (
 // Upstream's `gateway run` flags besides gateway.FlagReplace.
 const (
 	FlagExternalSupervisor = gateway.FlagExternalSupervisor
-	FlagNoSupervise        = "--no-supervise"
+	FlagNoSupervise        = gateway.FlagNoSupervise
 	FlagForce              = "--force"
 )
 

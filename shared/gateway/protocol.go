@@ -223,6 +223,10 @@ const (
 	// FlagStopTimeout is how long the runner lets the gateway drain after
 	// asking it to stop.
 	FlagStopTimeout = "--stop-timeout"
+	// FlagNoSupervise keeps a bare `gateway run` in the foreground where it
+	// would otherwise hand the gateway to its s6 slot (upstream's spelling;
+	// EnvNoSupervise is the same as a variable).
+	FlagNoSupervise = "--no-supervise"
 )
 
 // ProfileArgs is the -p part of a hermes command line for profile: nothing
