@@ -139,3 +139,8 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s -count 5 ./shared/plugin/
 	$(GO) test -run '^$$' -bench BenchmarkCLI -benchtime 200x -count 3 ./host/
 	$(GO) test -run '^$$' -bench . -benchtime 20x -count 3 ./plugins/s6/
+	@# A command passed to the Hermes CLI, against calling it directly (target: at most 2 ms more),
+	@# with hermes built as the release builds it.
+	@tmp="$$(mktemp -d)"; $(GO) build -trimpath -ldflags '-s -w' -o "$$tmp/hermes" ./cmd/hermes && \
+	HERMES_BENCH_HERMES="$$tmp/hermes" $(GO) test -run '^$$' -bench PassThrough -benchtime 300x -count 3 ./internal/fakeupstream/; \
+	status=$$?; rm -rf "$$tmp"; exit $$status

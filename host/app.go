@@ -22,6 +22,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/urfave/cli/v2"
 
+	"github.com/nousresearch/hermes-service/internal/front"
+	"github.com/nousresearch/hermes-service/internal/route"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/plugin"
 	"github.com/nousresearch/hermes-service/shared/service"
@@ -50,10 +52,10 @@ func Main() int {
 // launched is gone when it returns, on every path: Ctrl-C and SIGTERM cancel
 // the command, and the plugins are closed on the way out.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	switch routeOf(args[1:], gatewayNames()) {
-	case routeUpstream:
-		return passThrough(args[1:], stderr)
-	case routeVersion:
+	switch route.Of(args[1:]) {
+	case route.Upstream:
+		return front.PassThrough(args[1:], stderr)
+	case route.Version:
 		return passVersion(args[1:], stdout, stderr)
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -116,14 +118,6 @@ func globalFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "plugin-timeout", EnvVars: []string{gateway.EnvPluginTimeout}, Value: plugin.DefaultStartTimeout,
 			Usage: "how long a backend plugin may take to start before it is killed"},
 	}
-}
-
-// gatewayNames are the words after `gateway` that hermes answers; any
-// other goes to upstream's `gateway` (setup, migrate ...).
-func gatewayNames() map[string]bool {
-	names := subcommandNames(gatewayCommand())
-	names["help"], names["h"] = true, true
-	return names
 }
 
 // profileFlag is -p; it exists on hermes and on every gateway command, so
@@ -248,4 +242,16 @@ func resolveHome(flag string) (string, error) {
 		return "", fmt.Errorf("Hermes home %q: %w", home, err)
 	}
 	return abs, nil
+}
+
+// passVersion prints hermes's version, then upstream's CLI's (args as
+// given: its --version or -V).
+func passVersion(args []string, stdout, stderr io.Writer) int {
+	printVersion(stdout)
+	cli, err := front.UpstreamCLI()
+	if err != nil {
+		fmt.Fprintf(stdout, "Hermes CLI: not found (%v)\n", err)
+		return ExitOK
+	}
+	return front.Run(append(append([]string{}, cli...), args...), stderr)
 }

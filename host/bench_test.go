@@ -109,12 +109,12 @@ func BenchmarkCLI(b *testing.B) {
 	var tHello, tList, tStatus []time.Duration
 	for b.Loop() {
 		tHello = append(tHello, measure(b, env, hello))
-		tList = append(tList, measure(b, env, hermes, "plugin", "list"))
+		tList = append(tList, measure(b, env, hermes, "gateway", "plugins"))
 		tStatus = append(tStatus, measure(b, env, hermes, "gateway", "status"))
 	}
 	b.StopTimer()
 	rHello := peakRSS(b, env, hello)
-	rList := peakRSS(b, env, hermes, "plugin", "list")
+	rList := peakRSS(b, env, hermes, "gateway", "plugins")
 	rStatus := peakRSS(b, env, hermes, "gateway", "status")
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	mh, ml, ms2 := median(tHello), median(tList), median(tStatus)

@@ -8,7 +8,7 @@ import (
 
 // bashCompletion asks hermes itself for the candidates (urfave/cli's
 // --generate-bash-completion), so it never falls out of date.
-const bashCompletion = `# bash completion for hermes; install: hermes completion bash > /etc/bash_completion.d/hermes
+const bashCompletion = `# bash completion for hermes; install: hermes gateway completion bash > /etc/bash_completion.d/hermes
 _hermes_complete() {
   local cur opts
   COMPREPLY=()
@@ -25,7 +25,7 @@ complete -o bashdefault -o default -F _hermes_complete hermes
 `
 
 const zshCompletion = `#compdef hermes
-# zsh completion for hermes; install: hermes completion zsh > "${fpath[1]}/_hermes"
+# zsh completion for hermes; install: hermes gateway completion zsh > "${fpath[1]}/_hermes"
 _hermes() {
   local -a opts
   local cur=${words[-1]}

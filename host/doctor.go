@@ -17,7 +17,7 @@ import (
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
-// finding is one thing hermes doctor looked at: a home or plugin check of
+// finding is one thing hermes gateway doctor looked at: a home or plugin check of
 // the host's, or a backend's own. OK is false only for a problem; a
 // warning is OK, shown with its fix.
 type finding struct {

@@ -49,7 +49,7 @@ func pluginsCommand() *cli.Command {
 	}
 }
 
-// pluginInfo is one row of `hermes plugin list`.
+// pluginInfo is one row of `hermes gateway plugins`.
 type pluginInfo struct {
 	Kind         string   `json:"kind"`
 	Path         string   `json:"path"`

@@ -19,6 +19,7 @@ import (
 
 	"github.com/nousresearch/hermes-service/host"
 	"github.com/nousresearch/hermes-service/internal/detect"
+	"github.com/nousresearch/hermes-service/internal/fakeupstream"
 	"github.com/nousresearch/hermes-service/internal/privatetree"
 	"github.com/nousresearch/hermes-service/internal/testbackend"
 	"github.com/nousresearch/hermes-service/internal/testbin"
@@ -38,9 +39,11 @@ var (
 	buildOnce   sync.Once
 	testPlugin  string
 	testGateway string
-	s6Plugin    string
-	hermesBin   string
-	buildErr    error
+	// fakeUpstream plays the Hermes CLI that commands are passed to.
+	fakeUpstream string
+	s6Plugin     string
+	hermesBin    string
+	buildErr     error
 )
 
 // builtPlugin is the test backend plugin (buildAll).
@@ -69,6 +72,7 @@ func buildAll(t testing.TB) {
 		}{
 			{&testPlugin, testbackend.PluginPackage},
 			{&testGateway, testgateway.Package},
+			{&fakeUpstream, fakeupstream.Package},
 			{&s6Plugin, "github.com/nousresearch/hermes-service/plugins/s6/cmd/hermes-service-s6"},
 			{&hermesBin, "github.com/nousresearch/hermes-service/cmd/hermes"},
 		} {
@@ -100,6 +104,11 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("TESTPLUGIN", plugin)
 			env.Setenv("TESTGATEWAY", testGateway)
+			line, err := fakeupstream.CommandLine(fakeUpstream)
+			if err != nil {
+				return err
+			}
+			env.Setenv("FAKEUPSTREAM", line)
 			// install and register default to upstream's gateway under the
 			// hermes protocol: the stand-in plays upstream's CLI here.
 			env.Setenv("HERMES_UPSTREAM_CLI", testGateway)
@@ -127,14 +136,18 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-// scriptCondition knows [servicemanager]: detection finds a service manager
+// scriptCondition knows [root], and [servicemanager]: detection finds a service manager
 // on this machine, so a script that needs none (the foreground runner, the
 // "no service manager" message) must skip rather than drive the real one.
 // Scripts run with testscript's own environment, which has no
 // XDG_RUNTIME_DIR or DBUS_SESSION_BUS_ADDRESS; root works in the system
 // scope, as hermes does.
 func scriptCondition(cond string) (bool, error) {
-	if cond != "servicemanager" {
+	switch cond {
+	case "root": // [root]: the script runs as root
+		return os.Geteuid() == 0, nil
+	case "servicemanager":
+	default:
 		return false, fmt.Errorf("unknown condition %q", cond)
 	}
 	scope := detect.ScopeUser

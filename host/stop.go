@@ -57,7 +57,7 @@ func stopForeground(s *session, d detect.Detection) error {
 		if out.NoRecord {
 			why += "; " + d.Reason
 		} else {
-			why += "; nothing was signalled (hermes doctor reports stale records and how to remove them)"
+			why += "; nothing was signalled (hermes gateway doctor reports stale records and how to remove them)"
 		}
 		fmt.Fprintf(s.stdout, "the %s gateway is not running (%s)\n", s.profile, why)
 		return exitStatus(ExitNotRunning)

@@ -98,7 +98,7 @@ func TestDist(t *testing.T) {
 		}
 		return stdout.String(), stderr.String(), code
 	}
-	out, errOut, code := run("plugin", "list", "--json")
+	out, errOut, code := run("gateway", "plugins", "--json")
 	var plugins []struct {
 		Kind, Path, Checksum string
 		Verified             bool

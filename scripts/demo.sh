@@ -95,8 +95,8 @@ running_logged() {
 }
 
 step "hermes and its backend plugins"
-"$hermes" version
-"$hermes" plugin list
+"$hermes" gateway version
+"$hermes" gateway plugins
 
 step "no init system here: start a private supervision tree (s6-svscan, owned by you)"
 "$hermes" gateway supervise
@@ -131,7 +131,7 @@ poll 15 "the demo gateway to be back up (hermes -p demo gateway status exit 0)" 
 expect_intent running
 
 step "and everything checks out"
-expect_exit 0 "$hermes" doctor
+expect_exit 0 "$hermes" gateway doctor
 
 echo
 echo "demo done: the operator's stop was recorded as such, the container's stop was not, and the"

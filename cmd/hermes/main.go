@@ -5,6 +5,8 @@ package main
 import (
 	"os"
 
+	// First: a command of the Hermes CLI goes to it before hermes starts.
+	_ "github.com/nousresearch/hermes-service/cmd/hermes/internal/early"
 	"github.com/nousresearch/hermes-service/host"
 )
 

@@ -451,8 +451,8 @@ func miscEnvBytesKept(t *testing.T) {
 func miscDoctor(t *testing.T, h *home, pluginPath string) (result, []miscFinding) {
 	t.Helper()
 	env := []string{"HERMES_PLUGIN_PATH=" + pluginPath}
-	text := h.hermes(env, "doctor")
-	r := h.hermes(env, "doctor", "--json")
+	text := h.hermes(env, "gateway", "doctor")
+	r := h.hermes(env, "gateway", "doctor", "--json")
 	var all, out []miscFinding
 	if err := json.Unmarshal([]byte(r.stdout), &all); err != nil {
 		t.Fatalf("doctor --json: %v\n%s", err, r)

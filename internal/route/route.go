@@ -1,26 +1,40 @@
-package host
+// Package route decides who answers a hermes command line: hermes itself
+// (`hermes gateway ...`) or the Hermes CLI in front of which it stands. It
+// imports nothing but strings, so cmd/hermes can decide in an init
+// function that runs before the rest of hermes initialises.
+package route
 
-import (
-	"strings"
+import "strings"
 
-	"github.com/urfave/cli/v2"
-
-	"github.com/nousresearch/hermes-service/shared/gateway"
-)
+// Gateway is the one top-level command hermes answers (the same word as
+// shared/Gateway, which this package may not import; a test
+// holds them equal).
+const Gateway = "gateway"
 
 // Our hermes and upstream's Python hermes share a name, and upstream's CLI
 // cannot hand `hermes gateway` to another program, so ours stands in front
 // of theirs: it answers `hermes gateway ...` (the commands it has) and
 // passes everything else, byte for byte, to upstream's CLI.
 
-// route is who answers a command line.
-type route int
+// Route is who answers a command line.
+type Route int
 
 const (
-	routeOurs     route = iota // hermes answers
-	routeUpstream              // upstream's CLI answers, argv as given
-	routeVersion               // both: our version, then upstream's
+	Ours     Route = iota // hermes answers
+	Upstream              // upstream's CLI answers, argv as given
+	Version               // both: our version, then upstream's
 )
+
+// GatewaySubcommands are the words after `gateway` that hermes answers
+// (its subcommands, their aliases, and help); any other goes to upstream's
+// `gateway` (setup, migrate ...). host's tests hold it equal to the
+// command tree.
+var GatewaySubcommands = map[string]bool{
+	"install": true, "uninstall": true, "start": true, "stop": true, "restart": true, "status": true,
+	"register": true, "unregister": true, "list": true, "logs": true, "run": true, "reconcile": true,
+	"supervise": true, "mark-stop": true, "doctor": true, "plugins": true, "version": true,
+	"completion": true, "man": true, "help": true, "h": true,
+}
 
 // ourGlobalFlags are the flags hermes takes before `gateway`, and whether
 // each takes a value. Any other flag there is upstream's (-m, --tui, -c ...)
@@ -34,12 +48,12 @@ var ourGlobalFlags = map[string]bool{
 // versionFlags are upstream's spellings of --version (ours too).
 var versionFlags = map[string]bool{"--version": true, "-V": true}
 
-// routeOf decides who answers args (the command line after the program's
+// Of decides who answers args (the command line after the program's
 // name): hermes for `gateway` and one of its subcommands, for help, and for
 // completion; both for --version; upstream's CLI for everything else,
 // a bare `hermes` (upstream's chat) and `hermes gateway <what we lack>`
 // (setup, migrate ...) included.
-func routeOf(args []string, gatewaySubcommands map[string]bool) route {
+func Of(args []string) Route {
 	help, version := false, false
 	i := 0
 	for ; i < len(args); i++ {
@@ -53,7 +67,7 @@ func routeOf(args []string, gatewaySubcommands map[string]bool) route {
 		case versionFlags[name]:
 			version = true
 		case !ours:
-			return routeUpstream
+			return Upstream
 		case name == "-h" || name == "--help" || name == "--generate-bash-completion":
 			help = true
 		case takesValue && !hasValue:
@@ -63,14 +77,14 @@ func routeOf(args []string, gatewaySubcommands map[string]bool) route {
 	if i >= len(args) || args[i] == "--" {
 		switch {
 		case version:
-			return routeVersion
+			return Version
 		case help:
-			return routeOurs
+			return Ours
 		}
-		return routeUpstream // a bare hermes is upstream's chat
+		return Upstream // a bare hermes is upstream's chat
 	}
-	if args[i] != gateway.CommandGateway {
-		return routeUpstream
+	if args[i] != Gateway {
+		return Upstream
 	}
 	for j := i + 1; j < len(args); j++ {
 		a := args[j]
@@ -79,22 +93,11 @@ func routeOf(args []string, gatewaySubcommands map[string]bool) route {
 			j++
 		case strings.HasPrefix(a, "-"):
 		default:
-			if gatewaySubcommands[a] {
-				return routeOurs
+			if GatewaySubcommands[a] {
+				return Ours
 			}
-			return routeUpstream
+			return Upstream
 		}
 	}
-	return routeOurs // `hermes gateway` alone, or with flags only: our help
-}
-
-// subcommandNames are the names and aliases of cmd's subcommands.
-func subcommandNames(cmd *cli.Command) map[string]bool {
-	names := map[string]bool{}
-	for _, s := range cmd.Subcommands {
-		for _, n := range s.Names() {
-			names[n] = true
-		}
-	}
-	return names
+	return Ours // `hermes gateway` alone, or with flags only: our help
 }

@@ -1,0 +1,66 @@
+//go:build !windows
+
+package host_test
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nousresearch/hermes-service/internal/fakeupstream"
+	"github.com/nousresearch/hermes-service/internal/proctest"
+)
+
+// TestPassThroughIsTheSameProcess: a command passed to the Hermes CLI runs
+// in hermes's own process (exec), so SIGINT and SIGTERM reach it as they
+// would reach the Hermes CLI itself, and its exit code is hermes's.
+func TestPassThroughIsTheSameProcess(t *testing.T) {
+	t.Parallel()
+	buildAll(t)
+	cli, err := fakeupstream.CommandLine(fakeUpstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		sig  syscall.Signal
+		name string
+		code int
+	}{{syscall.SIGINT, "SIGINT", fakeupstream.ExitSIGINT}, {syscall.SIGTERM, "SIGTERM", fakeupstream.ExitSIGTERM}} {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(hermesBin, "chat")
+			cmd.Env = append(os.Environ(), "HERMES_UPSTREAM_CLI="+cli, fakeupstream.EnvWait+"=1")
+			out := &proctest.Buffer{}
+			cmd.Stdout, cmd.Stderr = out, out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan struct{})
+			go func() { _ = cmd.Wait(); close(done) }()
+			defer func() {
+				select {
+				case <-done:
+				default:
+					_ = cmd.Process.Kill()
+					<-done
+				}
+			}()
+			waitFor(t, "the Hermes CLI to wait", func() bool {
+				return strings.Contains(out.String(), fakeupstream.WaitingLine(cmd.Process.Pid))
+			})
+			if err := cmd.Process.Signal(tt.sig); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-done:
+			case <-time.After(15 * time.Second):
+				t.Fatalf("no exit after %s:\n%s", tt.name, out)
+			}
+			if got := cmd.ProcessState.ExitCode(); got != tt.code || !strings.Contains(out.String(), fakeupstream.SignalLine(tt.name)) {
+				t.Fatalf("exit %d, want %d, and the signal seen by the Hermes CLI:\n%s", got, tt.code, out)
+			}
+		})
+	}
+}
