@@ -64,3 +64,43 @@ func TestPassThroughIsTheSameProcess(t *testing.T) {
 		})
 	}
 }
+
+// TestPassThroughFindsTheHermesCLIOnPath: without HERMES_UPSTREAM_CLI, the
+// Hermes CLI is the first `hermes` on PATH that is neither this program nor
+// another copy of it: here a copy of ours comes first, then upstream's
+// entry-point script.
+func TestPassThroughFindsTheHermesCLIOnPath(t *testing.T) {
+	t.Parallel()
+	buildAll(t)
+	root := t.TempDir()
+	ours, theirs := root+"/ours", root+"/theirs"
+	for _, d := range []string{ours, theirs} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(hermesBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(ours+"/hermes", data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := "#!/bin/sh\nexec " + fakeUpstream + " \"$@\"\n"
+	if err := os.WriteFile(theirs+"/hermes", []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ name, self string }{
+		{"run as the first hermes on PATH", ours + "/hermes"},
+		{"run from elsewhere, a copy of ours first on PATH", hermesBin},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(tt.self, "profile", "list", "a b")
+			cmd.Env = []string{"PATH=" + ours + ":" + theirs + ":/usr/bin:/bin", "HOME=" + root}
+			out, err := cmd.CombinedOutput()
+			if err != nil || !strings.Contains(string(out), fakeupstream.ArgvLine([]string{"profile", "list", "a b"})) {
+				t.Fatalf("%v\n%s", err, out)
+			}
+		})
+	}
+}
