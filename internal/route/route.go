@@ -4,7 +4,9 @@
 // function that runs before the rest of hermes initialises.
 package route
 
-import "strings"
+// This package imports nothing at all, not even strings: Go initialises a
+// package only after everything it imports, and strings waits on unicode,
+// which comes late in the order. Its few string operations are below.
 
 // Gateway is the one top-level command hermes answers (the same word as
 // shared/Gateway, which this package may not import; a test
@@ -58,10 +60,10 @@ func Of(args []string) Route {
 	i := 0
 	for ; i < len(args); i++ {
 		a := args[i]
-		if a == "--" || !strings.HasPrefix(a, "-") || a == "-" {
+		if a == "--" || !isFlag(a) || a == "-" {
 			break
 		}
-		name, _, hasValue := strings.Cut(a, "=")
+		name, hasValue := flagName(a)
 		takesValue, ours := ourGlobalFlags[name]
 		switch {
 		case versionFlags[name]:
@@ -91,7 +93,7 @@ func Of(args []string) Route {
 		switch {
 		case a == "-p" || a == "--profile":
 			j++
-		case strings.HasPrefix(a, "-"):
+		case isFlag(a):
 		default:
 			if GatewaySubcommands[a] {
 				return Ours
@@ -100,4 +102,17 @@ func Of(args []string) Route {
 		}
 	}
 	return Ours // `hermes gateway` alone, or with flags only: our help
+}
+
+// isFlag reports whether a starts with "-".
+func isFlag(a string) bool { return len(a) > 0 && a[0] == '-' }
+
+// flagName is a flag without its "=value", and whether it had one.
+func flagName(a string) (string, bool) {
+	for i := 0; i < len(a); i++ {
+		if a[i] == '=' {
+			return a[:i], true
+		}
+	}
+	return a, false
 }

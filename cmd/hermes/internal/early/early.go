@@ -2,7 +2,8 @@
 // from an init function, before the rest of hermes initialises.
 //
 // Go initialises packages in import-path order as soon as their imports
-// are: with nothing but os, strings and syscall imported, this runs before
+// are: with nothing but os and syscall imported (not even strings, which
+// waits on unicode, late in the order), this runs before
 // gRPC, protobuf and the command-line library initialise, so a command
 // passed through costs little more than hermes's process start. It takes
 // only the cases it can decide with those: $HERMES_UPSTREAM_CLI of plain
@@ -15,7 +16,6 @@ package early
 
 import (
 	"os"
-	"strings"
 
 	"github.com/nousresearch/hermes-service/internal/route"
 )
@@ -42,22 +42,22 @@ func init() {
 // upstreamCLI is the Hermes CLI when this package can tell it for sure.
 func upstreamCLI() []string {
 	if line := os.Getenv(envUpstreamCLI); line != "" {
-		if strings.ContainsAny(line, "\"'\\#$`") {
-			return nil // quoting or comments: shlex's to split
-		}
-		words := strings.Fields(line)
-		if len(words) == 0 || !strings.HasPrefix(words[0], "/") {
-			return nil
+		words, ok := plainWords(line)
+		if !ok || len(words) == 0 || words[0][0] != '/' {
+			return nil // quoting, comments or a relative program: front's
 		}
 		return words
 	}
 	self, _ := os.Executable()
 	selfInfo, _ := os.Stat(self)
-	for _, dir := range strings.Split(os.Getenv("PATH"), ":") {
-		if !strings.HasPrefix(dir, "/") {
+	for _, dir := range split(os.Getenv("PATH"), ':') {
+		if len(dir) == 0 || dir[0] != '/' {
 			continue
 		}
-		path := strings.TrimSuffix(dir, "/") + "/" + programName
+		if dir[len(dir)-1] != '/' {
+			dir += "/"
+		}
+		path := dir + programName
 		info, err := os.Stat(path)
 		if err != nil || !info.Mode().IsRegular() || info.Mode().Perm()&0o111 == 0 {
 			continue
@@ -84,4 +84,43 @@ func isScript(path string) bool {
 	head := make([]byte, 2)
 	n, _ := f.Read(head)
 	return n == 2 && string(head) == "#!"
+}
+
+// plainWords splits line at spaces and tabs; ok is false when it holds
+// anything a shell would treat specially (quotes, escapes, comments,
+// expansions), which only the real splitter may read.
+func plainWords(line string) (words []string, ok bool) {
+	start := -1
+	for i := 0; i <= len(line); i++ {
+		if i < len(line) {
+			switch line[i] {
+			case '"', '\'', '\\', '#', '$', '`', '\n':
+				return nil, false
+			}
+		}
+		if i == len(line) || line[i] == ' ' || line[i] == '\t' {
+			if start >= 0 {
+				words = append(words, line[start:i])
+				start = -1
+			}
+			continue
+		}
+		if start < 0 {
+			start = i
+		}
+	}
+	return words, true
+}
+
+// split is strings.Split for one separator byte.
+func split(s string, sep byte) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == sep {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
 }
