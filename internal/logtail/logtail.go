@@ -27,7 +27,7 @@ func Plain(line string) service.LogLine { return service.LogLine{Text: line} }
 // name, or a shorter one). A file that does not exist yet has no lines; a
 // follow waits for it.
 func File(ctx context.Context, path string, n int, keepFollowing bool, parse func(string) service.LogLine, emit func(service.LogLine) error) error {
-	f, err := os.Open(path)
+	f, err := open(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
@@ -68,7 +68,7 @@ func follow(ctx context.Context, path string, f *os.File, offset int64, parse fu
 	defer tick.Stop()
 	for {
 		if f == nil {
-			if nf, err := os.Open(path); err == nil {
+			if nf, err := open(path); err == nil {
 				f, offset, partial = nf, 0, ""
 			}
 		}

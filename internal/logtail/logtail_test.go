@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -89,5 +90,25 @@ func TestFollowAcrossRotation(t *testing.T) {
 	}
 	if strings.Join(got, ",") != "old 2,new 1,rotated 1,rotated 2" {
 		t.Fatalf("got %v", got)
+	}
+}
+
+func TestALinkedLogIsRefused(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no O_NOFOLLOW")
+	}
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secret, []byte("root only\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "current")
+	if err := os.Symlink(secret, link); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	err := File(context.Background(), link, 10, false, Plain, func(l service.LogLine) error { got = append(got, l.Text); return nil })
+	if err == nil || !strings.Contains(err.Error(), "symbolic link") || len(got) != 0 {
+		t.Fatalf("a linked log: %v, read %q", err, got)
 	}
 }
