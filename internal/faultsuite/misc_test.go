@@ -289,10 +289,11 @@ func miscQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`
 func miscHoldLock(t *testing.T, h *home, dir string, c gateway.Claim) {
 	t.Helper()
 	cmd := asUser(exec.Command("flock", filepath.Join(dir, c.LockFile), "sleep", "300"))
+	cmd.SysProcAttr.Setpgid = true // flock runs sleep as its child: end both
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _ = cmd.Wait() })
 	if err := wait.For(context.Background(), "flock to hold "+c.LockFile, 5*time.Second, func() bool {
 		held, _ := c.LockHeld(dir)
 		return held
