@@ -122,6 +122,93 @@ func TestRunLifecycleOneProfile(t *testing.T) {
 	}
 }
 
+// Start and restart call a gateway started only once it stayed up for the
+// settle time: one that dies, comes back under another pid or exits 78 at
+// once is exit 1, naming its last exit (issue 17).
+func TestStartWaitsForTheGatewayToSettle(t *testing.T) {
+	t.Parallel() // own backends
+	const settleFor = 300 * time.Millisecond
+	tests := []struct {
+		name    string
+		verb    verb
+		fate    string // TESTBACKEND_GATEWAY
+		running bool   // started before the command
+		profile string
+		timeout time.Duration
+		want    string // on stdout, when it succeeds
+		wantErr []string
+		hint    string
+	}{
+		{name: "healthy", verb: verbStart, want: "started the work gateway: running, pid "},
+		{name: "healthy restart", verb: verbRestart, running: true, want: "restarted the work gateway: running, pid "},
+		{name: "crash-looping", verb: verbStart, fate: "crashloop",
+			wantErr: []string{"the work gateway did not stay up for 300ms: it ran as pid ", "(last exit 1)"}, hint: "gateway logs"},
+		{name: "crash-looping restart", verb: verbRestart, running: true, fate: "crashloop",
+			wantErr: []string{"the work gateway did not stay up", "(last exit 1)"}},
+		{name: "exits 78 at once", verb: verbStart, fate: "exit=78",
+			wantErr: []string{"the work gateway did not start: it is failed", "exit 78"}, hint: "fatal configuration"},
+		{name: "exits 1 over and over", verb: verbStart, fate: "exit=1", timeout: 500 * time.Millisecond,
+			wantErr: []string{"the work gateway is not running after 500ms (it is starting", "last exit 1"}},
+		{name: "missing", verb: verbStart, profile: "ghost",
+			wantErr: []string{"ghost"}, hint: "register it first: hermes -p ghost gateway register"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := harness(t)
+			ctx := context.Background()
+			var env map[string]string
+			if tt.fate != "" {
+				env = map[string]string{testbackend.GatewayFate: tt.fate}
+			}
+			if err := m.Register(ctx, "work", service.RegisterOptions{StartNow: tt.running, Command: argv, Env: env}); err != nil {
+				t.Fatal(err)
+			}
+			profile, timeout := tt.profile, tt.timeout
+			if profile == "" {
+				profile = "work"
+			}
+			if timeout == 0 {
+				timeout = 5 * time.Second
+			}
+			var out bytes.Buffer
+			began := time.Now()
+			err := runLifecycle(ctx, m, lifecycleOptions{Verb: tt.verb, Profile: profile, Timeout: timeout, Settle: settleFor, Out: &out})
+			if tt.wantErr == nil {
+				if err != nil || !strings.HasPrefix(out.String(), tt.want) {
+					t.Fatalf("out %q, err %v", out.String(), err)
+				}
+				if took := time.Since(began); took < settleFor {
+					t.Fatalf("reported started after %s, before the %s settle", took, settleFor)
+				}
+				return
+			}
+			if exitCode(err) != ExitFailed || out.Len() != 0 {
+				t.Fatalf("exit %d, out %q, err %v", exitCode(err), out.String(), err)
+			}
+			var rep bytes.Buffer
+			report(&rep, err)
+			for _, w := range append(tt.wantErr, tt.hint) {
+				if !strings.Contains(rep.String(), w) {
+					t.Errorf("no %q in:\n%s", w, rep.String())
+				}
+			}
+		})
+	}
+}
+
+// A gateway that was up long before start asks has settled already: start
+// does not make the operator wait for it again (nor ask the backend).
+func TestSettleTakesAnOldRunAsSettled(t *testing.T) {
+	t.Parallel()
+	since := time.Now().Add(-time.Hour)
+	first := service.Status{State: service.StateRunning, PID: new(7), Since: &since}
+	st, err := settle(context.Background(), nil, "work", first, 30*time.Minute, time.Second, nil)
+	if err != nil || st.PID == nil || *st.PID != 7 {
+		t.Fatalf("status %+v, err %v", st, err)
+	}
+}
+
 func TestRunLifecycleAll(t *testing.T) {
 	t.Parallel() // own home, own processes
 	home := t.TempDir()

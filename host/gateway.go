@@ -145,6 +145,22 @@ func waitFlags() []cli.Flag {
 	}
 }
 
+// settleFlag is start and restart's --settle.
+func settleFlag() cli.Flag {
+	return &cli.DurationFlag{Name: "settle", Value: DefaultSettle, Usage: "once the gateway runs, how long it must stay up " +
+		"under the same pid (no exit, no restart) before it counts as started; 0 takes the first sign of running " +
+		"(at most " + shortDuration(MaxSettle) + ")"}
+}
+
+// settleOf is --settle, checked.
+func settleOf(c *cli.Context) (time.Duration, error) {
+	d := c.Duration("settle")
+	if d < 0 || d > MaxSettle {
+		return 0, usagef("--settle %s: want 0 to %s", d, shortDuration(MaxSettle))
+	}
+	return d, nil
+}
+
 // flagsOnlySession is newSession for a command that takes flags only.
 func flagsOnlySession(c *cli.Context) (*session, error) {
 	if err := noArgs(c); err != nil {
@@ -475,19 +491,29 @@ func runInstall(ctx context.Context, m service.Manager, o installOptions) error 
 
 // lifecycleCommand is start, stop or restart, for one profile or --all.
 func lifecycleCommand(v verb, usage string) *cli.Command {
+	flags := append([]cli.Flag{profileFlag(""), allFlag(v.String()), systemFlag()}, waitFlags()...)
+	if v != verbStop {
+		flags = append(flags, settleFlag())
+	}
 	return &cli.Command{
 		Name:      v.String(),
 		Usage:     usage,
 		ArgsUsage: " ",
-		Flags:     append([]cli.Flag{profileFlag(""), allFlag(v.String()), systemFlag()}, waitFlags()...),
+		Flags:     flags,
 		Action: func(c *cli.Context) error {
 			scope, err := scopeOf(c)
 			if err != nil {
 				return err
 			}
+			var settle time.Duration
+			if v != verbStop {
+				if settle, err = settleOf(c); err != nil {
+					return err
+				}
+			}
 			return withManager(c, scope, func(s *session, m service.Manager, _ detect.Detection) error {
 				return runLifecycle(s.ctx, m, lifecycleOptions{Verb: v, Profile: s.profile, All: c.Bool("all"), Home: s.home,
-					NoWait: c.Bool("no-wait"), Timeout: c.Duration("timeout"), Out: s.stdout, Progress: newProgress(s.stderr)})
+					NoWait: c.Bool("no-wait"), Timeout: c.Duration("timeout"), Settle: settle, Out: s.stdout, Progress: newProgress(s.stderr)})
 			})
 		},
 	}

@@ -55,15 +55,15 @@ func (v verb) call(ctx context.Context, m service.Manager, profile string) error
 	return verbs[v].call(m, ctx, profile)
 }
 
-// goal is the state v waits for; old is the pid before a restart.
-func (v verb) goal(old *int) goal {
+// goal is the state v waits for; before is the status before the call.
+func (v verb) goal(before *service.Status) goal {
 	switch v {
 	case verbStop:
 		return goalStopped
 	case verbRestart:
-		return newRunner(old)
+		return runningAgain("running again", before)
 	}
-	return goalRunning
+	return runningAgain("running", before)
 }
 
 // lifecycleOptions are start, stop and restart's choices.
@@ -75,8 +75,11 @@ type lifecycleOptions struct {
 	Home string
 	// NoWait returns once the backend took the command; otherwise the
 	// command waits up to Timeout for the new state.
-	NoWait   bool
-	Timeout  time.Duration
+	NoWait  bool
+	Timeout time.Duration
+	// Settle is how long start and restart then watch the gateway stay up
+	// under the same pid before they report it started (0: not at all).
+	Settle   time.Duration
 	Out      io.Writer
 	Progress *progress
 }
@@ -99,10 +102,10 @@ func runLifecycle(ctx context.Context, m service.Manager, o lifecycleOptions) er
 
 // actOne runs the verb on one profile and waits for its result.
 func actOne(ctx context.Context, m service.Manager, o lifecycleOptions, profile string) (string, error) {
-	var old *int
-	if o.Verb == verbRestart && !o.NoWait {
+	var before *service.Status
+	if o.Verb != verbStop && !o.NoWait {
 		if st, err := m.Status(ctx, profile); err == nil {
-			old = st.PID
+			before = &st
 		}
 	}
 	if err := o.Verb.call(ctx, m, profile); err != nil {
@@ -111,7 +114,10 @@ func actOne(ctx context.Context, m service.Manager, o lifecycleOptions, profile 
 	if o.NoWait {
 		return fmt.Sprintf("%s the %s gateway (not waiting for it)", o.Verb.done(), profile), nil
 	}
-	st, err := waitFor(ctx, m, profile, o.Verb.goal(old), o.Timeout, o.Progress)
+	st, err := waitFor(ctx, m, profile, o.Verb.goal(before), o.Timeout, o.Progress)
+	if err == nil && o.Verb != verbStop {
+		st, err = settle(ctx, m, profile, st, o.Settle, o.Timeout, o.Progress)
+	}
 	if err != nil {
 		return "", err
 	}

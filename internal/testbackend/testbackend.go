@@ -21,6 +21,15 @@
 // profile) so that tests can see the conformance kit catch it.
 // HERMES_TESTBACKEND_DIAGNOSE=fail makes Diagnose find a problem and a
 // warning besides its usual ok finding.
+//
+// A profile's gateway environment may set TESTBACKEND_GATEWAY to make its
+// pretend gateway misbehave once started, so that tests can see start and
+// restart catch a gateway that does not stay up:
+//
+//	exit=N     it exits with N at once: failed for 78 (as s6 and systemd
+//	           leave EX_CONFIG), otherwise starting (being restarted)
+//	crashloop  it runs, then dies with exit 1 and comes back under a new
+//	           pid with one more restart, every 50 ms
 package testbackend
 
 import (
@@ -32,6 +41,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -62,7 +72,18 @@ type entry struct {
 	PID           int       `json:"pid,omitempty"`
 	Since         time.Time `json:"since"`
 	Restarts      int       `json:"restarts"`
+	// StartedNS is when start last ran, in Unix nanoseconds (Since is
+	// truncated to the second), for the misbehaving gateways.
+	StartedNS int64 `json:"started_ns,omitempty"`
 }
+
+// GatewayFate is the environment variable a profile's gateway environment
+// sets to make its pretend gateway misbehave (see the package comment).
+const GatewayFate = "TESTBACKEND_GATEWAY"
+
+// CrashPeriod is how long a crashloop gateway lives before it dies and is
+// brought back.
+const CrashPeriod = 50 * time.Millisecond
 
 // Backend is the test backend.
 type Backend struct {
@@ -234,6 +255,7 @@ func start(e *entry) {
 		e.Running = true
 		e.PID = 40000 + int(time.Now().UnixNano()%10000)
 		e.Since = time.Now().UTC().Truncate(time.Second)
+		e.StartedNS = time.Now().UnixNano()
 		if os.Getenv("HERMES_TESTBACKEND_FIXED") == "1" { // for golden files
 			e.PID, e.Since = 4242, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 		}
@@ -319,8 +341,37 @@ func statusOf(profile string, e *entry) service.Status {
 	if e.Running {
 		st.State = service.StateRunning
 		st.PID = new(e.PID)
+		misbehave(&st, e)
 	}
 	return st
+}
+
+// misbehave makes a running entry's status what its TESTBACKEND_GATEWAY
+// asks for.
+func misbehave(st *service.Status, e *entry) {
+	fate := e.Env[GatewayFate]
+	switch {
+	case fate == "crashloop":
+		n := int(time.Since(time.Unix(0, e.StartedNS)) / CrashPeriod)
+		st.PID = new(e.PID + n)
+		st.Restarts = new(e.Restarts + n)
+		if n > 0 {
+			st.LastExit = new(1)
+		}
+	case strings.HasPrefix(fate, "exit="):
+		code, err := strconv.Atoi(strings.TrimPrefix(fate, "exit="))
+		if err != nil {
+			return
+		}
+		st.PID = nil
+		st.LastExit = new(code)
+		st.State = service.StateStarting
+		st.Detail = fmt.Sprintf("down, wanted up (last exit %d)", code)
+		if code == 78 {
+			st.State = service.StateFailed
+			st.Detail = "down: fatal configuration (exit 78)"
+		}
+	}
 }
 
 // Statuses answers from one read of the state.
