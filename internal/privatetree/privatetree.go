@@ -97,7 +97,9 @@ func (t Tree) Start(ctx context.Context) (pid int, started bool, err error) {
 	if err != nil {
 		return 0, false, fmt.Errorf("private tree: %w", err)
 	}
-	pid, err = spawnDetached(svscan, []string{t.ScanDir}, log)
+	max := maxServices(countSlots(h))
+	raiseOpenFiles(max + openFilesSpare)
+	pid, err = spawnDetached(svscan, []string{"-c", strconv.Itoa(max), t.ScanDir}, log)
 	log.Close()
 	if err != nil {
 		return 0, false, fmt.Errorf("start s6-svscan: %w", err)
@@ -110,6 +112,49 @@ func (t Tree) Start(ctx context.Context) (pid int, started bool, err error) {
 		return 0, false, fmt.Errorf("s6-svscan did not start on %s: %w: %s", t.ScanDir, err, strings.TrimSpace(string(log)))
 	}
 	return pid, true, nil
+}
+
+// svscanDefaultMax is s6-svscan's own -c default (s6 2.11): it starts at
+// most that many s6-supervise processes, and a slot with a logger (every
+// hermes slot: log/) takes two. Without -c, a tree ran 500 gateways at most
+// and left the others unsupervised, "too many services" in its log.
+const svscanDefaultMax = 1000
+
+// openFilesSpare is the descriptors s6-svscan needs besides its loggers'
+// pipes (a pair per logged slot, about one per supervisor).
+const openFilesSpare = 64
+
+// maxServices is the -c for a tree whose home has slots gateway slots (the
+// default profile's and one per named profile): two supervisors each, then
+// as many again for the profiles added while the tree runs, and never below
+// s6-svscan's own default. A tree started for more must be restarted
+// (hermes gateway supervise --stop, then again) to take them all; the
+// ones past the limit are in its log as "too many services".
+func maxServices(slots int) int {
+	return max(svscanDefaultMax, 2*2*slots)
+}
+
+// countSlots is how many gateway slots the tree may have to run: the
+// default profile plus each folder in <home>/profiles, or the folders
+// already in the scandir when there are more.
+func countSlots(h *homefs.Home) int {
+	profiles := 1
+	if entries, err := h.ReadDir("profiles"); err == nil {
+		for _, e := range entries {
+			if e.IsDir() {
+				profiles++
+			}
+		}
+	}
+	slots := 0
+	if entries, err := h.ReadDir(relScanDir); err == nil {
+		for _, e := range entries {
+			if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+				slots++
+			}
+		}
+	}
+	return max(profiles, slots)
 }
 
 // Stop ends the tree cleanly (s6-svscanctl -t: its gateways are stopped

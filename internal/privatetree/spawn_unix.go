@@ -27,6 +27,22 @@ func spawnDetached(path string, args []string, out *os.File) (int, error) {
 	return pid, nil
 }
 
+// raiseOpenFiles makes s6-svscan, which inherits it, start with at least n
+// open files (at most the hard limit), so that it can hold a pipe per
+// logged slot: a soft limit of 1024 would cap the tree near 500 gateways
+// whatever its -c. Go runs with its soft limit raised but hands its
+// children the one it started with (often 1024) unless Setrlimit is
+// called, so it always is: the tree starts with this process's limit, or n
+// when that is more.
+func raiseOpenFiles(n int) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return
+	}
+	lim.Cur = max(lim.Cur, min(uint64(n), lim.Max))
+	_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+}
+
 func lookPath(name string) (string, error) { return exec.LookPath(name) }
 
 func runTool(path string, args ...string) (string, error) {

@@ -54,7 +54,7 @@ type ToolResult struct {
 // cancelled ctx returns ctx's error.
 func (b *Base) RunTool(ctx context.Context, t Tool) (ToolResult, error) {
 	cmd := exec.CommandContext(ctx, t.Path, t.Args...)
-	cmd.ExtraFiles, cmd.SysProcAttr = t.ExtraFiles, t.SysProcAttr
+	cmd.ExtraFiles, cmd.SysProcAttr = t.ExtraFiles, dieWithParent(t.SysProcAttr)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

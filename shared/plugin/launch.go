@@ -254,7 +254,10 @@ func (c *Client) Close() {
 
 // CleanupAll ends every plugin this process launched; call it on the host's
 // way out (signal handlers included).
-func CleanupAll() { goplugin.CleanupClients() }
+func CleanupAll() {
+	goplugin.CleanupClients()
+	removeSocketParent()
+}
 
 // KindError is a plugin that identifies as another backend than the one
 // its file is named for: hermes-service-s6 must be the s6 backend.

@@ -146,7 +146,13 @@ func TestSocketFolderIsPrivateAndRemoved(t *testing.T) {
 	t.Cleanup(func() { os.RemoveAll(tmp) })
 	t.Setenv("TMPDIR", tmp)
 	c := launch(t, plugin.LaunchConfig{})
-	dirs, _ := filepath.Glob(filepath.Join(tmp, "plugin-dir*"))
+	// In this process's folder, named for its pid so that a later run can
+	// remove it if this one is killed.
+	pattern := filepath.Join(tmp, fmt.Sprintf("hermes-plugin-%d-*", os.Getpid()), "plugin-dir*")
+	if runtime.GOOS == "windows" {
+		pattern = filepath.Join(tmp, "plugin-dir*")
+	}
+	dirs, _ := filepath.Glob(pattern)
 	if len(dirs) != 1 {
 		t.Fatalf("socket folders: %v", dirs)
 	}
