@@ -57,8 +57,15 @@ func (b *Backend) registered(profile string) bool {
 	return err == nil && info.IsDir()
 }
 
-// lockProfile serialises registration work on one profile across
-// processes: eight concurrent registers must make one slot.
+// lockProfile takes the profile's lock, .gateway-<p>.lock in the scandir
+// (see lockAt: opened from the scandir held open, never through a link):
+// every call that changes the profile's slot or its recorded intent holds
+// it throughout, so that calls on one profile from several processes run
+// one after another. Eight concurrent registers make one slot; concurrent
+// starts, stops and restarts leave desired_state, the down file and what
+// s6 wants all saying the last call's word, not a mix of two (issue 17).
+// The wait is bounded (profileLockWait); past it the call fails with a
+// *busyError.
 func (b *Backend) lockProfile(ctx context.Context, profile string) (func(), error) {
 	if err := os.MkdirAll(b.cfg.ScanDir, 0o755); err != nil {
 		return nil, scanDirError(b.cfg.ScanDir, err)
@@ -68,11 +75,70 @@ func (b *Backend) lockProfile(ctx context.Context, profile string) (func(), erro
 		return nil, err
 	}
 	defer scan.Close()
-	l, err := lockAt(ctx, scan, "."+slotName(profile)+".lock")
-	if err != nil {
-		return nil, fmt.Errorf("lock the %s slot: %w", profile, err)
+	name := "." + slotName(profile) + ".lock"
+	limit := b.profileLockWait(profile)
+	lockCtx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	for {
+		l, err := lockAt(lockCtx, scan, name)
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return nil, ctx.Err()
+		case errors.Is(err, context.DeadlineExceeded):
+			return nil, &busyError{Profile: profile, Lock: filepath.Join(b.cfg.ScanDir, name), Waited: limit}
+		case errors.Is(err, os.ErrPermission):
+			return nil, &service.PermissionError{Path: filepath.Join(b.cfg.ScanDir, name), Operation: "open the profile's lock",
+				HintText: "run as root or as the user that owns the scandir; a lock only root can read was made by an older hermes run as root: remove it, hermes makes it again"}
+		default:
+			return nil, fmt.Errorf("lock the %s slot: %w", profile, err)
+		}
+		// Whoever can write the scandir can replace the lock file while this
+		// call waited on it: a lock on a file no longer under that name
+		// excludes no one. Take the one that is there now.
+		if same(l, scan, name) {
+			return func() { _ = l.Close() }, nil
+		}
+		_ = l.Close()
 	}
-	return func() { _ = l.Close() }, nil
+}
+
+// same reports whether name in dir is still the file f holds open.
+func same(f, dir *os.File, name string) bool {
+	held, err := fstat(f)
+	if err != nil {
+		return false
+	}
+	now, ok, err := lstatAt(dir, name)
+	return ok && err == nil && now.Dev == held.Dev && now.Ino == held.Ino
+}
+
+// lockSlack is how much longer than the longest legitimate holder (a Stop:
+// the slot's stop budget and stopMargin) a call waits for a profile's lock.
+const lockSlack = time.Minute
+
+// profileLockWait bounds the wait for the profile's lock: only a holder
+// that hangs (or a lock held from outside hermes) makes it run out.
+func (b *Backend) profileLockWait(profile string) time.Duration {
+	return b.stopBudget(profile) + stopMargin + lockSlack
+}
+
+// busyError is a lifecycle call that gave up waiting for another call on
+// the same profile to finish.
+type busyError struct {
+	Profile string
+	Lock    string
+	Waited  time.Duration
+}
+
+func (e *busyError) Error() string {
+	return fmt.Sprintf("another call on the %s gateway still holds its lock %s after %s; nothing was changed", e.Profile, e.Lock, e.Waited)
+}
+
+// Hint says what to do.
+func (e *busyError) Hint() string {
+	return "wait for the other hermes gateway command on this profile to finish, then run this one again; " +
+		"fuser -v " + e.Lock + " shows which process holds the lock"
 }
 
 func scanDirError(dir string, err error) error {
@@ -408,11 +474,32 @@ func (b *Backend) supervisedPID(ctx context.Context, profile string) int {
 	return pid
 }
 
+// lockRegistered takes the profile's lock (lockProfile) for a lifecycle
+// call on its slot: a profile with no slot is a *service.NotRegisteredError,
+// before the lock (nothing is created for it) and again once it is held
+// (an unregister may have finished while this call waited).
+func (b *Backend) lockRegistered(ctx context.Context, profile string) (func(), error) {
+	if !b.registered(profile) {
+		return nil, b.notRegistered(profile)
+	}
+	unlock, err := b.lockProfile(ctx, profile)
+	if err != nil {
+		return nil, err
+	}
+	if !b.registered(profile) {
+		unlock()
+		return nil, b.notRegistered(profile)
+	}
+	return unlock, nil
+}
+
 // Start brings the gateway up and records the intent.
 func (b *Backend) Start(ctx context.Context, profile string) error {
-	if !b.registered(profile) {
-		return b.notRegistered(profile)
+	unlock, err := b.lockRegistered(ctx, profile)
+	if err != nil {
+		return err
 	}
+	defer unlock()
 	if err := b.setDown(profile, false); err != nil {
 		return err
 	}
@@ -434,9 +521,11 @@ const stopMargin = 30 * time.Second
 // supervised pid, then down); the down file keeps the slot down across a
 // supervisor restart, and Stop returns once s6 says the gateway is down.
 func (b *Backend) Stop(ctx context.Context, profile string) error {
-	if !b.registered(profile) {
-		return b.notRegistered(profile)
+	unlock, err := b.lockRegistered(ctx, profile)
+	if err != nil {
+		return err
 	}
+	defer unlock()
 	return b.OperatorStop(profile, b.supervisedPID(ctx, profile), func() error {
 		hadDown := b.hasDown(profile)
 		if err := b.setDown(profile, true); err != nil {
@@ -461,9 +550,11 @@ func (b *Backend) Stop(ctx context.Context, profile string) error {
 // up), or starts it when it is down. No planned-stop marker: a planned stop
 // exits 0, which the finish script turns into "do not restart".
 func (b *Backend) Restart(ctx context.Context, profile string) error {
-	if !b.registered(profile) {
-		return b.notRegistered(profile)
+	unlock, err := b.lockRegistered(ctx, profile)
+	if err != nil {
+		return err
 	}
+	defer unlock()
 	if err := b.setDown(profile, false); err != nil {
 		return err
 	}

@@ -233,11 +233,14 @@ func walkAt(dir *os.File, rel string) (parent *os.File, name string, err error) 
 }
 
 // lockAt takes an exclusive flock on the lock file name in dir, created
-// (0600) when missing, polling until ctx ends: a link or anything but a
-// regular file is refused. The lock goes with the returned file's Close.
+// (0644, less the umask) when missing, polling until ctx ends: a link or
+// anything but a regular file is refused. The lock goes with the returned
+// file's Close. Readable by all, so that root and the service user, who
+// may both run hermes on the slot, can each open (and flock) the lock the
+// other made: a flock needs no more than a read descriptor.
 func lockAt(ctx context.Context, dir *os.File, name string) (*os.File, error) {
 	path := filepath.Join(dir.Name(), name)
-	fd, err := unix.Openat(int(dir.Fd()), name, unix.O_RDONLY|unix.O_CREAT|unix.O_NONBLOCK|openFlags, 0o600)
+	fd, err := unix.Openat(int(dir.Fd()), name, unix.O_RDONLY|unix.O_CREAT|unix.O_NONBLOCK|openFlags, 0o644)
 	if err != nil {
 		if errors.Is(err, unix.ELOOP) {
 			return nil, &unsafeError{Path: path, Reason: "it is a symbolic link"}
