@@ -89,7 +89,7 @@ func runGateway(c *cli.Context) error {
 	code, err := runner.Run(runner.Config{
 		Home: s.home, Dir: dir, Profile: s.profile, Protocol: protocol, Argv: argv, Replace: c.Bool(flagName(gateway.FlagReplace)),
 		StopTimeout: c.Duration(flagName(gateway.FlagStopTimeout)), FatalExit: c.Int(flagName(gateway.FlagFatalExit)),
-		Log: s.log, Stdout: s.stdout, Stderr: s.stderr,
+		Signalled: c.Context.Done(), Log: s.log, Stdout: s.stdout, Stderr: s.stderr,
 	})
 	if err != nil {
 		return err

@@ -35,6 +35,9 @@ func relay(cfg Config) (int, error) {
 
 	sigs := notifySignals()
 	defer stopSignals(sigs)
+	if cfg.signalledEarly() {
+		return earlyStop(cfg), nil
+	}
 	if err := child.Start(); err != nil {
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
 			return gateway.ExitConfig, configError(fmt.Errorf("start the gateway program %q: %w", path, err))

@@ -59,9 +59,40 @@ type Config struct {
 	// FatalExit is the runner's exit code for a gateway's fatal
 	// configuration: gateway.ExitConfig, unless the service manager can
 	// spare only a clean exit from restarts.
-	FatalExit      int
+	FatalExit int
+	// Signalled is done once the process got SIGINT or SIGTERM before the
+	// runner's own handlers were in place (hermes catches both from its
+	// start, to cancel what it does): such a stop still counts, and the
+	// gateway never starts. Nil: none came.
+	Signalled      <-chan struct{}
 	Log            hclog.Logger
 	Stdout, Stderr io.Writer
+}
+
+// signalledEarly reports whether a stop came before the runner listened.
+func (c Config) signalledEarly() bool {
+	if c.Signalled == nil {
+		return false
+	}
+	select {
+	case <-c.Signalled:
+		return true
+	default:
+		return false
+	}
+}
+
+// earlyStop ends a run whose stop came before the gateway started: nothing
+// of the gateway's is written; the marker, if one names this process, is
+// consumed and makes it the operator's (exit 0), else it is a stop from
+// outside (exit 1), as the gateway itself would have said.
+func earlyStop(cfg Config) int {
+	if gateway.ConsumeMarker(cfg.Dir, os.Getpid()) {
+		fmt.Fprintln(cfg.Stderr, "hermes gateway run: stopped (planned) before the gateway started")
+		return gateway.ExitOK
+	}
+	fmt.Fprintln(cfg.Stderr, "hermes gateway run: stopped from outside before the gateway started")
+	return gateway.ExitFailed
 }
 
 // Error is a runner failure with the exit code it ends with.
@@ -157,6 +188,12 @@ func Run(cfg Config) (int, error) {
 		}
 		if cfg.FatalExit != gateway.ExitConfig {
 			return relay(cfg)
+		}
+		// From here a SIGINT or SIGTERM ends the process at once (it has
+		// not started the gateway); one that came before is in Signalled.
+		resetStopSignals()
+		if cfg.signalledEarly() {
+			return earlyStop(cfg), nil
 		}
 		err := execGateway(cfg.Home, cfg.Argv)
 		return gateway.ExitConfig, err
@@ -278,6 +315,11 @@ func (r *runner) run() (int, error) {
 
 	sigs := notifySignals()
 	defer stopSignals(sigs)
+	if r.signalledEarly() {
+		kind, reason, _ := r.classify(terminateSignal)
+		r.say("%s (before the gateway started)", reason)
+		return r.stopped(kind, reason), nil
+	}
 
 	child := exec.Command(r.Argv[0], r.Argv[1:]...)
 	child.Stdin, child.Stdout, child.Stderr = os.Stdin, r.Stdout, r.Stderr

@@ -39,3 +39,9 @@ func killChild(child *exec.Cmd) error {
 	}
 	return nil
 }
+
+// terminateSignal is what a stop from a service manager is.
+var terminateSignal os.Signal = syscall.SIGTERM
+
+// resetStopSignals gives SIGINT and SIGTERM back their default action.
+func resetStopSignals() { signal.Reset(syscall.SIGINT, syscall.SIGTERM) }

@@ -53,3 +53,8 @@ func forward(*exec.Cmd, os.Signal) error { return nil }
 // Windows: the gateway is ended.
 func terminateChild(child *exec.Cmd) error { return child.Process.Kill() }
 func killChild(child *exec.Cmd) error      { return child.Process.Kill() }
+
+// terminateSignal is what a stop from the service wrapper is.
+var terminateSignal os.Signal = stopRequest{}
+
+func resetStopSignals() { signal.Reset(os.Interrupt) }
