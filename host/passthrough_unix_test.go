@@ -32,21 +32,8 @@ func TestPassThroughIsTheSameProcess(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := exec.Command(hermesBin, "chat")
 			cmd.Env = append(os.Environ(), "HERMES_UPSTREAM_CLI="+cli, fakeupstream.EnvWait+"=1")
-			out := &proctest.Buffer{}
-			cmd.Stdout, cmd.Stderr = out, out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan struct{})
-			go func() { _ = cmd.Wait(); close(done) }()
-			defer func() {
-				select {
-				case <-done:
-				default:
-					_ = cmd.Process.Kill()
-					<-done
-				}
-			}()
+			p := proctest.Start(t, cmd)
+			out, done := p.Out, p.Done
 			waitFor(t, "the Hermes CLI to wait", func() bool {
 				return strings.Contains(out.String(), fakeupstream.WaitingLine(cmd.Process.Pid))
 			})

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/nousresearch/hermes-service/internal/proctest"
 	"github.com/nousresearch/hermes-service/internal/testbin"
@@ -29,22 +28,8 @@ func startRelay(t *testing.T, home string, env ...string) *runnerProc {
 	cmd := exec.Command(hermesBin, "-p", "work", "gateway", "run", gateway.FlagProtocol, gateway.ProtocolHermes,
 		gateway.FlagFatalExit, gateway.ExitText(gateway.ExitOK), "--", upstream, "-p", "work", "gateway", "run")
 	cmd.Env = append(append(os.Environ(), gateway.EnvHome+"="+home, upstreamgateway.EnvMaxStarts+"=0"), env...)
-	out := &proctest.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.WaitDelay = 2 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &runnerProc{cmd: cmd, out: out, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
-	})
+	pp := proctest.Start(t, cmd)
+	p := &runnerProc{cmd: cmd, out: pp.Out, done: pp.Done}
 	return p
 }
 

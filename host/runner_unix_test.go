@@ -32,24 +32,10 @@ func startRunner(t *testing.T, home string, env []string, args ...string) *runne
 	argv = append(argv, "--", testGateway)
 	cmd := exec.Command(hermesBin, argv...)
 	cmd.Env = append(append(os.Environ(), "HERMES_HOME="+home), env...)
-	out := &proctest.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	// A gateway orphaned on purpose keeps the output pipe open; do not wait
-	// for it forever.
-	cmd.WaitDelay = 2 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &runnerProc{cmd: cmd, out: out, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
-	})
+	// proctest.Start bounds the wait for a gateway orphaned on purpose,
+	// which keeps the output pipe open.
+	pp := proctest.Start(t, cmd)
+	p := &runnerProc{cmd: cmd, out: pp.Out, done: pp.Done}
 	return p
 }
 

@@ -64,21 +64,8 @@ func TestTheJobRunsUpstreamsGateway(t *testing.T) {
 	for k, v := range j.EnvironmentVariables {
 		job.Env = append(job.Env, k+"="+v)
 	}
-	out := &proctest.Buffer{}
-	job.Stdout, job.Stderr = out, out
-	if err := job.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = job.Wait(); close(done) }()
-	t.Cleanup(func() {
-		select {
-		case <-done:
-		default:
-			_ = job.Process.Kill()
-			<-done
-		}
-	})
+	p := proctest.Start(t, job)
+	out, done := p.Out, p.Done
 	dir := profileDir(t, b, "work")
 	var gw int
 	if err := wait.For(ctx, "the gateway to run", 15*time.Second, func() bool {

@@ -69,21 +69,8 @@ func TestTheUnitRunsUpstreamsGateway(t *testing.T) {
 			// The test's environment carries the fake systemctl's PATH and
 			// script; the unit's own assignments come after, and win.
 			main.Env = append(append(os.Environ(), env...), "INVOCATION_ID=0123456789abcdef")
-			out := &proctest.Buffer{}
-			main.Stdout, main.Stderr = out, out
-			if err := main.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan struct{})
-			go func() { _ = main.Wait(); close(done) }()
-			t.Cleanup(func() {
-				select {
-				case <-done:
-				default:
-					_ = main.Process.Kill()
-					<-done
-				}
-			})
+			p := proctest.Start(t, main)
+			out, done := p.Out, p.Done
 			if err := wait.For(context.Background(), "the gateway to run", 15*time.Second, func() bool {
 				return strings.Contains(out.String(), upstreamgateway.RunningLine(main.Process.Pid))
 			}); err != nil {
