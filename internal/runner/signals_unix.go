@@ -46,6 +46,16 @@ func killChild(child *exec.Cmd) error {
 	return nil
 }
 
+// processGroups: the gateway leads a process group of its own
+// (configureChild), which the runner records for the next one.
+const processGroups = true
+
+// ownGroup is the runner's own process group.
+func ownGroup() int { return syscall.Getpgrp() }
+
+// killGroup kills every process of group pgid.
+func killGroup(pgid int) error { return syscall.Kill(-pgid, syscall.SIGKILL) }
+
 // terminateSignal is what a stop from a service manager is.
 var terminateSignal os.Signal = syscall.SIGTERM
 
