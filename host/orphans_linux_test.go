@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -61,7 +62,9 @@ func waitFile(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // procs alive|gone PIDFILE... checks the processes whose pids the files
-// hold: alive, now; gone (dead or a zombie), within 10 s.
+// hold: alive, now; gone (dead or a zombie), within 10 s. One not gone by
+// then is killed as the script fails (the script started it), so a
+// failure leaves nothing behind.
 func procs(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 2 || (args[0] != "alive" && args[0] != "gone") {
 		ts.Fatalf("usage: procs alive|gone PIDFILE...")
@@ -76,6 +79,7 @@ func procs(ts *testscript.TestScript, neg bool, args []string) {
 		}
 		if err := wait.For(context.Background(), fmt.Sprintf("process %d (%s) to be gone", pid, f), 10*time.Second,
 			func() bool { return !gateway.Alive(pid) }); err != nil {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
 			ts.Fatalf("%v", err)
 		}
 	}
