@@ -27,7 +27,7 @@ import (
 // in a profile's folder: each must be a regular file of the home's owner
 // that nobody else may write.
 var profileFiles = []string{gateway.StateFile, gateway.PIDFile, gateway.LockFile, gateway.RunnerPIDFile, gateway.RunnerLockFile,
-	gateway.PlannedStopFile, gateway.TakeoverFile, gateway.RunnerTakeoverFile, registration.File}
+	gateway.RunnerGroupFile, gateway.PlannedStopFile, gateway.TakeoverFile, gateway.RunnerTakeoverFile, registration.File}
 
 // maxLogEntries bounds the walk of a logs folder.
 const maxLogEntries = 2000

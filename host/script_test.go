@@ -132,6 +132,9 @@ func TestScripts(t *testing.T) {
 			"noorphans":      noOrphans,
 			"waitplugin":     waitPlugin,
 			"waitstate":      waitState,
+			"waitfile":       waitFile,
+			"procs":          procs,
+			"socketdir":      socketDir,
 		},
 	})
 }

@@ -25,10 +25,12 @@ func execGateway(root string, argv []string) error {
 
 // configureRelayed keeps the gateway in the runner's process group, so a
 // service manager that ends the job's group (launchd does) ends it too, and
-// has the kernel stop it should the runner die first (Linux).
+// has the kernel stop it should the runner die first (Linux). SIGTERM, not
+// SIGKILL: a hermes-protocol gateway takes a SIGTERM without a marker for a
+// stop from outside and records it as one.
 func configureRelayed(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{}
-	setParentDeathSignal(cmd.SysProcAttr)
+	setParentDeathSignal(cmd.SysProcAttr, syscall.SIGTERM)
 }
 
 // relaySignal passes a signal on as it came.

@@ -288,6 +288,9 @@ func (r *runner) run() (int, error) {
 		return gateway.ExitFailed, err
 	}
 	defer l.Unlock()
+	if err := r.endLeftover(); err != nil {
+		return gateway.ExitFailed, err
+	}
 	self := os.Getpid()
 	if rec, _ := claim.ReadPIDRecord(r.Dir); rec != nil && rec.PID != self {
 		why := rec.Stale()
@@ -333,6 +336,9 @@ func (r *runner) run() (int, error) {
 		}
 		return gateway.ExitFailed, fmt.Errorf("start the gateway program %q: %w", r.Argv[0], err)
 	}
+	// Removed once the gateway is waited for, on every path below (and
+	// before the lock is released); only a runner that is killed leaves it.
+	defer r.recordGroup(child.Process.Pid)()
 	r.update(map[string]any{gateway.KeyGatewayState: gateway.GatewayRunning, "child_pid": child.Process.Pid})
 	r.Log.Debug("gateway started", "pid", child.Process.Pid, "argv", r.Argv)
 

@@ -6,4 +6,4 @@ import "syscall"
 
 // setParentDeathSignal has no kernel support here; the runner's own exit
 // paths stop the gateway.
-func setParentDeathSignal(*syscall.SysProcAttr) {}
+func setParentDeathSignal(*syscall.SysProcAttr, syscall.Signal) {}

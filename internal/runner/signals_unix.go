@@ -23,9 +23,15 @@ func isTerminate(sig os.Signal) bool { return sig == syscall.SIGTERM }
 // configureChild puts the gateway in a process group of its own, so it gets
 // exactly the signals the runner forwards (not a terminal's Ctrl-C as
 // well), and so a kill reaches everything it started.
+//
+// Should the runner die without stopping it, the kernel kills it: SIGKILL,
+// since a runner dies so only when its manager's stop budget ran out (the
+// drain with it) or the OOM killer struck; every ordinary stop goes
+// through the runner's forwarding and drain. A gateway that ignored a
+// SIGTERM here would run on beside the next runner's.
 func configureChild(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	setParentDeathSignal(cmd.SysProcAttr)
+	setParentDeathSignal(cmd.SysProcAttr, syscall.SIGKILL)
 }
 
 func forward(child *exec.Cmd, sig os.Signal) error { return child.Process.Signal(sig) }
@@ -39,6 +45,16 @@ func killChild(child *exec.Cmd) error {
 	}
 	return nil
 }
+
+// processGroups: the gateway leads a process group of its own
+// (configureChild), which the runner records for the next one.
+const processGroups = true
+
+// ownGroup is the runner's own process group.
+func ownGroup() int { return syscall.Getpgrp() }
+
+// killGroup kills every process of group pgid.
+func killGroup(pgid int) error { return syscall.Kill(-pgid, syscall.SIGKILL) }
 
 // terminateSignal is what a stop from a service manager is.
 var terminateSignal os.Signal = syscall.SIGTERM

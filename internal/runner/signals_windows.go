@@ -3,6 +3,7 @@
 package runner
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -53,6 +54,13 @@ func forward(*exec.Cmd, os.Signal) error { return nil }
 // Windows: the gateway is ended.
 func terminateChild(child *exec.Cmd) error { return child.Process.Kill() }
 func killChild(child *exec.Cmd) error      { return child.Process.Kill() }
+
+// processGroups: Windows has none the runner could record or kill.
+const processGroups = false
+
+func ownGroup() int { return -1 }
+
+func killGroup(int) error { return errors.New("process groups cannot be killed on Windows") }
 
 // terminateSignal is what a stop from the service wrapper is.
 var terminateSignal os.Signal = stopRequest{}

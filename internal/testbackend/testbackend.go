@@ -30,6 +30,13 @@
 //	           leave EX_CONFIG), otherwise starting (being restarted)
 //	crashloop  it runs, then dies with exit 1 and comes back under a new
 //	           pid with one more restart, every 50 ms
+//
+// TESTBACKEND_TOOL=DIR in a profile's environment makes each of its
+// lifecycle calls (start, stop, restart) run a tool that hangs, through the
+// SDK's tool runner as a real backend runs s6-svc or systemctl: `sleep
+// 300`, until the call's context ends. Before it does, the plugin writes
+// into DIR its own pid (plugin.pid) and its host's (host.pid), and the tool
+// its pid (tool.pid, last), so tests can see what a killed host leaves.
 package testbackend
 
 import (
@@ -48,6 +55,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/nousresearch/hermes-service/shared/backend"
 	"github.com/nousresearch/hermes-service/shared/plugin"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
@@ -80,6 +88,16 @@ type entry struct {
 // GatewayFate is the environment variable a profile's gateway environment
 // sets to make its pretend gateway misbehave (see the package comment).
 const GatewayFate = "TESTBACKEND_GATEWAY"
+
+// ToolFate is the environment variable a profile's gateway environment
+// sets to make its lifecycle calls run a hanging tool (see the package
+// comment); ToolPIDFile, PluginPIDFile and HostPIDFile are what it writes.
+const (
+	ToolFate      = "TESTBACKEND_TOOL"
+	ToolPIDFile   = "tool.pid"
+	PluginPIDFile = "plugin.pid"
+	HostPIDFile   = "host.pid"
+)
 
 // CrashPeriod is how long a crashloop gateway lives before it dies and is
 // brought back.
@@ -265,6 +283,9 @@ func start(e *entry) {
 
 func (b *Backend) lifecycle(ctx context.Context, op, profile string, fn func(*entry)) error {
 	if err := b.trigger(ctx, op, profile); err != nil {
+		return err
+	}
+	if err := b.runTool(ctx, profile); err != nil {
 		return err
 	}
 	return b.with(func(s map[string]*entry) error {
@@ -558,4 +579,40 @@ func (b *Backend) Diagnose(ctx context.Context, o service.DiagnoseOptions) ([]se
 				Detail: "old on purpose", Fix: "nothing to do: it still works"})
 	}
 	return out, nil
+}
+
+// runTool runs the hanging tool of a profile whose environment sets
+// ToolFate: through backend.Base.RunTool, so it starts as every backend's
+// tools do (on Linux, killed by the kernel when the plugin dies).
+func (b *Backend) runTool(ctx context.Context, profile string) error {
+	var dir string
+	if err := b.with(func(s map[string]*entry) error {
+		if e := s[profile]; e != nil {
+			dir = e.Env[ToolFate]
+		}
+		return nil
+	}); err != nil || dir == "" {
+		return err
+	}
+	for name, pid := range map[string]int{PluginPIDFile: os.Getpid(), HostPIDFile: os.Getppid()} {
+		if err := writePID(filepath.Join(dir, name), pid); err != nil {
+			return err
+		}
+	}
+	tools := backend.NewBaseFor(backend.Identity{Kind: Kind}, "", plugin.Logger())
+	// The tool writes its pid as writePID does (a whole file or none),
+	// then becomes sleep under that pid.
+	script := `echo $$ > "$1/.` + ToolPIDFile + `" && mv "$1/.` + ToolPIDFile + `" "$1/` + ToolPIDFile + `" && exec sleep 300`
+	_, err := tools.RunTool(ctx, backend.Tool{Path: "/bin/sh", Args: []string{"-c", script, "sh", dir}, Service: "test-" + profile,
+		Action: "the test backend's hanging tool"})
+	return err
+}
+
+// writePID writes pid to path whole: a reader never sees half of it.
+func writePID(path string, pid int) error {
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path))
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

@@ -97,8 +97,12 @@ const (
 	LockFile  = "gateway.lock"
 	// RunnerPIDFile and RunnerLockFile are a plain-protocol runner's claim:
 	// names upstream never reads.
-	RunnerPIDFile   = ".hermes-runner.pid"
-	RunnerLockFile  = ".hermes-runner.lock"
+	RunnerPIDFile  = ".hermes-runner.pid"
+	RunnerLockFile = ".hermes-runner.lock"
+	// RunnerGroupFile is a plain-protocol runner's record of its gateway's
+	// process group (ChildGroup), so the next runner can end what a killed
+	// one left behind.
+	RunnerGroupFile = ".hermes-runner.group"
 	PlannedStopFile = ".gateway-planned-stop.json"
 	// TakeoverFile is upstream's --replace marker: written by a `gateway run
 	// --replace` naming the gateway it is about to SIGTERM, which then exits

@@ -37,7 +37,7 @@ func planted(t *testing.T) (root, work, outside, victim string) {
 // refused, and what it points at is left alone.
 func TestEveryWriterRefusesASymlink(t *testing.T) {
 	root, work, outside, victim := planted(t)
-	for _, name := range []string{StateFile, PlannedStopFile, RunnerTakeoverFile, RunnerPIDFile, RunnerLockFile, LockFile} {
+	for _, name := range []string{StateFile, PlannedStopFile, RunnerTakeoverFile, RunnerPIDFile, RunnerLockFile, RunnerGroupFile, LockFile} {
 		if err := os.Symlink(victim, filepath.Join(work, name)); err != nil {
 			t.Fatal(err)
 		}
@@ -48,10 +48,11 @@ func TestEveryWriterRefusesASymlink(t *testing.T) {
 	linked := filepath.Join(root, "profiles", "linked")
 	for _, dir := range []string{work, linked} {
 		for what, err := range map[string]error{
-			"UpdateState":    UpdateState(dir, map[string]any{KeyDesiredState: "running"}),
-			"WriteMarker":    WriteMarker(dir, os.Getpid()),
-			"RunnerTakeover": WriteRunnerTakeover(dir, os.Getpid()),
-			"WritePIDRecord": Runner.WritePIDRecord(dir, NewPIDRecord(dir)),
+			"UpdateState":     UpdateState(dir, map[string]any{KeyDesiredState: "running"}),
+			"WriteMarker":     WriteMarker(dir, os.Getpid()),
+			"RunnerTakeover":  WriteRunnerTakeover(dir, os.Getpid()),
+			"WritePIDRecord":  Runner.WritePIDRecord(dir, NewPIDRecord(dir)),
+			"WriteChildGroup": WriteChildGroup(dir, NewChildGroup(os.Getpid())),
 		} {
 			if !errors.Is(err, homefs.ErrUnsafe) {
 				t.Errorf("%s in %s: %v", what, dir, err)
@@ -62,6 +63,9 @@ func TestEveryWriterRefusesASymlink(t *testing.T) {
 		}
 		if _, err := Runner.ReadPIDRecord(dir); !errors.Is(err, homefs.ErrUnsafe) {
 			t.Errorf("ReadPIDRecord in %s: %v", dir, err)
+		}
+		if _, err := ReadChildGroup(dir); !errors.Is(err, homefs.ErrUnsafe) {
+			t.Errorf("ReadChildGroup in %s: %v", dir, err)
 		}
 		if _, err := ReadState(dir); !errors.Is(err, homefs.ErrUnsafe) {
 			t.Errorf("ReadState in %s: %v", dir, err)

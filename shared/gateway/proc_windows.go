@@ -33,3 +33,9 @@ func alive(pid int) bool {
 	}
 	return code == stillActive
 }
+
+// bootID is unknown here.
+func bootID() string { return "" }
+
+// groupMembers: Windows has no process groups of this kind.
+func groupMembers(int) ([]member, bool) { return nil, false }

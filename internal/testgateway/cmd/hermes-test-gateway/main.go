@@ -8,6 +8,12 @@
 //	TESTGATEWAY_DRAIN=D        on SIGTERM or SIGINT, drain for D (a Go
 //	                           duration) before it exits, as a gateway
 //	                           finishing its work would
+//	TESTGATEWAY_GRANDCHILD=PATH  start a child of its own in its process
+//	                           group, a copy of itself that ignores SIGTERM
+//	                           and SIGINT and only sleeps, and write that
+//	                           child's pid to PATH once it runs (as a
+//	                           gateway's helper would outlive a gateway
+//	                           that was killed)
 //
 // It prints a line per event, so a test can follow it on stdout.
 package main
@@ -15,14 +21,23 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 )
 
+// grandchildRole is the environment of the copy TESTGATEWAY_GRANDCHILD
+// starts.
+const grandchildRole = "TESTGATEWAY_ROLE=grandchild"
+
 func main() {
+	if os.Getenv("TESTGATEWAY_ROLE") == "grandchild" {
+		grandchild()
+	}
 	for _, a := range os.Args[1:] {
 		if a == "--help" || a == "-h" {
 			// A program asked for its help prints it and starts nothing.
@@ -43,6 +58,12 @@ func main() {
 	}
 	if path := os.Getenv("TESTGATEWAY_PIDFILE"); path != "" {
 		if err := os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+	}
+	if path := os.Getenv("TESTGATEWAY_GRANDCHILD"); path != "" {
+		if err := startGrandchild(path); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}
@@ -71,5 +92,44 @@ func main() {
 				os.Exit(0)
 			}
 		}
+	}
+}
+
+// startGrandchild starts the copy of itself and waits until it has written
+// its pid to path: a test reading "test gateway started" finds it there.
+func startGrandchild(path string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(self)
+	// Output to /dev/null: it must not hold the runner's output open.
+	cmd.Env = append(os.Environ(), grandchildRole, "TESTGATEWAY_GRANDCHILD=", "TESTGATEWAY_PIDFILE="+path)
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if data, err := os.ReadFile(path); err == nil && len(data) > 0 {
+			fmt.Printf("test gateway started a grandchild pid=%d\n", cmd.Process.Pid)
+			return nil
+		}
+	}
+	return fmt.Errorf("the grandchild wrote no pid to %s", path)
+}
+
+// grandchild is the copy: it writes its pid (atomically, so a reader never
+// sees half of it) and sleeps until it is killed.
+func grandchild() {
+	signal.Ignore(syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	path := os.Getenv("TESTGATEWAY_PIDFILE")
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		os.Exit(2)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Exit(2)
+	}
+	for {
+		time.Sleep(time.Hour)
 	}
 }
