@@ -167,7 +167,8 @@ cmd_init() {
 	mount -t proc proc "$root/proc"
 
 	# The container's environment, as s6-overlay keeps it: a file per
-	# variable, read back by with-contenv.
+	# variable, read back by with-contenv (s6-envdir: an empty file unsets
+	# its variable, so KEY= with nothing after it is no variable inside).
 	envdir="$root/run/s6/container_environment"
 	printf '%s' "$CONTAINER_PATH" >"$envdir/PATH"
 	printf '%s' "$VOLUME_AT" >"$envdir/HERMES_HOME"

@@ -446,6 +446,20 @@ func (c *container) environ(pid int) (map[string]string, error) {
 	return env, nil
 }
 
+// uid is the real uid of a process of the container, by its pid there.
+func (c *container) uid(pid int) (int, error) {
+	data, err := os.ReadFile(c.inside(fmt.Sprintf("/proc/%d/status", pid)))
+	if err != nil {
+		return -1, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && f[0] == "Uid:" {
+			return strconv.Atoi(f[1])
+		}
+	}
+	return -1, errors.New("no Uid line in its status")
+}
+
 // status is one profile of hermes gateway status --all --json.
 type status struct {
 	Profile      string  `json:"profile"`

@@ -267,7 +267,7 @@ func (tr *tier) waitSettled() {
 
 // checkRunning checks each profile against what the operator registered:
 // status's exit code, the slot's run script and the registration file as
-// registered, and a running gateway's environment.
+// registered, and a running gateway's user and environment.
 func (tr *tier) checkRunning() {
 	tr.t.Helper()
 	sts := tr.c.statuses()
@@ -285,12 +285,18 @@ func (tr *tier) checkRunning() {
 		if got := tr.registrationOf(p); got != tr.regs[p.name] {
 			tr.t.Errorf("%s's %s changed:\nregistered: %s\nnow: %s", p.name, registration.File, tr.regs[p.name], got)
 		}
-		if p.stopped || len(p.env) == 0 {
+		if p.stopped {
 			continue
 		}
 		pid, err := tr.gatewayPID(p, sts[p.name])
 		if err != nil {
 			tr.t.Errorf("%s's gateway: %v", p.name, err)
+			continue
+		}
+		if uid, err := tr.c.uid(pid); err != nil || uid != layout.uid {
+			tr.t.Errorf("%s's gateway (pid %d) runs as uid %d (%v), want the service user's %d", p.name, pid, uid, err, layout.uid)
+		}
+		if len(p.env) == 0 {
 			continue
 		}
 		env, err := tr.c.environ(pid)
