@@ -30,7 +30,7 @@ FAULT_USER  := hermes-fault
 WINE_KIT    := ../shared/tools/wine/setup.sh
 WINEPREFIX_DIR ?= $(CURDIR)/.wine
 
-.PHONY: all build demo deps test vet fmt-check unit fault wine-test release-test dist proto proto-check bench
+.PHONY: all build demo deps test vet fmt-check unit fault container wine-test release-test dist proto proto-check bench
 
 all: build
 
@@ -48,7 +48,7 @@ demo:
 # test is what CI runs: formatting, vet on every OS we ship for, the race-
 # enabled unit and integration tests, and proof that the committed generated
 # code is what the pinned generators produce.
-test: deps fmt-check vet proto-check demo wine-test release-test unit fault
+test: deps fmt-check vet proto-check demo wine-test release-test unit fault container
 
 # deps installs what the tests run for real, from Debian's packages when
 # missing: s6 (s6-svscan and its tools), systemd (for systemd-analyze
@@ -79,7 +79,7 @@ vet:
 	cd release && $(GO) vet ./...
 
 unit:
-	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /internal/faultsuite)
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -e /internal/faultsuite -e /internal/containertier)
 
 # fault runs the privilege-boundary fault suite: hermes as root beside the
 # unprivileged $(FAULT_USER). The test binary is built as the caller and
@@ -90,6 +90,20 @@ fault: deps
 	cd internal/faultsuite && $(SUDO) env PATH="$$PATH" GOFLAGS="$$GOFLAGS" "$$tmp/fault.test" -test.count=1 -test.v > "$$tmp/out" 2>&1; \
 	status=$$?; grep -v '^=== RUN' "$$tmp/out" | grep -E '^(--- |    --- |FAIL|ok|PASS)|_test.go' | grep -v -- '--- PASS' ; \
 	echo "fault suite: $$(grep -cE '^ +--- PASS' "$$tmp/out") cases passed, $$(grep -cE '^ +--- FAIL' "$$tmp/out") failed"; \
+	rm -rf "$$tmp"; exit $$status
+
+# container runs the container tier: hermes in containers laid out like
+# upstream's image, s6-svscan their PID 1 (scripts/container.sh, no Docker),
+# restarted in every docker stop form. Built as the caller, run as root like
+# fault; it prints its cases and its wall time.
+container: deps
+	@tmp="$$(mktemp -d)"; chmod 755 "$$tmp"; \
+	$(GO) test -race -c -o "$$tmp/container.test" ./internal/containertier || exit 1; \
+	start=$$(date +%s.%N); \
+	cd internal/containertier && $(SUDO) env PATH="$$PATH" GOFLAGS="$$GOFLAGS" "$$tmp/container.test" -test.count=1 -test.v -test.timeout 10m > "$$tmp/out" 2>&1; \
+	status=$$?; took=$$(awk -v s="$$start" -v e="$$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }'); \
+	grep -v '^=== RUN' "$$tmp/out" | grep -E '^(--- |    --- |FAIL|ok|PASS|panic)|_test.go' | grep -v -- '--- PASS' ; \
+	echo "container tier: $$(grep -cE -- '--- PASS' "$$tmp/out") tests and cases passed, $$(grep -cE -- '--- FAIL' "$$tmp/out") failed, in $$took s"; \
 	rm -rf "$$tmp"; exit $$status
 
 # wine-test runs the Windows backend against a real Service Control Manager,
