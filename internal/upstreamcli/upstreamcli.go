@@ -67,12 +67,25 @@ func (f Finder) Find() ([]string, error) {
 		}
 		return []string{path}, nil
 	}
-	if python, err := absolute("python3"); err == nil {
-		if exec.Command(python, "-c", "import "+pythonModule).Run() == nil {
-			return []string{python, "-m", pythonModule}, nil
-		}
+	if python, err := absolute("python3"); err == nil && imports(python) {
+		return []string{python, "-m", pythonModule}, nil
 	}
 	return nil, &NotFoundError{}
+}
+
+// importable keeps each Python's answer for this process: starting Python
+// takes 30 ms to a second (a pyenv shim), and a boot's reconcile asks for
+// every profile registered without settings of ours.
+var importable sync.Map // python path -> bool
+
+// imports reports whether python can import upstream's CLI module.
+func imports(python string) bool {
+	if v, ok := importable.Load(python); ok {
+		return v.(bool)
+	}
+	ok := exec.Command(python, "-c", "import "+pythonModule).Run() == nil
+	importable.Store(python, ok)
+	return ok
 }
 
 // ours says whether path is this program or another build of this project.
