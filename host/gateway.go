@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -72,6 +73,8 @@ func gatewayCommand() *cli.Command {
 					profileFlag(""),
 					&cli.BoolFlag{Name: "start-now", Value: true, Usage: "start the gateway once registered"},
 					&cli.BoolFlag{Name: "no-start-now", Aliases: []string{"no-start"}, Usage: "register it down, without starting it"},
+					&cli.BoolFlag{Name: "force", Usage: "replace the settings of a profile registered already (program, protocol, --env, stop timeout); " +
+						"its gateway restarts only when they changed"},
 					envFlag(),
 					protocolFlag(), gatewayCommandFlag(), stopTimeoutFlag(),
 				},
@@ -346,7 +349,7 @@ func serviceArgv(profile string, g gatewayProgram) ([]string, error) {
 // (gateway.DrainWithin). Under hermes the gateway replaces the runner and
 // drains by its own clock; the budget is the service manager's alone.
 func runnerLine(profile string, set registration.Settings) ([]string, error) {
-	exe, err := os.Executable()
+	exe, err := executable()
 	if err != nil {
 		return nil, &ConfigError{Err: fmt.Errorf("cannot find the hermes executable to put in the service: %w", err)}
 	}
@@ -365,6 +368,10 @@ func runnerLine(profile string, set registration.Settings) ([]string, error) {
 	flags = append(flags, gateway.FlagProtocol, protocol, gateway.ProgramSeparator)
 	return gateway.RunnerArgv(exe, profile, append(flags, set.Program...)...), nil
 }
+
+// executable is this hermes binary's path, asked of the kernel once: a
+// boot's reconcile needs it for every profile.
+var executable = sync.OnceValues(os.Executable)
 
 // settingsOf are the registration settings a runner line, env and stop
 // budget carry.
@@ -386,8 +393,12 @@ func upstream() upstreamcli.Finder {
 // no settings of ours (a boot's reconcile of a profile made by upstream's
 // CLI): upstream's gateway under the hermes protocol when its CLI is here,
 // else the runner's plain default, the program from the environment.
-func defaultLine(profile string) ([]string, error) {
-	if cli, err := upstream().Find(); err == nil {
+func defaultLine(profile string) ([]string, error) { return defaultLineWith(upstream().Find, profile) }
+
+// defaultLineWith is defaultLine with upstream's CLI found by find (a boot's
+// reconcile looks once for all its profiles).
+func defaultLineWith(find func() ([]string, error), profile string) ([]string, error) {
+	if cli, err := find(); err == nil {
 		return runnerLine(profile, registration.Settings{Protocol: gateway.ProtocolHermes, Program: upstreamcli.GatewayRun(cli, profile)})
 	}
 	return runnerLine(profile, registration.Settings{})
@@ -699,7 +710,7 @@ func register(c *cli.Context) error {
 		}
 		err = runRegister(s.ctx, m, registerOptions{Profile: s.profile, Out: s.stdout,
 			RegisterOptions: service.RegisterOptions{StartNow: onOff(c, "start-now"), Env: env, Command: argv,
-				StopTimeout: program.StopTimeout}})
+				StopTimeout: program.StopTimeout, Force: c.Bool("force")}})
 		if err != nil {
 			undo()
 		}

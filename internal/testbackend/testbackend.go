@@ -428,12 +428,16 @@ func (b *Backend) Register(ctx context.Context, profile string, o service.Regist
 		return &service.AlreadyExistsError{Profile: profile, Service: "test-" + profile}
 	}
 	return b.with(func(s map[string]*entry) error {
-		if s[profile] != nil {
+		old := s[profile]
+		if old != nil && !o.Force {
 			return &service.AlreadyExistsError{Profile: profile, Service: "test-" + profile,
-				HintText: "unregister it first: hermes -p " + profile + " gateway unregister"}
+				HintText: "change its settings with hermes -p " + profile + " gateway register --force"}
 		}
 		e := &entry{Registered: true, Env: o.Env, Command: o.Command, StopTimeoutMS: o.StopTimeout.Milliseconds(),
 			Desired: service.DesiredStopped}
+		if old != nil { // --force keeps what runs running
+			e.Running, e.Desired, e.PID, e.Since = old.Running, old.Desired, old.PID, old.Since
+		}
 		if o.StartNow {
 			start(e)
 		}

@@ -170,7 +170,7 @@ func (c *client) Statuses(ctx context.Context, profiles []string) ([]service.Sta
 func (c *client) Register(ctx context.Context, profile string, o service.RegisterOptions) error {
 	_, err := call(c, ctx, "register", c.rpc.Register,
 		&pb.RegisterRequest{Profile: profile, StartNow: o.StartNow, Env: o.Env, Command: o.Command,
-			StopTimeoutMs: o.StopTimeout.Milliseconds()}, profile)
+			StopTimeoutMs: o.StopTimeout.Milliseconds(), Force: o.Force}, profile)
 	return err
 }
 

@@ -295,7 +295,7 @@ func (s *server) Register(ctx context.Context, req *pb.RegisterRequest) (*pb.Reg
 // registerOptions are a register request's options.
 func registerOptions(req *pb.RegisterRequest) service.RegisterOptions {
 	return service.RegisterOptions{StartNow: req.GetStartNow(), Env: cloneEnv(req.GetEnv()), Command: req.GetCommand(),
-		StopTimeout: stopTimeout(req.GetStopTimeoutMs())}
+		StopTimeout: stopTimeout(req.GetStopTimeoutMs()), Force: req.GetForce()}
 }
 
 // stopTimeout is a request's stop_timeout_ms as a duration; one past what

@@ -164,6 +164,10 @@ type RegisterOptions struct {
 	Command []string
 	// StopTimeout is as in InstallOptions.
 	StopTimeout time.Duration
+	// Force replaces an existing registration's definition with this one,
+	// restarting a running gateway only when the definition changed;
+	// without it an existing registration is an *AlreadyExistsError.
+	Force bool
 }
 
 // DefaultLogLines is how many recent lines Logs sends when not told.

@@ -980,6 +980,9 @@ type RegisterRequest struct {
 	Command  []string               `protobuf:"bytes,4,rep,name=command,proto3" json:"command,omitempty"`
 	// stop_timeout_ms is as in InstallRequest.
 	StopTimeoutMs int64 `protobuf:"varint,5,opt,name=stop_timeout_ms,json=stopTimeoutMs,proto3" json:"stop_timeout_ms,omitempty"`
+	// force replaces an existing registration's definition with this one
+	// (ignored by Reconcile, which always brings a slot to its entry).
+	Force         bool `protobuf:"varint,6,opt,name=force,proto3" json:"force,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1047,6 +1050,13 @@ func (x *RegisterRequest) GetStopTimeoutMs() int64 {
 		return x.StopTimeoutMs
 	}
 	return 0
+}
+
+func (x *RegisterRequest) GetForce() bool {
+	if x != nil {
+		return x.Force
+	}
+	return false
 }
 
 type RegisterResponse struct {
@@ -2466,13 +2476,14 @@ const file_hermes_service_v1_service_proto_rawDesc = "" +
 	"\x0fStatusesRequest\x12\x1a\n" +
 	"\bprofiles\x18\x01 \x03(\tR\bprofiles\"I\n" +
 	"\x10StatusesResponse\x125\n" +
-	"\bstatuses\x18\x01 \x03(\v2\x19.hermes.service.v1.StatusR\bstatuses\"\x81\x02\n" +
+	"\bstatuses\x18\x01 \x03(\v2\x19.hermes.service.v1.StatusR\bstatuses\"\x97\x02\n" +
 	"\x0fRegisterRequest\x12\x18\n" +
 	"\aprofile\x18\x01 \x01(\tR\aprofile\x12\x1b\n" +
 	"\tstart_now\x18\x02 \x01(\bR\bstartNow\x12=\n" +
 	"\x03env\x18\x03 \x03(\v2+.hermes.service.v1.RegisterRequest.EnvEntryR\x03env\x12\x18\n" +
 	"\acommand\x18\x04 \x03(\tR\acommand\x12&\n" +
-	"\x0fstop_timeout_ms\x18\x05 \x01(\x03R\rstopTimeoutMs\x1a6\n" +
+	"\x0fstop_timeout_ms\x18\x05 \x01(\x03R\rstopTimeoutMs\x12\x14\n" +
+	"\x05force\x18\x06 \x01(\bR\x05force\x1a6\n" +
 	"\bEnvEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x12\n" +
