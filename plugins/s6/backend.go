@@ -75,7 +75,24 @@ func (b *Backend) lockProfile(ctx context.Context, profile string) (func(), erro
 		return nil, err
 	}
 	defer scan.Close()
+	return b.lockProfileIn(ctx, scan, profile)
+}
+
+// lockProfileIn is lockProfile with the scandir held open (scan).
+func (b *Backend) lockProfileIn(ctx context.Context, scan *os.File, profile string) (func(), error) {
 	name := "." + slotName(profile) + ".lock"
+	// One try first: a lock no one holds is the common case, and the bound
+	// of the wait (which reads the slot's stop budget) is only needed when
+	// someone does.
+	tried, cancel := context.WithCancel(ctx)
+	cancel()
+	l, err := lockAt(tried, scan, name)
+	if err == nil && same(l, scan, name) {
+		return func() { _ = l.Close() }, nil
+	}
+	if l != nil {
+		_ = l.Close()
+	}
 	limit := b.profileLockWait(profile)
 	lockCtx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
@@ -258,11 +275,17 @@ func (b *Backend) retire(ctx context.Context, dir string) {
 
 func (b *Backend) exists(profile string) error {
 	return &service.AlreadyExistsError{Profile: profile, Service: slotName(profile),
-		HintText: "it is registered already; start it (" + gateway.CommandHint(profile, "start") + "), or unregister it first"}
+		HintText: "it is registered already: start it (" + gateway.CommandHint(profile, "start") + "), or change its settings with " +
+			gateway.CommandHint(profile, "register") + " --force and the options it needs"}
 }
 
 // Register publishes the profile's slot and has s6-svscan pick it up. A
 // failed rescan takes the slot away again: nothing half-registered stays.
+// A registered profile is an *service.AlreadyExistsError, with two
+// exceptions: with Force its slot is brought to this registration
+// (update), and a slot that is already this registration but has no
+// supervisor (a register killed between placing it and the rescan) is
+// repaired: rescanned, and started when asked.
 func (b *Backend) Register(ctx context.Context, profile string, opts service.RegisterOptions) error {
 	if err := service.ValidateProfile(profile); err != nil {
 		return err
@@ -277,7 +300,7 @@ func (b *Backend) Register(ctx context.Context, profile string, opts service.Reg
 	}
 	defer unlock()
 	if b.registered(profile) {
-		return b.exists(profile)
+		return b.registerAgain(ctx, profile, argv, opts)
 	}
 	if _, err := b.publish(profile, argv, opts, false); err != nil {
 		return err
@@ -294,11 +317,144 @@ func (b *Backend) Register(ctx context.Context, profile string, opts service.Reg
 	return nil
 }
 
-// Reconcile registers every entry, replacing what is there, removes the
-// staging folders interrupted registrations left, and has s6-svscan rescan
-// once. Every entry is checked first: one the scripts cannot carry (its
-// settings are read back from the home, which its owner may have edited)
-// refuses the whole call before anything is touched.
+// registerAgain is Register of a profile whose slot exists (see Register).
+func (b *Backend) registerAgain(ctx context.Context, profile string, argv []string, opts service.RegisterOptions) error {
+	if !opts.Force {
+		changed, err := b.changed(profile, argv, opts)
+		if err != nil {
+			return err
+		}
+		if len(changed) > 0 || b.supervised(ctx, profile) {
+			return b.exists(profile)
+		}
+		b.Log().Info("repairing a slot s6-svscan never picked up", "slot", b.cfg.slot(profile))
+	} else if displaced, err := b.update(ctx, profile, argv, opts); err != nil {
+		return err
+	} else if displaced != "" {
+		defer b.retire(ctx, displaced)
+		if err := b.svscanctl(ctx, slotName(profile), "-an"); err != nil {
+			return err
+		}
+	}
+	if err := b.ensureSupervised(ctx, profile); err != nil {
+		return err
+	}
+	if opts.StartNow {
+		return b.up(ctx, profile)
+	}
+	return nil
+}
+
+// changed is what of the registration's definition the profile's slot
+// does not hold (changedFiles).
+func (b *Backend) changed(profile string, argv []string, opts service.RegisterOptions) ([]slotFile, error) {
+	slot, err := b.cfg.openSlot(profile)
+	if err != nil {
+		return nil, err
+	}
+	defer slot.Close()
+	return changedFiles(slot, b.cfg.definition(profile, argv, opts.Env, opts.StopTimeout))
+}
+
+// update brings the profile's existing slot to a registration: only the
+// files that differ are rewritten, in place, and only what they belong to
+// is restarted, when it runs: the gateway for its scripts, the logger for
+// its own. A slot untouched keeps its supervisor and its gateway. One that
+// cannot be rewritten in place (a folder missing from it) is swapped for
+// a whole new one, left at displaced for the caller to retire once
+// s6-svscan has rescanned.
+func (b *Backend) update(ctx context.Context, profile string, argv []string, opts service.RegisterOptions) (displaced string, err error) {
+	slot, err := b.cfg.openSlot(profile)
+	if err != nil {
+		return "", err
+	}
+	defer slot.Close()
+	return b.updateIn(ctx, slot, profile, argv, opts)
+}
+
+// updateIn is update with the slot held open.
+func (b *Backend) updateIn(ctx context.Context, slot *os.File, profile string, argv []string, opts service.RegisterOptions) (displaced string, err error) {
+	changed, err := changedFiles(slot, b.cfg.definition(profile, argv, opts.Env, opts.StopTimeout))
+	if err != nil || len(changed) == 0 {
+		return "", err
+	}
+	err = rewrite(slot, changed)
+	var unsafe *unsafeError
+	if errors.As(err, &unsafe) {
+		return "", err
+	}
+	if err != nil {
+		b.Log().Warn("could not update the slot in place; replacing it", "slot", b.cfg.slot(profile), "error", err)
+		return b.publish(profile, argv, opts, true)
+	}
+	b.Log().Info("updated the slot", "slot", b.cfg.slot(profile), "files", len(changed))
+	svc, logger := touches(changed)
+	for _, sub := range []string{"", "log"} {
+		if (sub == "" && !svc) || (sub == "log" && !logger) {
+			continue
+		}
+		// s6-svc -t only acts on a service that is up: a down one reads
+		// its new scripts when it next starts.
+		if _, err := b.runInSlot(ctx, profile, sub, "s6-svc", "-t"); err != nil {
+			b.Log().Debug("no restart after the update (no supervisor yet?)", "slot", b.cfg.slot(profile), "sub", sub, "error", err)
+		}
+	}
+	return "", nil
+}
+
+// supervised reports whether an s6-supervise runs on the profile's slot
+// (s6-svok: its control FIFO has a reader).
+func (b *Backend) supervised(ctx context.Context, profile string) bool {
+	ctx, cancel := context.WithTimeout(ctx, svstatTimeout)
+	defer cancel()
+	_, err := b.runOnSlot(ctx, profile, "s6-svok")
+	return err == nil
+}
+
+// superviseWait bounds the wait for s6-svscan to start a slot's
+// supervisor after a rescan: it does at once.
+const superviseWait = 10 * time.Second
+
+// ensureSupervised gives a slot that sits in the scandir without a
+// supervisor (a register killed between placing it and the rescan) one: a
+// rescan, then the wait for s6-supervise.
+func (b *Backend) ensureSupervised(ctx context.Context, profile string) error {
+	if b.supervised(ctx, profile) {
+		return nil
+	}
+	b.Log().Info("the slot has no supervisor; asking s6-svscan to rescan", "slot", b.cfg.slot(profile))
+	if err := b.svscanctl(ctx, slotName(profile), "-a"); err != nil {
+		return err
+	}
+	return wait.Poll{What: "s6-supervise to take " + b.cfg.slot(profile), Timeout: superviseWait}.Until(ctx, func() (bool, error) {
+		return b.supervised(ctx, profile), nil
+	})
+}
+
+// up brings the gateway up and records the intent: no down file, s6
+// wanting it up.
+func (b *Backend) up(ctx context.Context, profile string) error {
+	if err := b.setDown(profile, false); err != nil {
+		return err
+	}
+	if _, err := b.runOnSlot(ctx, profile, "s6-svc", "-u"); err != nil {
+		return err
+	}
+	_ = b.RecordDesired(profile, service.DesiredRunning)
+	return nil
+}
+
+// Reconcile brings every entry's slot to its registration and has
+// s6-svscan rescan once. A missing slot is made; an existing one is
+// updated in place (update): a slot that already is its registration is
+// left alone, its gateway running on, and one whose definition changed
+// restarts only that gateway. The intent is applied: a profile that was
+// running loses its down file and is brought up if s6 does not want it up
+// already; one that was stopped gets its down file, and a gateway running
+// anyway is not stopped. The staging folders interrupted registrations
+// left go. Every entry is checked first: one the scripts cannot carry
+// (its settings are read back from the home, which its owner may have
+// edited) refuses the whole call before anything is touched.
 func (b *Backend) Reconcile(ctx context.Context, entries []service.Registration) error {
 	argvs := make([][]string, len(entries))
 	for i, e := range entries {
@@ -324,30 +480,99 @@ func (b *Backend) Reconcile(ctx context.Context, entries []service.Registration)
 			b.retire(ctx, dir)
 		}
 	}()
+	if err := os.MkdirAll(b.cfg.ScanDir, 0o755); err != nil {
+		return scanDirError(b.cfg.ScanDir, err)
+	}
+	scan, err := b.cfg.openScanDir()
+	if err != nil {
+		return err
+	}
+	defer scan.Close()
+	// Each profile's slot is its own (and its own lock's): they are
+	// brought up to date side by side, which halves a thousand-profile boot.
+	olds, ups := make([]string, len(entries)), make([]bool, len(entries))
+	var g errgroup.Group
+	g.SetLimit(reconcilers)
 	for i, e := range entries {
-		unlock, err := b.lockProfile(ctx, e.Profile)
-		if err != nil {
-			return err
+		g.Go(func() error {
+			var err error
+			if olds[i], ups[i], err = b.reconcileOne(ctx, scan, e, argvs[i]); err != nil {
+				return fmt.Errorf("reconcile %s: %w", e.Profile, err)
+			}
+			return nil
+		})
+	}
+	err = g.Wait()
+	var wantUp []string
+	for i, e := range entries {
+		if olds[i] != "" {
+			displaced = append(displaced, olds[i])
 		}
-		old, err := b.publish(e.Profile, argvs[i], e.RegisterOptions, true)
-		unlock()
-		if err != nil {
-			return fmt.Errorf("reconcile %s: %w", e.Profile, err)
+		if ups[i] {
+			wantUp = append(wantUp, e.Profile)
 		}
-		if old != "" {
-			displaced = append(displaced, old)
-		}
+	}
+	if err != nil {
+		return err
 	}
 	if len(entries) == 0 {
 		return nil
 	}
-	// -n also ends the supervisors of slots that were swapped out.
+	// -a picks up the new slots (and any a killed register left without a
+	// supervisor); -n ends the supervisors of slots that were swapped out.
 	if err := b.svscanctl(ctx, "", "-an"); err != nil {
 		// At container start s6-svscan may not run yet; it will find the
 		// slots when it does.
 		b.Log().Warn("s6-svscan did not take the rescan; it will find the slots when it starts", "error", err)
+		return nil
+	}
+	for _, p := range wantUp {
+		if _, err := b.runOnSlot(ctx, p, "s6-svc", "-u"); err != nil {
+			b.Log().Warn("could not bring the gateway up; its slot has no down file, so s6 starts it with its supervisor", "profile", p, "error", err)
+		}
 	}
 	return nil
+}
+
+// reconcilers bounds how many slots Reconcile works on at once.
+const reconcilers = 4
+
+// reconcileOne brings one entry's slot to its registration under the
+// profile's lock (see Reconcile): displaced is a swapped-out slot to
+// retire, up that the gateway must be told to come up once s6-svscan has
+// rescanned (an existing slot s6 does not want up).
+func (b *Backend) reconcileOne(ctx context.Context, scan *os.File, e service.Registration, argv []string) (displaced string, up bool, err error) {
+	unlock, err := b.lockProfileIn(ctx, scan, e.Profile)
+	if err != nil {
+		return "", false, err
+	}
+	defer unlock()
+	// No slot, or something that is no folder in its place (publish
+	// removes it): a new slot.
+	slot, err := openDirAt(scan, slotName(e.Profile))
+	var pe *os.PathError
+	var unsafe *unsafeError
+	if (errors.As(err, &pe) && errors.Is(pe.Err, unix.ENOENT)) || errors.As(err, &unsafe) {
+		_, err := b.publish(e.Profile, argv, e.RegisterOptions, false)
+		return "", false, err
+	}
+	if err != nil {
+		return "", false, err
+	}
+	defer slot.Close()
+	if displaced, err = b.updateIn(ctx, slot, e.Profile, argv, e.RegisterOptions); err != nil || displaced != "" {
+		return displaced, false, err
+	}
+	if err := b.setDownAt(slot, e.Profile, !e.StartNow); err != nil {
+		return "", false, err
+	}
+	if !e.StartNow {
+		return "", false, nil
+	}
+	// A slot with no supervisor yet needs no word: without a down file
+	// its supervisor starts the gateway.
+	st, err := readStatusAt(slot)
+	return "", err == nil && !st.WantedUp, nil
 }
 
 // Unregister stops the slot's gateway, waits for it (bounded), takes the
@@ -415,13 +640,25 @@ func (b *Backend) List(context.Context) ([]string, error) {
 // through (an *unsafeError) is the command's error.
 func (b *Backend) setDown(profile string, down bool) error {
 	slot, err := b.cfg.openSlot(profile)
-	if err == nil {
-		if down {
-			err = ensureDownAt(slot)
-		} else {
-			err = removeDownAt(slot)
+	if err != nil {
+		b.Log().Warn("could not update the down file", "slot", b.cfg.slot(profile), "error", err)
+		var unsafe *unsafeError
+		if errors.As(err, &unsafe) {
+			return err
 		}
-		slot.Close()
+		return nil
+	}
+	defer slot.Close()
+	return b.setDownAt(slot, profile, down)
+}
+
+// setDownAt is setDown with the slot held open.
+func (b *Backend) setDownAt(slot *os.File, profile string, down bool) error {
+	var err error
+	if down {
+		err = ensureDownAt(slot)
+	} else {
+		err = removeDownAt(slot)
 	}
 	var unsafe *unsafeError
 	if errors.As(err, &unsafe) {
@@ -500,14 +737,10 @@ func (b *Backend) Start(ctx context.Context, profile string) error {
 		return err
 	}
 	defer unlock()
-	if err := b.setDown(profile, false); err != nil {
+	if err := b.ensureSupervised(ctx, profile); err != nil {
 		return err
 	}
-	if _, err := b.runOnSlot(ctx, profile, "s6-svc", "-u"); err != nil {
-		return err
-	}
-	_ = b.RecordDesired(profile, service.DesiredRunning)
-	return nil
+	return b.up(ctx, profile)
 }
 
 // stopMargin is how long Stop waits for the gateway to be down past the
@@ -555,6 +788,9 @@ func (b *Backend) Restart(ctx context.Context, profile string) error {
 		return err
 	}
 	defer unlock()
+	if err := b.ensureSupervised(ctx, profile); err != nil {
+		return err
+	}
 	if err := b.setDown(profile, false); err != nil {
 		return err
 	}

@@ -284,7 +284,7 @@ func (tr *tree) fakeTools(code int, stderr string, names ...string) string {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		tr.t.Fatal(err)
 	}
-	for _, tool := range []string{"s6-svc", "s6-svscanctl", "s6-svstat", "s6-svwait", "s6-log", "s6-setuidgid"} {
+	for _, tool := range []string{"s6-svc", "s6-svok", "s6-svscanctl", "s6-svstat", "s6-svwait", "s6-log", "s6-setuidgid"} {
 		real, err := exec.LookPath(tool)
 		if err != nil {
 			tr.t.Fatal(err)

@@ -38,6 +38,10 @@ func shellWord(s string) string {
 // shebang runs scripts under s6-overlay's with-contenv where it exists, so
 // they see the container's environment; plain sh elsewhere.
 func (c Config) shebang() string {
+	return remember("shebang\x00"+c.BinDir, c.findShebang)
+}
+
+func (c Config) findShebang() string {
 	if c.BinDir != "" {
 		if _, err := os.Stat(filepath.Join(c.BinDir, "with-contenv")); err == nil {
 			return "#!" + filepath.Join(c.BinDir, "with-contenv") + " sh"
@@ -122,6 +126,19 @@ func (c Config) renderLogRun(profile string) string {
 // owner is the uid and gid the supervise skeleton is handed to; ok is false
 // when nothing is to be chowned (not root, or no service user).
 func (c Config) owner() (uid, gid int, ok bool, err error) {
+	type ids struct {
+		uid, gid int
+		ok       bool
+		err      error
+	}
+	v := remember(fmt.Sprintf("owner\x00%s\x00%d", c.User, os.Geteuid()), func() ids {
+		uid, gid, ok, err := c.lookupOwner()
+		return ids{uid, gid, ok, err}
+	})
+	return v.uid, v.gid, v.ok, v.err
+}
+
+func (c Config) lookupOwner() (uid, gid int, ok bool, err error) {
 	if c.User == "" || os.Geteuid() != 0 {
 		return 0, 0, false, nil
 	}
@@ -171,33 +188,23 @@ func (c Config) writeSlot(dir *os.File, profile string, argv []string, env map[s
 	if err != nil {
 		return err
 	}
-	files := []struct {
-		name, content string
-		mode          uint32
-	}{
-		{"type", "longrun\n", 0o644},
-		{"run", c.renderRun(profile, argv, env), 0o755},
-		{"finish", c.renderFinish(), 0o755},
-		{timeoutKill, renderTimeoutKill(stopTimeout), 0o644},
-	}
+	files := c.definition(profile, argv, env, stopTimeout)
 	if down {
-		files = append(files, struct {
-			name, content string
-			mode          uint32
-		}{"down", "", 0o644})
-	}
-	for _, f := range files {
-		if err := createFileAt(dir, f.name, f.content, f.mode); err != nil {
-			return err
-		}
+		files = append(files, slotFile{rel: "down", mode: 0o644})
 	}
 	log, err := mkdirAt(dir, "log", 0o755)
 	if err != nil {
 		return err
 	}
 	defer log.Close()
-	if err := createFileAt(log, "run", c.renderLogRun(profile), 0o755); err != nil {
-		return err
+	for _, f := range files {
+		parent, name := dir, f.rel
+		if after, ok := strings.CutPrefix(f.rel, "log/"); ok {
+			parent, name = log, after
+		}
+		if err := createFileAt(parent, name, f.content, f.mode); err != nil {
+			return err
+		}
 	}
 	for _, d := range []*os.File{dir, log} {
 		if err := seedSkeleton(d, uid, gid, chown); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -98,6 +99,12 @@ func readStatusFile(slot string) (svStatus, error) {
 		return svStatus{}, err
 	}
 	defer dir.Close()
+	return readStatusAt(dir)
+}
+
+// readStatusAt is readStatusFile of the slot held open.
+func readStatusAt(dir *os.File) (svStatus, error) {
+	slot := dir.Name()
 	data, ok, err := readFileAt(dir, "supervise/status", statusFileSize+1)
 	if err != nil {
 		return svStatus{}, err

@@ -44,24 +44,37 @@ func (b *Backend) runTool(ctx context.Context, t backend.Tool, name string, real
 // change at any time, and so it opens it with no more right than its
 // owner has.
 func (b *Backend) runOnSlot(ctx context.Context, profile, name string, args ...string) (string, error) {
+	return b.runInSlot(ctx, profile, "", name, args...)
+}
+
+// runInSlot is runOnSlot on the folder sub of the slot ("" the slot
+// itself, "log" its logger), opened from the slot without following links.
+func (b *Backend) runInSlot(ctx context.Context, profile, sub, name string, args ...string) (string, error) {
 	slot, err := b.cfg.openSlot(profile)
 	if err != nil {
 		return "", err
 	}
 	defer slot.Close()
-	attr, err := ownerAttr(slot, "supervise", "event")
+	dir := slot
+	if sub != "" {
+		if dir, err = openDirAt(slot, sub); err != nil {
+			return "", err
+		}
+		defer dir.Close()
+	}
+	attr, err := ownerAttr(dir, "supervise", "event")
 	if err != nil {
 		return "", err
 	}
 	if name != "s6-svc" {
 		// s6-svstat and s6-svwait read supervise/status with a blocking
 		// open: a FIFO there would hang them (and this command) for good.
-		if err := statusReadable(slot); err != nil {
+		if err := statusReadable(dir); err != nil {
 			return "", err
 		}
 	}
-	path := b.cfg.slot(profile)
-	arg, extra := pinned(slot)
+	path := filepath.Join(b.cfg.slot(profile), sub)
+	arg, extra := pinned(dir)
 	return b.runTool(ctx, backend.Tool{Path: b.cfg.tool(name), Args: append(args, arg), Service: slotName(profile),
 		ExtraFiles: extra, SysProcAttr: attr}, name, map[string]string{arg: path})
 }
