@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/nousresearch/hermes-service/internal/boot"
 	"github.com/nousresearch/hermes-service/internal/detect"
@@ -44,7 +46,11 @@ type reconcileOptions struct {
 
 func reconcile(c *cli.Context) error {
 	return withManager(c, defaultScope(), func(s *session, m service.Manager, _ detect.Detection) error {
-		return runReconcile(s.ctx, m, reconcileOptions{Home: gateway.Home{Root: s.home}, Argv: runnerLine, Default: defaultLine,
+		// Upstream's CLI is looked for once, not once per profile: the search
+		// reads every hermes on PATH and may start Python.
+		find := sync.OnceValues(upstream().Find)
+		byDefault := func(profile string) ([]string, error) { return defaultLineWith(find, profile) }
+		return runReconcile(s.ctx, m, reconcileOptions{Home: gateway.Home{Root: s.home}, Argv: runnerLine, Default: byDefault,
 			Out: s.stdout, Err: s.stderr, Now: time.Now})
 	})
 }
@@ -62,12 +68,25 @@ func runReconcile(ctx context.Context, m service.Manager, o reconcileOptions) er
 	var regs []service.Registration
 	var kept []boot.Entry
 	var skipped []string
-	for _, e := range entries {
-		boot.ClearStalePIDRecord(e.Dir)
-		// As registered: the protocol, program, environment and stop
-		// timeout the operator chose, kept on the volume; the runner's
-		// defaults for a profile never registered.
-		reg, err := reconcileOne(e, o)
+	// Each profile's files are its own: read side by side (a boot reads a
+	// thousand profiles' settings and pid records).
+	prepared := make([]service.Registration, len(entries))
+	failed := make([]error, len(entries))
+	var g errgroup.Group
+	g.SetLimit(boot.Readers)
+	for i, e := range entries {
+		g.Go(func() error {
+			boot.ClearStalePIDRecord(e.Dir)
+			// As registered: the protocol, program, environment and stop
+			// timeout the operator chose, kept on the volume; the runner's
+			// defaults for a profile never registered.
+			prepared[i], failed[i] = reconcileOne(e, o)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	for i, e := range entries {
+		reg, err := prepared[i], failed[i]
 		if err != nil {
 			fmt.Fprintf(o.Err, "reconcile: warning: skipping the %s profile: %v\n", e.Profile, err)
 			if h := service.HintOf(err); h != "" {

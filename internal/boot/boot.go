@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/nousresearch/hermes-service/internal/homefs"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
@@ -61,6 +63,9 @@ func priorState(dir string) (string, error) {
 	}
 }
 
+// Readers bounds how many profiles' files a boot reads at once.
+const Readers = 4
+
 // Entries lists default and every real profile (a profiles/<name> folder
 // holding SOUL.md) with its recorded intent, in name order. Folders that
 // cannot be profiles are skipped with a warning to warn; so are symlinks
@@ -95,9 +100,18 @@ func Entries(home gateway.Home, warn io.Writer) ([]Entry, error) {
 		}
 		out = append(out, Entry{Profile: e.name, Dir: dir})
 	}
+	failed := make([]error, len(out))
+	var g errgroup.Group
+	g.SetLimit(Readers)
 	for i := range out {
-		var err error
-		if out[i].Prior, err = priorState(out[i].Dir); err != nil {
+		g.Go(func() error {
+			out[i].Prior, failed[i] = priorState(out[i].Dir)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	for i, err := range failed {
+		if err != nil {
 			fmt.Fprintf(warn, "reconcile: warning: the %s profile's recorded intent cannot be read, so it counts as none: %v\n", out[i].Profile, err)
 			if h := service.HintOf(err); h != "" {
 				fmt.Fprintf(warn, "reconcile: hint: %s\n", h)

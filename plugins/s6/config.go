@@ -80,6 +80,12 @@ func (c Config) toolPath(name string) string {
 	if c.BinDir != "" {
 		return filepath.Join(c.BinDir, name)
 	}
+	return remember("tool\x00"+os.Getenv("PATH")+"\x00"+name, func() string { return lookTool(name) })
+}
+
+// lookTool is name's absolute path on PATH; the bare name when it cannot be
+// found.
+func lookTool(name string) string {
 	if p, err := exec.LookPath(name); err == nil {
 		if abs, err := filepath.Abs(p); err == nil {
 			return abs

@@ -102,23 +102,41 @@ func lstatAt(dir *os.File, name string) (st unix.Stat_t, ok bool, err error) {
 // isType reports whether a status is of the file type t (unix.S_IFDIR, ...).
 func isType(st unix.Stat_t, t uint32) bool { return uint32(st.Mode)&unix.S_IFMT == t }
 
-// createFileAt creates name in dir with content and exactly mode (fchmod:
-// the umask), failing if anything is there already.
+// createFileAt creates name in dir with content and exactly mode (fchmod,
+// when the umask took bits away), failing if anything is there already.
+// A plain descriptor, not an *os.File: a boot creates thousands of these.
 func createFileAt(dir *os.File, name, content string, mode uint32) error {
 	path := filepath.Join(dir.Name(), name)
 	fd, err := unix.Openat(int(dir.Fd()), name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|openFlags, mode)
 	if err != nil {
 		return &os.PathError{Op: "create", Path: path, Err: err}
 	}
-	f := os.NewFile(uintptr(fd), path)
-	defer f.Close()
-	if _, err := io.WriteString(f, content); err != nil {
-		return err
+	defer func() {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}()
+	for data := []byte(content); len(data) > 0; {
+		n, err := unix.Write(fd, data)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return &os.PathError{Op: "write", Path: path, Err: err}
+		}
+		data = data[n:]
 	}
-	if err := unix.Fchmod(fd, mode); err != nil {
-		return &os.PathError{Op: "chmod", Path: path, Err: err}
+	if mode&umask() != 0 {
+		if err := unix.Fchmod(fd, mode); err != nil {
+			return &os.PathError{Op: "chmod", Path: path, Err: err}
+		}
 	}
-	return f.Close()
+	err = unix.Close(fd)
+	fd = -1
+	if err != nil {
+		return &os.PathError{Op: "close", Path: path, Err: err}
+	}
+	return nil
 }
 
 // mkdirAt creates the folder name in dir and opens it, with exactly mode
