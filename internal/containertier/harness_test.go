@@ -130,11 +130,11 @@ func readLayout() error {
 // volume is a host folder that plays the home's volume: owned by the
 // service user, as upstream's /opt/data is.
 type volume struct {
-	t    *testing.T
+	t    testing.TB
 	root string
 }
 
-func newVolume(t *testing.T) *volume {
+func newVolume(t testing.TB) *volume {
 	t.Helper()
 	dir, err := testbin.TrustedTemp("container-volume-")
 	if err != nil {
@@ -226,7 +226,7 @@ func (v *volume) auditLines() []string {
 type container struct {
 	// t reports failures: the (sub)test using the container now. owner is
 	// the test whose end removes it.
-	t, owner *testing.T
+	t, owner testing.TB
 	state    string // the runner's state folder
 	proc     *proctest.Proc
 	pid1     int    // PID 1's pid on this machine
@@ -242,7 +242,7 @@ type container struct {
 // folder, and waits until its s6-svscan serves the scandir. env are
 // KEY=VALUE of the container's environment (the image's ENV, docker run
 // -e).
-func startContainer(t *testing.T, vol *volume, env ...string) *container {
+func startContainer(t testing.TB, vol *volume, env ...string) *container {
 	t.Helper()
 	state, err := testbin.TrustedTemp("container-state-")
 	if err != nil {
