@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -23,6 +24,25 @@ const DefaultScanDir = "/run/service"
 // overlayBinDir is where s6-overlay installs the s6 tools.
 const overlayBinDir = "/command"
 
+// s6-overlay's names, as its v3 lays them out and reads them.
+const (
+	// DefaultOverlayDir is s6-overlay's run folder.
+	DefaultOverlayDir = "/run/s6"
+	// overlayBaseDir, in it, is a folder only under s6-overlay (host
+	// detection reads the same one).
+	overlayBaseDir = "basedir"
+	// overlayEnvDir, in it, holds the container's environment, a file per
+	// variable (what with-contenv gives scripts).
+	overlayEnvDir = "container_environment"
+	// envServicesGrace is how long s6-overlay's stop waits for the slots
+	// it brought down; envKillGrace, how long it then waits after its
+	// kill -TERM -1 before its kill -KILL -1. Milliseconds, each
+	// defaultOverlayGrace when unset.
+	envServicesGrace    = "S6_SERVICES_GRACETIME"
+	envKillGrace        = "S6_KILL_GRACETIME"
+	defaultOverlayGrace = 3000 * time.Millisecond
+)
+
 // Config is where the backend finds s6 and the Hermes home.
 type Config struct {
 	backend.Settings
@@ -36,6 +56,8 @@ type Config struct {
 	// Hermes is the hermes binary run scripts execute; "" uses the
 	// registering one.
 	Hermes string
+	// OverlayDir is s6-overlay's run folder (DefaultOverlayDir).
+	OverlayDir string
 }
 
 // ConfigFromEnv reads the configuration the host passes in the environment.
@@ -45,9 +67,12 @@ func ConfigFromEnv(log hclog.Logger) (Config, error) {
 		return Config{}, err
 	}
 	cfg := Config{Settings: set, ScanDir: os.Getenv(gateway.EnvS6ScanDir), BinDir: os.Getenv(gateway.EnvS6BinDir),
-		Hermes: os.Getenv(gateway.EnvS6Hermes)}
+		Hermes: os.Getenv(gateway.EnvS6Hermes), OverlayDir: os.Getenv(gateway.EnvS6OverlayDir)}
 	if cfg.ScanDir == "" {
 		cfg.ScanDir = DefaultScanDir
+	}
+	if cfg.OverlayDir == "" {
+		cfg.OverlayDir = DefaultOverlayDir
 	}
 	if cfg.BinDir == "" {
 		if info, err := os.Stat(overlayBinDir); err == nil && info.IsDir() {

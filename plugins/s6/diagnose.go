@@ -19,7 +19,8 @@ import (
 // Diagnose checks what registration needs: a scandir this process can
 // write, an s6-svscan watching it, and each slot's supervise skeleton as
 // register seeded it (a wrong mode locks an unprivileged user out of the
-// slot).
+// slot); under s6-overlay, also that its stop waits let every slot's
+// gateway drain (graceFinding).
 func (b *Backend) Diagnose(ctx context.Context, opts service.DiagnoseOptions) ([]service.Finding, error) {
 	dir := b.cfg.ScanDir
 	var out []service.Finding
@@ -59,6 +60,13 @@ func (b *Backend) Diagnose(ctx context.Context, opts service.DiagnoseOptions) ([
 				out = append(out, service.Finding{Check: "slot " + slotName(p), Severity: service.SeverityError, Detail: bad,
 					Fix: "register it again: " + gateway.CommandHint(p, "unregister") + ", then register"})
 			}
+		}
+	}
+	if b.cfg.underOverlay() {
+		// Every slot, not only the profiles asked about: a container's
+		// stop takes them all down.
+		if f, ok := b.graceFinding(ctx); ok {
+			out = append(out, f)
 		}
 	}
 	return out, nil

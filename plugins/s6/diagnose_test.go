@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/plugintest"
@@ -26,6 +27,12 @@ func TestDiagnose(t *testing.T) {
 		// registered when svscan runs.
 		setup    func(t *testing.T, tr *tree)
 		profiles []string
+		// overlay, when not nil, makes an s6-overlay run folder whose
+		// container_environment holds these variables.
+		overlay map[string]string
+		// register is the work slot's registration (default: hermes's
+		// runner line naming no protocol).
+		register *service.RegisterOptions
 		want     []want
 	}{
 		{name: "healthy", svscan: true, want: []want{
@@ -62,6 +69,30 @@ func TestDiagnose(t *testing.T) {
 			{Check: "s6 scandir", Severity: service.SeverityOK, Detail: ""},
 			{Check: "s6-svscan", Severity: service.SeverityOK, Detail: ""},
 		}},
+		// Under s6-overlay, its stop waits against the slots' drains; a
+		// slot whose run line names no protocol counts as the longer drain.
+		{name: "s6-overlay's default waits", svscan: true, overlay: map[string]string{}, want: []want{
+			{Check: "s6 scandir", Severity: service.SeverityOK, Detail: ""},
+			{Check: "s6-svscan", Severity: service.SeverityOK, Detail: ""},
+			{Check: "s6-overlay stop grace", Severity: service.SeverityWarning, Detail: "S6_SERVICES_GRACETIME is unset " +
+				"(s6-overlay's default, 3000 ms), shorter than the drain; S6_KILL_GRACETIME is unset (s6-overlay's default, " +
+				"3000 ms), shorter than the drain; the longest drain, 60000 ms (gateway-work: protocol unknown, stop budget 90000 ms)"},
+		}},
+		{name: "s6-overlay's waits cover the drain", svscan: true, profiles: []string{"other"},
+			overlay: map[string]string{"S6_SERVICES_GRACETIME": "90000\n", "S6_KILL_GRACETIME": "60000"}, want: []want{
+				{Check: "s6 scandir", Severity: service.SeverityOK, Detail: ""},
+				{Check: "s6-svscan", Severity: service.SeverityOK, Detail: ""},
+				{Check: "s6-overlay stop grace", Severity: service.SeverityOK, Detail: "S6_KILL_GRACETIME=60000 (from "},
+			}},
+		// The plain runner's drain fits in a short budget: 15 s drains 10 s.
+		{name: "s6-overlay and a short plain budget", svscan: true,
+			register: &service.RegisterOptions{StopTimeout: 15 * time.Second},
+			overlay:  map[string]string{"S6_SERVICES_GRACETIME": "10000", "S6_KILL_GRACETIME": "9999"}, want: []want{
+				{Check: "s6 scandir", Severity: service.SeverityOK, Detail: ""},
+				{Check: "s6-svscan", Severity: service.SeverityOK, Detail: ""},
+				{Check: "s6-overlay stop grace", Severity: service.SeverityWarning, Detail: "shorter than the drain; " +
+					"the longest drain, 10000 ms (gateway-work: protocol plain, stop budget 15000 ms)"},
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -69,7 +100,14 @@ func TestDiagnose(t *testing.T) {
 			if tt.svscan {
 				tr = newTree(t)
 				c := tr.launch()
-				if err := c.Register(context.Background(), "work", service.RegisterOptions{Command: gateway.RunnerArgv(bins.hermes, "work")}); err != nil {
+				opts := service.RegisterOptions{Command: gateway.RunnerArgv(bins.hermes, "work")}
+				if tt.register != nil {
+					opts = *tt.register
+					opts.Command = gateway.RunnerArgv(bins.hermes, "work", gateway.FlagProtocol, gateway.ProtocolPlain,
+						gateway.FlagStopTimeout, gateway.DurationText(gateway.DrainWithin(opts.StopTimeout)),
+						gateway.ProgramSeparator, bins.gateway)
+				}
+				if err := c.Register(context.Background(), "work", opts); err != nil {
 					t.Fatal(err)
 				}
 			} else {
@@ -78,6 +116,20 @@ func TestDiagnose(t *testing.T) {
 			}
 			if tt.setup != nil {
 				tt.setup(t, tr)
+			}
+			if tt.overlay != nil {
+				tr.overlay = filepath.Join(t.TempDir(), "s6")
+				envDir := filepath.Join(tr.overlay, "container_environment")
+				for _, d := range []string{filepath.Join(tr.overlay, "basedir"), envDir} {
+					if err := os.MkdirAll(d, 0o755); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for k, v := range tt.overlay {
+					if err := os.WriteFile(filepath.Join(envDir, k), []byte(v), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
 			}
 			got, err := tr.launch().Diagnose(context.Background(), service.DiagnoseOptions{Home: tr.home, Profiles: tt.profiles})
 			if err != nil {

@@ -13,6 +13,9 @@
 //	                     as root (default hermes; empty: no privilege drop)
 //	HERMES_S6_HERMES     the hermes binary run scripts execute (default: the
 //	                     one that registers the slot)
+//	HERMES_S6_OVERLAY_DIR  s6-overlay's run folder (default /run/s6): its
+//	                     basedir says doctor runs under s6-overlay, its
+//	                     container_environment holds S6_*_GRACETIME
 //
 // The backend is Linux software; on Windows the package holds nothing.
 package s6

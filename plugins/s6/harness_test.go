@@ -62,6 +62,9 @@ type tree struct {
 	scandir string
 	home    string
 	binDir  string // HERMES_S6_BIN_DIR, "" for PATH
+	// overlay is HERMES_S6_OVERLAY_DIR; "" for a folder that does not
+	// exist, so that no test depends on the machine's /run/s6.
+	overlay string
 	// boot is extra environment for s6-svscan, as a container's would be.
 	boot   []string
 	svscan *exec.Cmd
@@ -179,6 +182,11 @@ func (tr *tree) env(extra ...string) []string {
 	if tr.binDir != "" {
 		env = append(env, "HERMES_S6_BIN_DIR="+tr.binDir)
 	}
+	overlay := tr.overlay
+	if overlay == "" {
+		overlay = filepath.Join(filepath.Dir(tr.scandir), "no-s6-overlay")
+	}
+	env = append(env, gateway.EnvS6OverlayDir+"="+overlay)
 	return append(env, extra...)
 }
 

@@ -124,6 +124,10 @@ const (
 	EnvS6User = "HERMES_S6_USER"
 	// EnvS6Hermes is the hermes binary s6 run scripts execute.
 	EnvS6Hermes = "HERMES_S6_HERMES"
+	// EnvS6OverlayDir moves s6-overlay's run folder (default /run/s6),
+	// where doctor learns it runs under s6-overlay and reads the
+	// container's environment (tests).
+	EnvS6OverlayDir = "HERMES_S6_OVERLAY_DIR"
 	// EnvSystemdSystemDir and EnvSystemdLingerDir move the systemd
 	// backend's system unit folder and linger folder (tests, chroots).
 	EnvSystemdSystemDir = "HERMES_SYSTEMD_SYSTEM_DIR"
