@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -50,9 +51,12 @@ func open(root string, create bool) (*Home, error) {
 	if err != nil {
 		return nil, err
 	}
-	fd, err := openTrusted(abs, create)
-	if err != nil {
-		return nil, err
+	fd := lastRoot.reopen(abs)
+	if fd < 0 {
+		if fd, err = openTrusted(abs, create); err != nil {
+			return nil, err
+		}
+		lastRoot.keep(abs, fd)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
@@ -60,6 +64,57 @@ func open(root string, create bool) (*Home, error) {
 		return nil, &os.PathError{Op: "stat", Path: abs, Err: err}
 	}
 	return &Home{root: abs, fd: fd, uid: int(st.Uid), gid: int(st.Gid)}, nil
+}
+
+// trustedRoot is the home root openTrusted last opened: a boot's reconcile
+// opens the same home three times for each of a thousand profiles, and
+// openTrusted walks from / checking every link on the way.
+type trustedRoot struct {
+	mu       sync.Mutex
+	abs      string
+	fd       int
+	dev, ino uint64
+}
+
+var lastRoot = trustedRoot{fd: -1}
+
+// keep remembers a copy of fd, the folder openTrusted opened for abs.
+func (r *trustedRoot) keep(abs string, fd int) {
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil {
+		return
+	}
+	dup, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fd >= 0 {
+		unix.Close(r.fd)
+	}
+	r.abs, r.fd, r.dev, r.ino = abs, dup, uint64(st.Dev), uint64(st.Ino)
+}
+
+// reopen is a new descriptor on the kept folder when abs still leads to
+// it (the same device and inode): the walk proved that folder trusted, and
+// a path that reaches the very same folder reaches nothing else. -1 when
+// it does not.
+func (r *trustedRoot) reopen(abs string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fd < 0 || r.abs != abs {
+		return -1
+	}
+	var st unix.Stat_t
+	if unix.Stat(abs, &st) != nil || uint64(st.Dev) != r.dev || uint64(st.Ino) != r.ino {
+		return -1
+	}
+	fd, err := unix.FcntlInt(uintptr(r.fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return -1
+	}
+	return fd
 }
 
 // Close releases the root's descriptor.
