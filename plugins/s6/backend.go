@@ -305,11 +305,17 @@ func (b *Backend) Register(ctx context.Context, profile string, opts service.Reg
 	if _, err := b.publish(profile, argv, opts, false); err != nil {
 		return err
 	}
+	// Registered means supervised: the lock is let go only once s6-supervise
+	// runs on the slot, so a register that comes next finds it registered,
+	// never a slot to repair.
 	if err := b.svscanctl(ctx, slotName(profile), "-a"); err != nil {
 		if rmErr := os.RemoveAll(b.cfg.slot(profile)); rmErr != nil {
 			b.Log().Error("could not roll back the slot", "slot", b.cfg.slot(profile), "error", rmErr)
 		}
 		return err
+	}
+	if err := b.awaitSupervisor(ctx, profile); err != nil {
+		return err // the slot stays: register or start again repairs it
 	}
 	if opts.StartNow {
 		_ = b.RecordDesired(profile, service.DesiredRunning)
@@ -426,6 +432,12 @@ func (b *Backend) ensureSupervised(ctx context.Context, profile string) error {
 	if err := b.svscanctl(ctx, slotName(profile), "-a"); err != nil {
 		return err
 	}
+	return b.awaitSupervisor(ctx, profile)
+}
+
+// awaitSupervisor waits (superviseWait) for s6-supervise to run on the
+// profile's slot after a rescan.
+func (b *Backend) awaitSupervisor(ctx context.Context, profile string) error {
 	return wait.Poll{What: "s6-supervise to take " + b.cfg.slot(profile), Timeout: superviseWait}.Until(ctx, func() (bool, error) {
 		return b.supervised(ctx, profile), nil
 	})
