@@ -330,7 +330,12 @@ func (b *Backend) registerAgain(ctx context.Context, profile string, argv []stri
 		if err != nil {
 			return err
 		}
-		if len(changed) > 0 || b.supervised(ctx, profile) {
+		if len(changed) > 0 {
+			return b.exists(profile)
+		}
+		if ok, err := b.supervised(ctx, profile); err != nil {
+			return err
+		} else if ok {
 			return b.exists(profile)
 		}
 		b.Log().Info("repairing a slot s6-svscan never picked up", "slot", b.cfg.slot(profile))
@@ -410,11 +415,17 @@ func (b *Backend) updateIn(ctx context.Context, slot *os.File, profile string, a
 
 // supervised reports whether an s6-supervise runs on the profile's slot
 // (s6-svok: its control FIFO has a reader).
-func (b *Backend) supervised(ctx context.Context, profile string) bool {
+// A slot hermes will not work through (an *unsafeError: a link planted
+// at supervise) is the error.
+func (b *Backend) supervised(ctx context.Context, profile string) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, svstatTimeout)
 	defer cancel()
 	_, err := b.runOnSlot(ctx, profile, "s6-svok")
-	return err == nil
+	var unsafe *unsafeError
+	if errors.As(err, &unsafe) {
+		return false, err
+	}
+	return err == nil, nil
 }
 
 // superviseWait bounds the wait for s6-svscan to start a slot's
@@ -425,8 +436,8 @@ const superviseWait = 10 * time.Second
 // supervisor (a register killed between placing it and the rescan) one: a
 // rescan, then the wait for s6-supervise.
 func (b *Backend) ensureSupervised(ctx context.Context, profile string) error {
-	if b.supervised(ctx, profile) {
-		return nil
+	if ok, err := b.supervised(ctx, profile); ok || err != nil {
+		return err
 	}
 	b.Log().Info("the slot has no supervisor; asking s6-svscan to rescan", "slot", b.cfg.slot(profile))
 	if err := b.svscanctl(ctx, slotName(profile), "-a"); err != nil {
@@ -439,7 +450,7 @@ func (b *Backend) ensureSupervised(ctx context.Context, profile string) error {
 // profile's slot after a rescan.
 func (b *Backend) awaitSupervisor(ctx context.Context, profile string) error {
 	return wait.Poll{What: "s6-supervise to take " + b.cfg.slot(profile), Timeout: superviseWait}.Until(ctx, func() (bool, error) {
-		return b.supervised(ctx, profile), nil
+		return b.supervised(ctx, profile)
 	})
 }
 
