@@ -172,19 +172,28 @@ func scanDirError(dir string, err error) error {
 // go of it (see retire); displaced is that folder, "" when nothing was
 // replaced.
 func (b *Backend) publish(profile string, argv []string, opts service.RegisterOptions, replace bool) (displaced string, err error) {
-	slot := b.cfg.slot(profile)
-	tmpName := "." + slotName(profile) + ".tmp"
-	tmp := filepath.Join(b.cfg.ScanDir, tmpName)
-	// RemoveAll removes a link, never what it points to.
-	if err := os.RemoveAll(tmp); err != nil {
-		return "", scanDirError(b.cfg.ScanDir, err)
-	}
 	scan, err := b.cfg.openScanDir()
 	if err != nil {
 		return "", err
 	}
 	defer scan.Close()
-	dir, err := mkdirAt(scan, tmpName, 0o755)
+	return b.publishIn(scan, profile, argv, opts, replace)
+}
+
+// publishIn is publish with the scandir held open (scan).
+func (b *Backend) publishIn(scan *os.File, profile string, argv []string, opts service.RegisterOptions, replace bool) (displaced string, err error) {
+	slot := b.cfg.slot(profile)
+	tmpName := "." + slotName(profile) + ".tmp"
+	tmp := filepath.Join(b.cfg.ScanDir, tmpName)
+	s, err := newStaging(scan, tmpName)
+	if errors.Is(err, unix.EEXIST) {
+		// What an interrupted registration left. RemoveAll removes a link,
+		// never what it points to.
+		if err := os.RemoveAll(tmp); err != nil {
+			return "", scanDirError(b.cfg.ScanDir, err)
+		}
+		s, err = newStaging(scan, tmpName)
+	}
 	if err != nil {
 		var unsafe *unsafeError
 		if errors.As(err, &unsafe) {
@@ -192,8 +201,11 @@ func (b *Backend) publish(profile string, argv []string, opts service.RegisterOp
 		}
 		return "", scanDirError(b.cfg.ScanDir, err)
 	}
-	err = b.cfg.writeSlot(dir, profile, argv, opts.Env, opts.StopTimeout, !opts.StartNow)
-	dir.Close()
+	err = b.cfg.writeSlot(s, profile, argv, opts.Env, opts.StopTimeout, !opts.StartNow)
+	if err == nil {
+		err = s.publishable()
+	}
+	s.close()
 	if err != nil {
 		os.RemoveAll(tmp)
 		return "", err
@@ -220,12 +232,12 @@ func (b *Backend) publish(profile string, argv []string, opts service.RegisterOp
 			return "", scanDirError(b.cfg.ScanDir, &os.PathError{Op: "remove", Path: slot, Err: err})
 		}
 	}
-	if err := os.Rename(tmp, slot); err != nil {
+	if err := unix.Renameat(int(scan.Fd()), tmpName, int(scan.Fd()), slotName(profile)); err != nil {
 		os.RemoveAll(tmp)
 		if b.registered(profile) {
 			return "", b.exists(profile)
 		}
-		return "", scanDirError(b.cfg.ScanDir, err)
+		return "", scanDirError(b.cfg.ScanDir, &os.PathError{Op: "rename", Path: tmp, Err: err})
 	}
 	return "", nil
 }
@@ -576,7 +588,7 @@ func (b *Backend) reconcileOne(ctx context.Context, scan *os.File, e service.Reg
 	var pe *os.PathError
 	var unsafe *unsafeError
 	if (errors.As(err, &pe) && errors.Is(pe.Err, unix.ENOENT)) || errors.As(err, &unsafe) {
-		_, err := b.publish(e.Profile, argv, e.RegisterOptions, false)
+		_, err := b.publishIn(scan, e.Profile, argv, e.RegisterOptions, false)
 		return "", false, err
 	}
 	if err != nil {

@@ -55,8 +55,8 @@ func (b *Backend) Diagnose(ctx context.Context, opts service.DiagnoseOptions) ([
 			continue
 		}
 		slot := b.cfg.slot(p)
-		for _, d := range []string{slot, filepath.Join(slot, "log")} {
-			if bad := skeletonProblem(d); bad != "" {
+		for _, d := range skeletonDirs {
+			if bad := skeletonProblem(filepath.Join(slot, d)); bad != "" {
 				out = append(out, service.Finding{Check: "slot " + slotName(p), Severity: service.SeverityError, Detail: bad,
 					Fix: "register it again: " + gateway.CommandHint(p, "unregister") + ", then register"})
 			}

@@ -1,12 +1,9 @@
 package s6
 
-import (
-	"os"
+import "golang.org/x/sys/unix"
 
-	"golang.org/x/sys/unix"
-)
-
-// mkfifoat makes the FIFO name in dir.
-func mkfifoat(dir *os.File, name string, mode uint32) error {
-	return unix.Mkfifoat(int(dir.Fd()), name, mode)
+// mkfifoat makes the FIFO name in the folder dirfd; path names that
+// folder.
+func mkfifoat(dirfd int, _ string, name string, mode uint32) error {
+	return unix.Mkfifoat(dirfd, name, mode)
 }

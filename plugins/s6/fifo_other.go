@@ -3,15 +3,14 @@
 package s6
 
 import (
-	"os"
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
 
-// mkfifoat makes the FIFO name in dir, by path: not every system has
-// mkfifoat. mkfifoAt opens what it made without following links and
-// checks it is a FIFO.
-func mkfifoat(dir *os.File, name string, mode uint32) error {
-	return unix.Mkfifo(filepath.Join(dir.Name(), name), mode)
+// mkfifoat makes the FIFO name in the folder at path (dirfd), by path: not
+// every system has mkfifoat. Only used in a staging folder, which no one
+// else can write to.
+func mkfifoat(_ int, path string, name string, mode uint32) error {
+	return unix.Mkfifo(filepath.Join(path, name), mode)
 }

@@ -116,15 +116,8 @@ func createFileAt(dir *os.File, name, content string, mode uint32) error {
 			unix.Close(fd)
 		}
 	}()
-	for data := []byte(content); len(data) > 0; {
-		n, err := unix.Write(fd, data)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return &os.PathError{Op: "write", Path: path, Err: err}
-		}
-		data = data[n:]
+	if err := writeAll(fd, content); err != nil {
+		return &os.PathError{Op: "write", Path: path, Err: err}
 	}
 	if mode&umask() != 0 {
 		if err := unix.Fchmod(fd, mode); err != nil {
@@ -137,50 +130,6 @@ func createFileAt(dir *os.File, name, content string, mode uint32) error {
 		return &os.PathError{Op: "close", Path: path, Err: err}
 	}
 	return nil
-}
-
-// mkdirAt creates the folder name in dir and opens it, with exactly mode
-// (Unix bits, setgid and sticky included).
-func mkdirAt(dir *os.File, name string, mode uint32) (*os.File, error) {
-	if err := unix.Mkdirat(int(dir.Fd()), name, 0o700); err != nil {
-		return nil, &os.PathError{Op: "mkdir", Path: filepath.Join(dir.Name(), name), Err: err}
-	}
-	sub, err := openDirAt(dir, name)
-	if err != nil {
-		return nil, err
-	}
-	if st, err := fstat(sub); err != nil || int(st.Uid) != os.Geteuid() {
-		sub.Close()
-		return nil, &unsafeError{Path: sub.Name(), Reason: "it is not the folder hermes made (it was replaced)"}
-	}
-	if err := unix.Fchmod(int(sub.Fd()), mode); err != nil {
-		sub.Close()
-		return nil, &os.PathError{Op: "chmod", Path: sub.Name(), Err: err}
-	}
-	return sub, nil
-}
-
-// mkfifoAt creates the FIFO name in dir and opens it (for reading, without
-// blocking: it opens at once), refusing anything but the FIFO it made.
-func mkfifoAt(dir *os.File, name string, mode uint32) (*os.File, error) {
-	path := filepath.Join(dir.Name(), name)
-	if err := mkfifoat(dir, name, 0o600); err != nil {
-		return nil, &os.PathError{Op: "mkfifo", Path: path, Err: err}
-	}
-	fd, err := unix.Openat(int(dir.Fd()), name, unix.O_RDONLY|unix.O_NONBLOCK|openFlags, 0)
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	f := os.NewFile(uintptr(fd), path)
-	if st, err := fstat(f); err != nil || !isType(st, unix.S_IFIFO) || int(st.Uid) != os.Geteuid() {
-		f.Close()
-		return nil, &unsafeError{Path: path, Reason: "it is not the FIFO hermes made (it was replaced)"}
-	}
-	if err := unix.Fchmod(fd, mode); err != nil {
-		f.Close()
-		return nil, &os.PathError{Op: "chmod", Path: path, Err: err}
-	}
-	return f, nil
 }
 
 // openRegularAt opens the regular file name in dir for reading, refusing a

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // victim is a file outside a slot, with its content and mode, that a link
@@ -135,20 +137,45 @@ func TestLockAndStatusRefuseLinksAndFIFOs(t *testing.T) {
 }
 
 func TestSkeletonIsMadeThroughDescriptors(t *testing.T) {
-	dir := openT(t, t.TempDir())
-	if err := seedSkeleton(dir, 0, 0, false); err != nil {
+	parent := openT(t, t.TempDir())
+	s, err := newStaging(parent, "slot")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if bad := skeletonProblem(dir.Name()); bad != "" {
-		t.Fatal(bad)
+	defer s.close()
+	if err := s.mkdir("log", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := seedSkeleton(s, 0, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range skeletonDirs {
+		if bad := skeletonProblem(filepath.Join(s.path, d)); bad != "" {
+			t.Fatal(bad)
+		}
 	}
 	// A second seeding finds everything there: an error, nothing changed.
-	if err := seedSkeleton(dir, 0, 0, false); err == nil {
+	if err := seedSkeleton(s, 0, 0, false); err == nil {
 		t.Fatal("seeded over an existing skeleton")
 	}
-	// A folder replaced by someone else's link is refused, not followed.
+	// Staging where something is already is refused: a folder made before
+	// (the caller removes what an interrupted registration left) or a link.
+	if _, err := newStaging(parent, "slot"); !errors.Is(err, unix.EEXIST) {
+		t.Fatalf("staging over a folder: %v", err)
+	}
 	other := t.TempDir()
-	if err := os.Symlink(other, filepath.Join(dir.Name(), "log")); err != nil {
+	if err := os.Symlink(other, filepath.Join(parent.Name(), "linked")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newStaging(parent, "linked"); !errors.Is(err, unix.EEXIST) {
+		t.Fatalf("staging over a link: %v", err)
+	}
+	dir := openT(t, s.path)
+	// A folder replaced by someone else's link is refused, not followed.
+	if err := os.Rename(filepath.Join(s.path, "log"), filepath.Join(s.path, "log.real")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(other, filepath.Join(s.path, "log")); err != nil {
 		t.Fatal(err)
 	}
 	var unsafe *unsafeError

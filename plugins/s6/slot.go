@@ -14,8 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
@@ -180,10 +178,9 @@ func slotStopBudget(slot *os.File) time.Duration {
 	return time.Duration(ms) * time.Millisecond
 }
 
-// writeSlot writes a slot's files into dir, a fresh staging folder this
-// process made and holds open: every file and folder is created in it by
-// name, exclusively, with its exact mode (see safefs.go).
-func (c Config) writeSlot(dir *os.File, profile string, argv []string, env map[string]string, stopTimeout time.Duration, down bool) error {
+// writeSlot writes a slot's files into s, the staging folder it is built
+// in (see staging).
+func (c Config) writeSlot(s *staging, profile string, argv []string, env map[string]string, stopTimeout time.Duration, down bool) error {
 	uid, gid, chown, err := c.owner()
 	if err != nil {
 		return err
@@ -192,32 +189,21 @@ func (c Config) writeSlot(dir *os.File, profile string, argv []string, env map[s
 	if down {
 		files = append(files, slotFile{rel: "down", mode: 0o644})
 	}
-	log, err := mkdirAt(dir, "log", 0o755)
-	if err != nil {
+	if err := s.mkdir("log", 0o755); err != nil {
 		return err
 	}
-	defer log.Close()
 	for _, f := range files {
-		parent, name := dir, f.rel
-		if after, ok := strings.CutPrefix(f.rel, "log/"); ok {
-			parent, name = log, after
-		}
-		if err := createFileAt(parent, name, f.content, f.mode); err != nil {
+		if err := s.create(f.rel, f.content, f.mode); err != nil {
 			return err
 		}
 	}
-	for _, d := range []*os.File{dir, log} {
-		if err := seedSkeleton(d, uid, gid, chown); err != nil {
-			return err
-		}
-	}
-	return nil
+	return seedSkeleton(s, uid, gid, chown)
 }
 
 // skeleton is what s6-supervise would create as root in a slot folder and
-// in its log folder, with Unix modes (setgid 02000 and sticky 01000
-// included), parents before children; seedSkeleton creates it and
-// Diagnose checks it.
+// in its log folder (skeletonDirs), with Unix modes (setgid 02000 and
+// sticky 01000 included), parents before children; seedSkeleton creates it
+// and Diagnose checks it.
 var skeleton = []struct {
 	rel  string
 	mode os.FileMode
@@ -229,41 +215,37 @@ var skeleton = []struct {
 	{"supervise/control", 0o660, true},
 }
 
-// seedSkeleton creates the skeleton in dir (a fresh folder of this
-// process's), so that an unprivileged user can control the slot, and hands
-// it to that user when chown is set. Everything is created and given its
-// mode through descriptors; the handover goes children first, so that no
-// folder is the user's while hermes still creates in it.
-func seedSkeleton(dir *os.File, uid, gid int, chown bool) error {
-	opened := map[string]*os.File{"": dir}
-	var made []*os.File
-	defer func() {
-		for _, f := range made {
-			f.Close()
+// skeletonDirs are the folders of a slot s6-supervise runs in: the slot's
+// and its logger's.
+var skeletonDirs = []string{".", "log"}
+
+// seedSkeleton creates the skeleton in the slot being built, so that an
+// unprivileged user can control the slot, and hands it to that user when
+// chown is set: children first, so that no folder is the user's while
+// hermes still creates in it.
+func seedSkeleton(s *staging, uid, gid int, chown bool) error {
+	for _, dir := range skeletonDirs {
+		for _, e := range skeleton {
+			rel := path.Join(dir, e.rel)
+			var err error
+			if e.fifo {
+				err = s.mkfifo(rel, uint32(e.mode))
+			} else {
+				err = s.mkdir(rel, uint32(e.mode))
+			}
+			if err != nil {
+				return fmt.Errorf("seed the supervise skeleton: %w", err)
+			}
 		}
-	}()
-	for _, e := range skeleton {
-		parentRel, name := path.Split(e.rel)
-		parent := opened[strings.TrimSuffix(parentRel, "/")]
-		var f *os.File
-		var err error
-		if e.fifo {
-			f, err = mkfifoAt(parent, name, uint32(e.mode))
-		} else {
-			f, err = mkdirAt(parent, name, uint32(e.mode))
-			opened[e.rel] = f
-		}
-		if err != nil {
-			return fmt.Errorf("seed the supervise skeleton: %w", err)
-		}
-		made = append(made, f)
 	}
 	if !chown {
 		return nil
 	}
-	for i := len(made) - 1; i >= 0; i-- {
-		if err := unix.Fchown(int(made[i].Fd()), uid, gid); err != nil {
-			return &os.PathError{Op: "chown", Path: made[i].Name(), Err: err}
+	for _, dir := range skeletonDirs {
+		for i := len(skeleton) - 1; i >= 0; i-- {
+			if err := s.chown(path.Join(dir, skeleton[i].rel), uid, gid); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
