@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -105,9 +106,13 @@ func runReconcile(ctx context.Context, m service.Manager, o reconcileOptions) er
 	for i, e := range kept {
 		lines[i] = boot.AuditLine(e, now)
 	}
+	// One write, not one a line: by now s6 (or the manager) is starting
+	// every gateway, and each write of a thousand would wait its turn.
+	var out strings.Builder
 	for _, line := range lines {
-		fmt.Fprintln(o.Out, "reconcile: "+line)
+		out.WriteString("reconcile: " + line + "\n")
 	}
+	_, _ = io.WriteString(o.Out, out.String())
 	logErr := boot.WriteLog(o.Home, lines, o.Err)
 	if len(skipped) > 0 {
 		return errors.Join(fmt.Errorf("reconciled every profile but %q (see the warnings above)", skipped), logErr)

@@ -120,14 +120,10 @@ func (b *Backend) lockProfileIn(ctx context.Context, scan *os.File, profile stri
 	}
 }
 
-// same reports whether name in dir is still the file f holds open.
-func same(f, dir *os.File, name string) bool {
-	held, err := fstat(f)
-	if err != nil {
-		return false
-	}
+// same reports whether name in dir is still the file l holds.
+func same(l *heldLock, dir *os.File, name string) bool {
 	now, ok, err := lstatAt(dir, name)
-	return ok && err == nil && now.Dev == held.Dev && now.Ino == held.Ino
+	return ok && err == nil && uint64(now.Dev) == l.dev && uint64(now.Ino) == l.ino
 }
 
 // lockSlack is how much longer than the longest legitimate holder (a Stop:

@@ -202,10 +202,10 @@ func walkAt(dir *os.File, rel string) (parent *os.File, name string, err error) 
 // lockAt takes an exclusive flock on the lock file name in dir, created
 // (0644, less the umask) when missing, polling until ctx ends: a link or
 // anything but a regular file is refused. The lock goes with the returned
-// file's Close. Readable by all, so that root and the service user, who
+// lock's Close. Readable by all, so that root and the service user, who
 // may both run hermes on the slot, can each open (and flock) the lock the
 // other made: a flock needs no more than a read descriptor.
-func lockAt(ctx context.Context, dir *os.File, name string) (*os.File, error) {
+func lockAt(ctx context.Context, dir *os.File, name string) (*heldLock, error) {
 	path := filepath.Join(dir.Name(), name)
 	fd, err := unix.Openat(int(dir.Fd()), name, unix.O_RDONLY|unix.O_CREAT|unix.O_NONBLOCK|openFlags, 0o644)
 	if err != nil {
@@ -214,17 +214,27 @@ func lockAt(ctx context.Context, dir *os.File, name string) (*os.File, error) {
 		}
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	f := os.NewFile(uintptr(fd), path)
-	if st, err := fstat(f); err != nil || !isType(st, unix.S_IFREG) {
-		f.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || !isType(st, unix.S_IFREG) {
+		unix.Close(fd)
 		return nil, &unsafeError{Path: path, Reason: "it is not a regular file"}
 	}
-	if err := flockPoll(ctx, f); err != nil {
-		f.Close()
+	if err := flockPoll(ctx, fd, path); err != nil {
+		unix.Close(fd)
 		return nil, err
 	}
-	return f, nil
+	return &heldLock{fd: fd, dev: uint64(st.Dev), ino: uint64(st.Ino)}, nil
 }
+
+// heldLock is a lock file lockAt holds: a plain descriptor (a boot takes a
+// thousand), and the file's identity.
+type heldLock struct {
+	fd       int
+	dev, ino uint64
+}
+
+// Close lets the lock go.
+func (l *heldLock) Close() error { return unix.Close(l.fd) }
 
 // waitLockAt waits (until ctx ends) for whoever holds the flock on the
 // regular file at rel below dir to let go, taking and keeping it; the
@@ -242,23 +252,23 @@ func waitLockAt(ctx context.Context, dir *os.File, rel string) (*os.File, error)
 	if !ok || err != nil {
 		return nil, err
 	}
-	if err := flockPoll(ctx, f); err != nil {
+	if err := flockPoll(ctx, int(f.Fd()), f.Name()); err != nil {
 		f.Close()
 		return nil, err
 	}
 	return f, nil
 }
 
-// flockPoll takes an exclusive flock on f, trying every 5 ms until ctx
-// ends.
-func flockPoll(ctx context.Context, f *os.File) error {
+// flockPoll takes an exclusive flock on fd (the file at path), trying
+// every 5 ms until ctx ends.
+func flockPoll(ctx context.Context, fd int, path string) error {
 	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
 		if err == nil {
 			return nil
 		}
 		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
-			return &os.PathError{Op: "flock", Path: f.Name(), Err: err}
+			return &os.PathError{Op: "flock", Path: path, Err: err}
 		}
 		select {
 		case <-ctx.Done():
