@@ -9,19 +9,6 @@ BUF         := $(GO) run github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
 PROTO_DIR   := shared/proto
 
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS     := -s -w -X github.com/nousresearch/hermes-service/host.Version=$(VERSION) \
-               -X github.com/nousresearch/hermes-service/plugins/s6.Version=$(VERSION) \
-               -X github.com/nousresearch/hermes-service/plugins/systemd.Version=$(VERSION) \
-               -X github.com/nousresearch/hermes-service/plugins/launchd.Version=$(VERSION) \
-               -X github.com/nousresearch/hermes-service/plugins/windows.Version=$(VERSION)
-# Every plugin's main lives at plugins/<kind>/cmd/hermes-service-<kind>;
-# build makes the ones that belong on this OS.
-GOOS_HOST   := $(shell $(GO) env GOOS)
-PLUGINS_linux   := s6 systemd
-PLUGINS_darwin  := launchd
-PLUGINS_windows := windows
-PLUGIN_MAINS := $(foreach k,$(PLUGINS_$(GOOS_HOST)),./plugins/$(k)/cmd/hermes-service-$(k))
-
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # FAULT_USER is the unprivileged account of the fault suite
 # (internal/faultsuite.ServiceUser).
@@ -34,11 +21,13 @@ WINEPREFIX_DIR ?= $(CURDIR)/.wine
 
 all: build
 
-# build puts the host and every plugin into ./bin, where the host finds the
-# plugins beside itself: static binaries, as the release builds them.
+# build puts the host and this machine's plugins into ./bin, where the host
+# finds the plugins beside itself, exactly as the release builds and
+# packages them (release.BuildInto: static, stripped, each plugin with its
+# .sha256), so that what is demonstrated and measured is what ships.
 build:
-	@mkdir -p bin && rm -f bin/hermes-service-*
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/hermes $(PLUGIN_MAINS)
+	@rm -rf bin
+	cd release && $(GO) run ./cmd/dist -bin $(CURDIR)/bin -version $(VERSION)
 
 # demo is the README's main command: a gateway kept alive across a
 # container restart on a private s6 tree.

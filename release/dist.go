@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -109,7 +110,14 @@ func ldflags(cfg Config, plugins []string) string {
 }
 
 func build(cfg Config, t Target) (built, error) {
-	dir := filepath.Join(cfg.Out, "build", t.String())
+	return BuildInto(cfg, t, filepath.Join(cfg.Out, "build", t.String()))
+}
+
+// BuildInto builds t's binaries into dir exactly as the release ships them
+// (static, stripped, reproducible), each plugin with its <plugin>.sha256
+// beside it as its package installs it. `make build` uses it for this
+// machine, so that what is tested and measured is what ships.
+func BuildInto(cfg Config, t Target, dir string) (built, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return built{}, err
 	}
@@ -122,12 +130,8 @@ func build(cfg Config, t Target) (built, error) {
 		names = append(names, n)
 	}
 	for _, n := range names {
-		cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags", ldflags(cfg, plugins),
-			"-o", filepath.Join(dir, n), pkgs[n])
-		cmd.Dir = cfg.Root
-		cmd.Env = append(os.Environ(), "GOOS="+t.OS, "GOARCH="+t.Arch, "CGO_ENABLED=0", "GOFLAGS=")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return built{}, fmt.Errorf("go build %s: %v\n%s", n, err, out)
+		if err := goBuild(cfg, t, filepath.Join(dir, n), pkgs[n], ldflags(cfg, plugins)); err != nil {
+			return built{}, err
 		}
 	}
 	for _, n := range names[1:] {
@@ -143,6 +147,26 @@ func build(cfg Config, t Target) (built, error) {
 		names = append(names, n+".sha256")
 	}
 	return built{dir: dir, names: names}, nil
+}
+
+// BuildMain builds one more main package of the repository (pkg, e.g.
+// ./internal/pluginfloor/cmd/floor-host) into dir as the release builds
+// its own binaries: a benchmark's anchor is then built no differently from
+// what it is compared with.
+func BuildMain(cfg Config, t Target, dir, pkg string) error {
+	return goBuild(cfg, t, filepath.Join(dir, exe(t, path.Base(pkg))), pkg, ldflags(cfg, nil))
+}
+
+// goBuild is the release's one go build: static, stripped, no build id or
+// VCS stamp, paths trimmed.
+func goBuild(cfg Config, t Target, out, pkg, ldflags string) error {
+	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags", ldflags, "-o", out, pkg)
+	cmd.Dir = cfg.Root
+	cmd.Env = append(os.Environ(), "GOOS="+t.OS, "GOARCH="+t.Arch, "CGO_ENABLED=0", "GOFLAGS=")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, msg)
+	}
+	return nil
 }
 
 func mode(name string) int64 {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,8 @@ func main() {
 	version := flag.String("version", "", "the version (default: git describe --tags --always)")
 	targets := flag.String("targets", "all", "os_arch list, comma separated, or all")
 	formats := flag.String("formats", "deb,rpm,apk", "package formats")
+	bin := flag.String("bin", "", "only build this machine's binaries (and the plugins' .sha256 files) into this folder, as the release builds them")
+	extra := flag.String("extra", "", "with -bin: more main packages (comma separated) to build beside them the same way, e.g. a benchmark's")
 	flag.Parse()
 	abs, err := filepath.Abs(*root)
 	if err != nil {
@@ -35,6 +38,18 @@ func main() {
 		epoch, _ = strconv.ParseInt(s, 10, 64)
 	}
 	cfg.Epoch = time.Unix(epoch, 0).UTC()
+	if *bin != "" {
+		here := release.Target{OS: runtime.GOOS, Arch: runtime.GOARCH}
+		if _, err := release.BuildInto(cfg, here, *bin); err != nil {
+			fail(err)
+		}
+		for _, pkg := range strings.FieldsFunc(*extra, func(r rune) bool { return r == ',' }) {
+			if err := release.BuildMain(cfg, here, *bin, pkg); err != nil {
+				fail(err)
+			}
+		}
+		return
+	}
 	if *targets == "all" {
 		cfg.Targets = release.Targets
 	} else {
