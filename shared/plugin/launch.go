@@ -46,7 +46,12 @@ type LaunchConfig struct {
 	// on stderr.
 	Logger hclog.Logger
 	// Checksum is the SHA-256 the executable must have; nil skips the check.
+	// A file hashed to it before (the same file: device, inode, size,
+	// modification and change times) is not hashed again: see sumcache.go.
 	Checksum []byte
+	// SumCache is the digest cache's file; default: root's under
+	// /var/cache/hermes, another user's in their cache folder.
+	SumCache string
 	// StartTimeout bounds the handshake (and the identify call that checks
 	// Kind); default DefaultStartTimeout. A plugin that takes longer is
 	// killed with its process group.
@@ -101,7 +106,8 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		return fail(err)
 	}
 	defer f.Close() // the plugin holds its own copy once started
-	if info, err := f.Stat(); err != nil {
+	info, err := f.Stat()
+	if err != nil {
 		return fail(err)
 	} else if info.IsDir() {
 		return fail(errors.New("it is a folder, not an executable"))
@@ -112,12 +118,8 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		}
 	}
 	if cfg.Checksum != nil {
-		h := sha256.New()
-		if _, err := io.Copy(h, io.NewSectionReader(f, 0, 1<<62)); err != nil {
-			return fail(fmt.Errorf("reading it for its checksum: %w", err))
-		}
-		if got := h.Sum(nil); !bytes.Equal(got, cfg.Checksum) {
-			return nil, &ChecksumError{Path: cfg.Path, Want: hex.EncodeToString(cfg.Checksum), Got: hex.EncodeToString(got)}
+		if err := verifyChecksum(f, info, cfg); err != nil {
+			return nil, err
 		}
 	}
 
@@ -177,6 +179,38 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		}
 	}
 	return c, nil
+}
+
+// verifyChecksum checks the open plugin f against cfg.Checksum: hashed,
+// unless this user's digest cache says this very file (its identity, from
+// info: the open file's status) was hashed to it before.
+func verifyChecksum(f *os.File, info os.FileInfo, cfg LaunchConfig) error {
+	cache := cfg.sumCache()
+	id, known := identityOf(info)
+	if known && cache.verified(id, cfg.Checksum) {
+		return nil
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, 1<<62)); err != nil {
+		return &PluginError{Plugin: cfg.Path, Op: "launch", Err: fmt.Errorf("reading it for its checksum: %w", err)}
+	}
+	got := h.Sum(nil)
+	if !bytes.Equal(got, cfg.Checksum) {
+		return &ChecksumError{Path: cfg.Path, Want: hex.EncodeToString(cfg.Checksum), Got: hex.EncodeToString(got)}
+	}
+	if known {
+		cache.remember(id, got, time.Now())
+	}
+	return nil
+}
+
+// sumCache is the digest cache Launch uses: SumCache when set, else the
+// user's.
+func (cfg LaunchConfig) sumCache() sumCache {
+	if cfg.SumCache != "" {
+		return sumCache{Path: cfg.SumCache}
+	}
+	return defaultSumCache()
 }
 
 // checkKind asks the plugin its kind, within the start timeout: a plugin
@@ -240,10 +274,17 @@ func (c *Client) Exited() bool { return c.gp.Exited() }
 // Pid is the plugin's process id, 0 once it has ended.
 func (c *Client) Pid() int { return c.runner.Pid() }
 
-// Close ends the plugin (gracefully, then by force, with its process
-// group) and removes its socket folder. It is safe to call more than once.
+// Close ends the plugin, with its process group, and removes its socket
+// folder. A plugin with no call under way has nothing left to finish: it
+// is ended at once, not asked to shut down and waited for (a status would
+// spend a tenth of its time on that). One with a call under way (a signal
+// closing the host mid-call) is shut down gracefully first, so that the
+// call can finish, then by force. It is safe to call more than once.
 func (c *Client) Close() {
 	c.closeOnce.Do(func() {
+		if m, ok := c.Manager.(*client); ok && m.busy.Load() == 0 {
+			_ = c.runner.Kill(context.Background())
+		}
 		c.gp.Kill()
 		_ = c.runner.Kill(context.Background())
 		if c.runner.socketDir != "" {
