@@ -11,3 +11,13 @@ var (
 
 // SvStatus is svStatus for the external tests.
 type SvStatus = svStatus
+
+// SuperviseRunning is superviseRunning of the slot at path.
+func SuperviseRunning(path string) (bool, error) {
+	dir, err := openDirNoFollow(path)
+	if err != nil {
+		return false, err
+	}
+	defer dir.Close()
+	return superviseRunning(int(dir.Fd()), path)
+}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // svStatus is what s6 knows about a slot: the fields of
@@ -88,10 +90,9 @@ const (
 var errNoSupervisor = errors.New("no status yet: s6-supervise has not started on this slot")
 
 // readStatusFile reads a slot's status straight from supervise/status and
-// the down file, as s6-svstat computes it, without running anything: the
-// fast path for many slots at once.
+// the down file, as s6-svstat computes it, without running anything.
 func readStatusFile(slot string) (svStatus, error) {
-	// From the slot held open, no link followed, nothing but a regular file
+	// From the slot held open, no link followed, nothing but what s6 wrote
 	// read: supervise belongs to the service user, who could put a FIFO
 	// (a read that never returns) or a link there.
 	dir, err := openDirNoFollow(slot)
@@ -104,17 +105,45 @@ func readStatusFile(slot string) (svStatus, error) {
 
 // readStatusAt is readStatusFile of the slot held open.
 func readStatusAt(dir *os.File) (svStatus, error) {
-	slot := dir.Name()
-	data, ok, err := readFileAt(dir, "supervise/status", statusFileSize+1)
+	return readStatusFd(int(dir.Fd()), dir.Name())
+}
+
+// readStatusFd is readStatusFile of the slot held open as the descriptor
+// slot (path names it in errors): a plain descriptor and a handful of
+// calls, for status --all reads thousands.
+func readStatusFd(slot int, path string) (svStatus, error) {
+	statusPath := filepath.Join(path, "supervise", "status")
+	fd, err := openSuperviseStatus(slot, statusPath)
+	if errors.Is(err, unix.ENOENT) {
+		return svStatus{}, errNoSupervisor
+	}
 	if err != nil {
 		return svStatus{}, err
 	}
-	if !ok {
-		return svStatus{}, errNoSupervisor
+	// O_NONBLOCK: a FIFO there reads nothing at once (a wrong size below)
+	// rather than waiting for a writer; a folder fails the read.
+	defer unix.Close(fd)
+	var buf [statusFileSize + 1]byte
+	n, err := unix.Pread(fd, buf[:], 0)
+	if err != nil || n != statusFileSize {
+		// Only now, on the way to an error, is it worth saying what it is.
+		var info unix.Stat_t
+		if unix.Fstat(fd, &info) == nil && !isType(info, unix.S_IFREG) {
+			return svStatus{}, &unsafeError{Path: statusPath, Reason: "it is not a regular file"}
+		}
+		if err != nil {
+			return svStatus{}, &os.PathError{Op: "read", Path: statusPath, Err: err}
+		}
+		return svStatus{}, fmt.Errorf("%s: %d bytes, want %d (an s6 other than 2.11?)", statusPath, n, statusFileSize)
 	}
-	if len(data) != statusFileSize {
-		return svStatus{}, fmt.Errorf("%s: %d bytes, want %d (an s6 other than 2.11?)", filepath.Join(slot, "supervise", "status"), len(data), statusFileSize)
-	}
+	st := parseStatus(buf[:statusFileSize])
+	var down unix.Stat_t
+	st.NormallyUp = unix.Fstatat(slot, "down", &down, unix.AT_SYMLINK_NOFOLLOW) != nil
+	return st, nil
+}
+
+// parseStatus decodes s6 2.11's supervise/status (statusFileSize bytes).
+func parseStatus(data []byte) svStatus {
 	sec := binary.BigEndian.Uint64(data[0:8])
 	nano := binary.BigEndian.Uint32(data[8:12])
 	pid := int(binary.BigEndian.Uint64(data[24:32]))
@@ -135,6 +164,73 @@ func readStatusAt(dir *os.File) (svStatus, error) {
 	} else if wstat&0x7f == 0 { // WIFEXITED
 		st.ExitCode = (wstat >> 8) & 0xff
 	}
-	st.NormallyUp = !hasDownAt(dir)
-	return st, nil
+	return st
+}
+
+// openSuperviseStatusWalk opens supervise, then status in it, each without
+// following a link.
+func openSuperviseStatusWalk(slot int, path string) (int, error) {
+	sup, err := unix.Openat(slot, "supervise", unix.O_RDONLY|unix.O_DIRECTORY|openFlags, 0)
+	if err != nil {
+		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
+			return -1, &unsafeError{Path: filepath.Dir(path), Reason: "it is a symbolic link or not a folder"}
+		}
+		return -1, statusOpenError(path, err)
+	}
+	defer unix.Close(sup)
+	fd, err := unix.Openat(sup, "status", unix.O_RDONLY|unix.O_NONBLOCK|openFlags, 0)
+	if errors.Is(err, unix.ELOOP) {
+		return -1, &unsafeError{Path: path, Reason: "it is a symbolic link"}
+	}
+	if err != nil {
+		return -1, statusOpenError(path, err)
+	}
+	return fd, nil
+}
+
+// statusOpenError is a failed open of supervise/status; a missing one
+// stays recognisable (unix.ENOENT).
+func statusOpenError(path string, err error) error {
+	return &os.PathError{Op: "open", Path: path, Err: err}
+}
+
+// superviseRunning reports whether s6-supervise runs on the slot held open
+// as slot: it keeps supervise/control open for reading, so opening it for
+// writing (without blocking, and without writing) succeeds only then, as
+// s6-svok finds out. An error is a control FIFO this process may not open,
+// or something other than a FIFO there: the caller asks s6's tools.
+func superviseRunning(slot int, path string) (bool, error) {
+	control := filepath.Join(path, "supervise", "control")
+	fd, err := openSuperviseControl(slot, control)
+	switch {
+	case err == nil:
+		var info unix.Stat_t
+		ferr := unix.Fstat(fd, &info)
+		unix.Close(fd)
+		if ferr != nil || !isType(info, unix.S_IFIFO) {
+			return false, &unsafeError{Path: control, Reason: "it is not a FIFO"}
+		}
+		return true, nil
+	case errors.Is(err, unix.ENXIO), errors.Is(err, unix.ENOENT):
+		return false, nil
+	}
+	return false, err
+}
+
+// openSuperviseControlWalk opens supervise, then control in it for writing
+// without blocking, each without following a link.
+func openSuperviseControlWalk(slot int, path string) (int, error) {
+	sup, err := unix.Openat(slot, "supervise", unix.O_RDONLY|unix.O_DIRECTORY|openFlags, 0)
+	if err != nil {
+		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
+			return -1, &unsafeError{Path: filepath.Dir(path), Reason: "it is a symbolic link or not a folder"}
+		}
+		return -1, err
+	}
+	defer unix.Close(sup)
+	fd, err := unix.Openat(sup, "control", unix.O_WRONLY|unix.O_NONBLOCK|openFlags, 0)
+	if errors.Is(err, unix.ELOOP) {
+		return -1, &unsafeError{Path: path, Reason: "it is a symbolic link"}
+	}
+	return fd, err
 }
