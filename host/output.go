@@ -1,6 +1,7 @@
 package host
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"strconv"
@@ -11,9 +12,13 @@ import (
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
-// printStatusTable writes statuses as a table, one row a profile.
+// printStatusTable writes statuses as a table, one row a profile, in as
+// few writes as the buffer allows (tabwriter writes a cell at a time: 100,000
+// writes for 5,000 profiles).
 func printStatusTable(w io.Writer, sts []service.Status, now time.Time) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	defer bw.Flush()
+	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROFILE\tBACKEND\tSTATE\tPID\tUPTIME\tLAST EXIT\tRESTARTS\tENABLED\tDESIRED")
 	for _, st := range sts {
 		state := string(st.State)
