@@ -115,6 +115,33 @@ func waitFor(ctx context.Context, s *mgr.Service, want svc.State, timeout time.D
 
 const waitTimeout = 30 * time.Second
 
+// waitRunning waits for a service just started to run. One that stops
+// instead (its service process refused to run the gateway: a fatal
+// configuration) fails at once, with the exit code it reported, rather
+// than after the whole wait.
+func waitRunning(ctx context.Context, profile string, s *mgr.Service) error {
+	var q svc.Status
+	err := wait.Poll{What: "the service running", Timeout: waitTimeout, Interval: 100 * time.Millisecond}.
+		Until(ctx, func() (bool, error) {
+			var err error
+			q, err = s.Query()
+			return err == nil && (q.State == svc.Running || q.State == svc.Stopped), err
+		})
+	if err != nil {
+		return scmError(profile, "start", err)
+	}
+	if q.State == svc.Stopped {
+		code := int(q.Win32ExitCode)
+		if q.Win32ExitCode == uint32(win.ERROR_SERVICE_SPECIFIC_ERROR) {
+			code = int(q.ServiceSpecificExitCode)
+		}
+		return &service.CommandFailedError{Service: ServiceName(profile), Action: "start", ExitCode: code,
+			Stderr:   fmt.Sprintf("the service stopped as it started (exit %d)", code),
+			HintText: "see the Windows event log (source " + ServiceName(profile) + ") and " + filepath.Join("<profile home>", "logs", "gateway.log")}
+	}
+	return nil
+}
+
 // eventLog writes to the Windows event log under the service's source,
 // best effort.
 func (b *Backend) eventLog(profile string, failure bool, msg string) {
@@ -200,8 +227,8 @@ func (b *Backend) Install(ctx context.Context, profile string, opts service.Inst
 		if err := startService(ctx, s); err != nil {
 			return scmError(profile, "start", err)
 		}
-		if err := waitFor(ctx, s, svc.Running, waitTimeout); err != nil {
-			return scmError(profile, "start", err)
+		if err := waitRunning(ctx, profile, s); err != nil {
+			return err
 		}
 		_ = b.RecordDesired(profile, service.DesiredRunning)
 	}
@@ -328,8 +355,8 @@ func (b *Backend) Start(ctx context.Context, profile string) error {
 	if err := startService(ctx, s); err != nil && !errors.Is(err, win.ERROR_SERVICE_ALREADY_RUNNING) {
 		return scmError(profile, "start", err)
 	}
-	if err := waitFor(ctx, s, svc.Running, waitTimeout); err != nil {
-		return scmError(profile, "start", err)
+	if err := waitRunning(ctx, profile, s); err != nil {
+		return err
 	}
 	_ = b.RecordDesired(profile, service.DesiredRunning)
 	return nil

@@ -112,9 +112,10 @@ func (h *handler) Execute(_ []string, reqs <-chan svc.ChangeRequest, status chan
 		return true, gateway.ExitConfig
 	}
 	h.env = env
-	// Started by anyone (hermes, sc start, services.msc): the service is
-	// wanted at boot again if the operator installed it so.
+	// Started by anyone (hermes, sc start, services.msc): the gateway is
+	// wanted, and at boot again if the operator installed it so.
 	h.persistStartType(false)
+	h.recordDesired(service.DesiredRunning)
 	child, done, err := h.start()
 	if err != nil {
 		h.event(true, "the gateway runner could not start: "+err.Error())
@@ -142,6 +143,7 @@ func (h *handler) Execute(_ []string, reqs <-chan svc.ChangeRequest, status chan
 				// hands it to the gateway as planned and "stopped" is
 				// recorded.
 				h.persistStartType(true)
+				h.recordDesired(service.DesiredStopped)
 				gateway.MarkPlannedStop(nil, h.profileDir(), child.Process.Pid)
 				status <- h.stopPending()
 				h.stop(child, done)
@@ -201,6 +203,14 @@ func (h *handler) stop(child *exec.Cmd, done <-chan int) {
 		if rec, _ := gateway.Runner.ReadPIDRecord(h.profileDir()); rec != nil && rec.PID == child.Process.Pid {
 			_ = gateway.UpdateState(h.profileDir(), map[string]any{gateway.KeyGatewayState: gateway.GatewayStopped})
 		}
+	}
+}
+
+// recordDesired records the operator's intent, as hermes's own commands
+// do, for a start or stop that came from elsewhere. Best effort.
+func (h *handler) recordDesired(desired string) {
+	if err := gateway.SetDesiredState(h.profileDir(), desired); err != nil {
+		h.event(true, "the intent "+desired+" cannot be recorded: "+err.Error())
 	}
 }
 
