@@ -113,8 +113,9 @@ func (h *handler) Execute(_ []string, reqs <-chan svc.ChangeRequest, status chan
 	}
 	h.env = env
 	// Started by anyone (hermes, sc start, services.msc): the gateway is
-	// wanted, and at boot again if the operator installed it so.
-	h.persistStartType(false)
+	// wanted, and at boot again if the operator installed it so (the start
+	// type is changed once the service runs: while it starts, the SCM may
+	// hold its database).
 	h.recordDesired(service.DesiredRunning)
 	child, done, err := h.start()
 	if err != nil {
@@ -122,6 +123,7 @@ func (h *handler) Execute(_ []string, reqs <-chan svc.ChangeRequest, status chan
 		return true, gateway.ExitConfig
 	}
 	status <- svc.Status{State: svc.Running, Accepts: svc.AcceptStop | svc.AcceptShutdown}
+	h.persistStartType(false)
 	for {
 		select {
 		case code := <-done:
