@@ -7,10 +7,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -151,7 +151,7 @@ func startTypeOf(t *testing.T, profile string) uint32 {
 func TestEnvironmentThroughHermes(t *testing.T) {
 	bin := winTestBin(t)
 	home := testHome(t)
-	profile := fmt.Sprintf("we%d", os.Getpid()%100000)
+	profile := testProfile("we")
 	h := newCLI(t, bin, home)
 	t.Cleanup(func() { h.run("gateway", "uninstall", "-p", profile) })
 	dump := filepath.Join(home, "gateway-env.bin")
@@ -236,7 +236,7 @@ func TestEnvironmentThroughHermes(t *testing.T) {
 func TestLifecycleThroughHermes(t *testing.T) {
 	bin := winTestBin(t)
 	home := testHome(t)
-	profile := fmt.Sprintf("wl%d", os.Getpid()%100000)
+	profile := testProfile("wl")
 	dir := filepath.Join(home, "profiles", profile)
 	t.Cleanup(func() { logOnFailure(t, dir) })
 	// The stand-in stands where upstream's CLI is found: hermes asks it for
@@ -396,7 +396,7 @@ func readLog(t *testing.T, dir string) string {
 func TestSCMFailureThroughHermes(t *testing.T) {
 	bin := winTestBin(t)
 	home := testHome(t)
-	profile := fmt.Sprintf("wf%d", os.Getpid()%100000)
+	profile := testProfile("wf")
 	// A copy of the plugin installs the service (the service runs the
 	// plugin that installed it), then goes.
 	plugins := testHome(t)
@@ -421,4 +421,11 @@ func TestSCMFailureThroughHermes(t *testing.T) {
 		t.Fatalf("start of a service without its program: exit %d\n%s%s", code, out, errOut)
 	}
 	t.Logf("SCM failure through hermes: %s", strings.TrimSpace(errOut))
+}
+
+// testProfile is a profile name no earlier run used: under Wine every test
+// process has the same pid, and a service of an earlier run may still be
+// going away in the prefix the runs share.
+func testProfile(prefix string) string {
+	return prefix + strconv.FormatInt(time.Now().UnixNano()%(1<<40), 36)
 }

@@ -5,7 +5,6 @@ package windows
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,7 +28,7 @@ func TestServiceUnderTheSCM(t *testing.T) {
 	bin := winTestBin(t)
 	ctx := context.Background()
 	home := testHome(t)
-	profile := fmt.Sprintf("wt%d", os.Getpid()%100000)
+	profile := testProfile("wt")
 	b := New(Config{Settings: backend.Settings{Home: home}, ServiceExe: filepath.Join(bin, "hermes-service-windows.exe")})
 	t.Cleanup(func() { _ = b.Uninstall(ctx, profile) })
 	dir := filepath.Join(home, "profiles", profile)
@@ -192,7 +191,7 @@ func TestShutdownIsNoOperatorStop(t *testing.T) {
 		name := map[svc.Cmd]string{svc.Shutdown: "shutdown", svc.Stop: "stop"}[tt.req]
 		t.Run(name, func(t *testing.T) {
 			home := testHome(t)
-			profile := fmt.Sprintf("ws%d%s", os.Getpid()%100000, name[:2])
+			profile := testProfile("ws" + name[:2])
 			dir := filepath.Join(home, "profiles", profile)
 			t.Cleanup(func() { logOnFailure(t, dir) })
 			hermes := filepath.Join(bin, "hermes.exe")
