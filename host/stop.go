@@ -14,7 +14,9 @@ import (
 
 func stopCommand() *cli.Command {
 	cmd := lifecycleCommand(verbStop, "stop the profile's gateway (an operator stop: it stays down after a reboot) and wait until it is down")
-	cmd.Description = "With a service manager, the backend stops the service. Without one (no backend detected and none\n" +
+	cmd.Description = "With a service manager, the backend stops the service. It stays down across a reboot: on Windows\n" +
+		"the service is made manual (start makes it automatic again, when installed to start at boot); a machine's\n" +
+		"shutdown is never an operator's stop, so the gateway comes back with the machine. Without one (no backend detected and none\n" +
 		"chosen), stop finds the foreground `hermes gateway run` through the profile's pid record, marks the\n" +
 		"stop as planned, sends it SIGTERM and waits for it to exit. It signals only a process proven to be\n" +
 		"that profile's runner or gateway: its lock held, and a pid record naming it with its start time.\n" +

@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+
+	"github.com/nousresearch/hermes-service/shared/gateway"
 )
 
 // canExec: a Unix runner can replace itself with the gateway.
@@ -33,5 +35,12 @@ func configureRelayed(cmd *exec.Cmd) {
 	setParentDeathSignal(cmd.SysProcAttr, syscall.SIGTERM)
 }
 
-// relaySignal passes a signal on as it came.
-func relaySignal(child *exec.Cmd, sig os.Signal) error { return child.Process.Signal(sig) }
+// relayStop passes a signal on as it came; a planned stop is marked for
+// the gateway first (a signal follows, so the marker is the signal
+// handler's, not the watcher's).
+func relayStop(cfg Config, child *exec.Cmd, sig os.Signal, planned bool) error {
+	if planned {
+		gateway.MarkPlannedStop(cfg.Log, cfg.Dir, child.Process.Pid)
+	}
+	return child.Process.Signal(sig)
+}

@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -52,8 +51,3 @@ func resolve(program string) (string, error) {
 	}
 	return path, nil
 }
-
-// errNoHermesProtocol is the hermes protocol asked of a runner that can
-// neither replace itself with the gateway nor forward a stop it can
-// classify (Windows, for now).
-var errNoHermesProtocol = errors.New("--protocol hermes is not supported on Windows yet; use --protocol plain")

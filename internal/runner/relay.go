@@ -10,19 +10,21 @@ import (
 )
 
 // relay runs a hermes-protocol gateway as the runner's child, where the
-// runner cannot simply replace itself with it: a service manager that
-// spares only one exit code from restarts (launchd: exit 0), so the
-// gateway's fatal-configuration exit must be translated. The gateway still
-// keeps every file of its own (pid file, lock, state) and classifies its
-// own stops; the runner writes none of them.
+// runner cannot simply replace itself with it: Windows, which has no exec,
+// and a service manager that spares only one exit code from restarts
+// (launchd: exit 0), so the gateway's fatal-configuration exit must be
+// translated. The gateway still keeps every file of its own (pid file,
+// lock, state) and classifies its own stops; the runner writes none of
+// them.
 //
 // The service manager supervises and signals the runner, so an operator's
 // stop marks the runner's pid. The runner forwards it: it consumes that
-// marker and writes a fresh one naming the gateway, then sends the signal,
-// so the gateway sees the stop as planned. A signal with no marker is
-// forwarded bare, and the gateway takes it for a stop from outside. The
-// runner kills nothing: the gateway drains for as long as it needs, inside
-// the service manager's stop timeout.
+// marker and hands the stop on to the gateway as a planned one, the marker
+// naming the gateway (relayStop: on Unix a fresh marker and the signal, on
+// Windows a marker upstream's watcher picks up). A stop with no marker is
+// one from outside, and reaches the gateway as such. The runner kills
+// nothing a gateway could drain from: the gateway drains for as long as it
+// needs, inside the service manager's stop timeout.
 func relay(cfg Config) (int, error) {
 	path, err := resolve(cfg.Argv[0])
 	if err != nil {
@@ -54,12 +56,11 @@ func relay(cfg Config) (int, error) {
 		case <-done:
 			return relayedExit(cfg, child.ProcessState.ExitCode()), nil
 		case sig := <-sigs:
-			if isTerminate(sig) && gateway.ConsumeMarker(cfg.Dir, self) {
-				// The operator's stop named the runner: name the gateway.
-				gateway.MarkPlannedStop(cfg.Log, cfg.Dir, child.Process.Pid)
-			}
-			cfg.Log.Debug("forwarding signal", "signal", sig, "pid", child.Process.Pid)
-			if err := relaySignal(child, sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			// An operator's stop names the runner: it is handed on naming
+			// the gateway.
+			planned := isTerminate(sig) && gateway.ConsumeMarker(cfg.Dir, self)
+			cfg.Log.Debug("forwarding a stop or signal", "signal", sig, "planned", planned, "pid", child.Process.Pid)
+			if err := relayStop(cfg, child, sig, planned); err != nil && !errors.Is(err, os.ErrProcessDone) {
 				cfg.Log.Warn("could not forward the signal to the gateway", "signal", sig, "error", err)
 			}
 		}

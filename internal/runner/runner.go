@@ -183,10 +183,9 @@ func Run(cfg Config) (int, error) {
 	if cfg.Protocol == ProtocolHermes {
 		// The gateway keeps its own protocol: nothing for the runner to
 		// hold, write or classify.
-		if !canExec {
-			return gateway.ExitConfig, configError(errNoHermesProtocol)
-		}
-		if cfg.FatalExit != gateway.ExitConfig {
+		// Where the runner cannot replace itself (Windows) or must
+		// translate the gateway's exit, it stays as the gateway's parent.
+		if !canExec || cfg.FatalExit != gateway.ExitConfig {
 			return relay(cfg)
 		}
 		// From here a SIGINT or SIGTERM ends the process at once (it has

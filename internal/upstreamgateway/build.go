@@ -2,7 +2,7 @@
 // `hermes gateway run` from NousResearch/hermes-agent, for tests only (never
 // shipped). Unlike internal/testgateway, which only echoes signals, this
 // program keeps upstream's protocol on the home it runs for, as the Python
-// gateway does (see /work/shared/UPSTREAM.md):
+// gateway does (upstream's gateway/run.py and gateway/status.py):
 //
 //   - HERMES_HOME is its home; `-p NAME` (anywhere on the command line)
 //     selects <HERMES_HOME>/profiles/NAME. An optional leading `gateway run`

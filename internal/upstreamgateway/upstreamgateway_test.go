@@ -660,14 +660,6 @@ func TestRespawnStormBreaker(t *testing.T) {
 }
 
 // writeWatchedMarker is a planned-stop marker upstream's watcher acts on:
-// one without "trigger_watcher": false, as older stoppers wrote them
-// (hermes's own markers carry false, so its signal does the classifying).
-func writeWatchedMarker(home string, pid int) error {
-	m := map[string]any{"target_pid": pid, "target_start_time": gateway.StartTime(pid), "stopper_pid": os.Getpid(),
-		"written_at": time.Now().UTC().Format("2006-01-02T15:04:05.000000+00:00")}
-	data, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(home, gateway.PlannedStopFile), data, 0o644)
-}
+// one without "trigger_watcher": false, as hermes writes for a stop no
+// signal follows (Windows) and older stoppers wrote them all.
+func writeWatchedMarker(home string, pid int) error { return gateway.WriteWatchedMarker(home, pid) }

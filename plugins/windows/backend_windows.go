@@ -115,6 +115,33 @@ func waitFor(ctx context.Context, s *mgr.Service, want svc.State, timeout time.D
 
 const waitTimeout = 30 * time.Second
 
+// waitRunning waits for a service just started to run. One that stops
+// instead (its service process refused to run the gateway: a fatal
+// configuration) fails at once, with the exit code it reported, rather
+// than after the whole wait.
+func waitRunning(ctx context.Context, profile string, s *mgr.Service) error {
+	var q svc.Status
+	err := wait.Poll{What: "the service running", Timeout: waitTimeout, Interval: 100 * time.Millisecond}.
+		Until(ctx, func() (bool, error) {
+			var err error
+			q, err = s.Query()
+			return err == nil && (q.State == svc.Running || q.State == svc.Stopped), err
+		})
+	if err != nil {
+		return scmError(profile, "start", err)
+	}
+	if q.State == svc.Stopped {
+		code := int(q.Win32ExitCode)
+		if q.Win32ExitCode == uint32(win.ERROR_SERVICE_SPECIFIC_ERROR) {
+			code = int(q.ServiceSpecificExitCode)
+		}
+		return &service.CommandFailedError{Service: ServiceName(profile), Action: "start", ExitCode: code,
+			Stderr:   fmt.Sprintf("the service stopped as it started (exit %d)", code),
+			HintText: "see the Windows event log (source " + ServiceName(profile) + ") and " + filepath.Join("<profile home>", "logs", "gateway.log")}
+	}
+	return nil
+}
+
 // eventLog writes to the Windows event log under the service's source,
 // best effort.
 func (b *Backend) eventLog(profile string, failure bool, msg string) {
@@ -137,7 +164,7 @@ func (b *Backend) Install(ctx context.Context, profile string, opts service.Inst
 		return err
 	}
 	spec := Spec{Profile: profile, Home: b.cfg.Home, Command: opts.Command, Env: opts.Env,
-		StopTimeout: gateway.StopBudgetOf(opts.StopTimeout)}
+		StopTimeout: gateway.StopBudgetOf(opts.StopTimeout), StartAtBoot: opts.StartOnLogin}
 	if err := spec.Check(b.cfg.ServiceExe); err != nil {
 		return err // before the SCM or the event log is asked anything: nothing half made
 	}
@@ -165,12 +192,18 @@ func (b *Backend) Install(ctx context.Context, profile string, opts service.Inst
 		}
 	}
 	kind, delayed := startType(opts.StartOnLogin)
+	// The environment goes to its own file before the service exists, so
+	// the service never starts without it; a failed creation takes it back.
+	if err := writeEnvFile(dir, spec.Env); err != nil {
+		return fmt.Errorf("keep the gateway's environment for the service: %w", err)
+	}
 	// Description and delayed start are set apart from the creation: Wine's
 	// SCM refuses some config levels, and a refusal must not leave a half
 	// made service.
 	s, err := m.CreateService(name, b.cfg.ServiceExe, mgr.Config{DisplayName: DisplayName(profile), StartType: kind,
 		ErrorControl: mgr.ErrorNormal}, spec.ServiceArgs()...)
 	if err != nil {
+		_ = removeEnvFile(dir)
 		return scmError(profile, "create", err)
 	}
 	defer s.Close()
@@ -194,8 +227,8 @@ func (b *Backend) Install(ctx context.Context, profile string, opts service.Inst
 		if err := startService(ctx, s); err != nil {
 			return scmError(profile, "start", err)
 		}
-		if err := waitFor(ctx, s, svc.Running, waitTimeout); err != nil {
-			return scmError(profile, "start", err)
+		if err := waitRunning(ctx, profile, s); err != nil {
+			return err
 		}
 		_ = b.RecordDesired(profile, service.DesiredRunning)
 	}
@@ -278,6 +311,11 @@ func (b *Backend) Uninstall(ctx context.Context, profile string) error {
 		return scmError(profile, "delete", err)
 	}
 	_ = eventlog.Remove(ServiceName(profile))
+	if dir, err := b.ProfileDir(profile); err == nil {
+		if err := removeEnvFile(dir); err != nil {
+			b.Log().Warn("the service is gone but its environment file stays", "file", filepath.Join(dir, EnvFile), "error", err)
+		}
+	}
 	return nil
 }
 
@@ -301,7 +339,9 @@ func (b *Backend) runnerPID(profile string) int {
 	return 0
 }
 
-// Start starts the service and waits for Running.
+// Start starts the service and waits for Running. The start type goes
+// back to the operator's choice first (automatic when installed to start
+// at boot), which an operator's stop had made manual.
 func (b *Backend) Start(ctx context.Context, profile string) error {
 	m, s, err := b.open(profile, "start")
 	if err != nil {
@@ -309,17 +349,23 @@ func (b *Backend) Start(ctx context.Context, profile string) error {
 	}
 	defer m.Disconnect()
 	defer s.Close()
+	if err := persistStartType(s, false); err != nil {
+		return scmError(profile, "start", err)
+	}
 	if err := startService(ctx, s); err != nil && !errors.Is(err, win.ERROR_SERVICE_ALREADY_RUNNING) {
 		return scmError(profile, "start", err)
 	}
-	if err := waitFor(ctx, s, svc.Running, waitTimeout); err != nil {
-		return scmError(profile, "start", err)
+	if err := waitRunning(ctx, profile, s); err != nil {
+		return err
 	}
 	_ = b.RecordDesired(profile, service.DesiredRunning)
 	return nil
 }
 
 // Stop marks the stop as planned and stops the service, waiting for it.
+// The service is made manual first, so the stop holds across a reboot
+// (Windows starts automatic services at boot whatever the gateway's
+// recorded intent); Start makes it automatic again.
 func (b *Backend) Stop(ctx context.Context, profile string) error {
 	m, s, err := b.open(profile, "stop")
 	if err != nil {
@@ -328,7 +374,11 @@ func (b *Backend) Stop(ctx context.Context, profile string) error {
 	defer m.Disconnect()
 	defer s.Close()
 	return b.OperatorStop(profile, b.runnerPID(profile), func() error {
+		if err := persistStartType(s, true); err != nil {
+			return scmError(profile, "stop", err)
+		}
 		if _, err := s.Control(svc.Stop); err != nil && !errors.Is(err, win.ERROR_SERVICE_NOT_ACTIVE) {
+			_ = persistStartType(s, false)
 			return scmError(profile, "stop", err)
 		}
 		if err := waitFor(ctx, s, svc.Stopped, stopBudget(s)+stopMargin); err != nil {
@@ -346,19 +396,47 @@ const stopMargin = 30 * time.Second
 // stopBudget is the stop budget in the service's command line (the
 // wrapper's --stop-timeout); gateway.StopBudget when it cannot be read.
 func stopBudget(s *mgr.Service) time.Duration {
-	cfg, err := queryConfig(s)
-	if err != nil {
-		return gateway.StopBudget
-	}
-	args, err := win.DecomposeCommandLine(win.UTF16PtrToString(cfg.BinaryPathName))
-	if err != nil || len(args) < 2 || args[1] != ServiceModeName {
-		return gateway.StopBudget
-	}
-	spec, err := ParseServiceArgs(args[2:])
+	spec, err := serviceSpec(s)
 	if err != nil {
 		return gateway.StopBudget
 	}
 	return spec.StopTimeout
+}
+
+// serviceSpec reads the Spec back from the service's command line.
+func serviceSpec(s *mgr.Service) (Spec, error) {
+	cfg, err := queryConfig(s)
+	if err != nil {
+		return Spec{}, err
+	}
+	line := win.UTF16PtrToString(cfg.BinaryPathName)
+	args, err := win.DecomposeCommandLine(line)
+	if err != nil || len(args) < 2 || args[1] != ServiceModeName {
+		return Spec{}, fmt.Errorf("the service's command line is not hermes's service mode: %s", line)
+	}
+	return ParseServiceArgs(args[2:])
+}
+
+// persistStartType sets the start type that keeps the operator's intent
+// across a reboot (PersistedStartType) when it is not already set: stopped
+// for an operator's stop, else a start. A command line hermes cannot read
+// (not its service mode) is left as it is.
+func persistStartType(s *mgr.Service, stopped bool) error {
+	spec, err := serviceSpec(s)
+	if err != nil {
+		return nil
+	}
+	want := PersistedStartType(spec.StartAtBoot, stopped)
+	if cur, err := queryStartType(s); err == nil && cur == want {
+		return nil
+	}
+	return setStartType(s.Handle, want)
+}
+
+// setStartType changes the start type alone (mgr.Service.UpdateConfig
+// would also set config levels Wine's SCM refuses).
+func setStartType(h win.Handle, kind uint32) error {
+	return win.ChangeServiceConfig(h, win.SERVICE_NO_CHANGE, kind, win.SERVICE_NO_CHANGE, nil, nil, nil, nil, nil, nil, nil)
 }
 
 // Restart stops the service (a planned stop) and starts it again.
@@ -388,10 +466,19 @@ func (b *Backend) Status(ctx context.Context, profile string) (service.Status, e
 		st.State, st.Detail = service.StateUnknown, err.Error()
 		return st, nil
 	}
+	st.Detail = "the Service Control Manager says: " + stateWords(q.State)
 	switch q.State {
-	case svc.Running:
+	case svc.Running, svc.StopPending:
+		// The service process is hermes's wrapper; the pid that matters is
+		// the gateway's, proven from its own files.
 		st.State = service.StateRunning
-		st.PID = new(int(q.ProcessId))
+		if pid := b.gatewayPID(profile); pid > 0 {
+			st.PID = new(pid)
+			st.Detail += fmt.Sprintf("; gateway PID %d under the service process (PID %d)", pid, q.ProcessId)
+		} else if q.State == svc.Running {
+			st.State = service.StateStarting
+			st.Detail += fmt.Sprintf("; the service process (PID %d) runs, its gateway has not claimed the profile yet", q.ProcessId)
+		}
 	case svc.StartPending, svc.ContinuePending:
 		st.State = service.StateStarting
 	case svc.Stopped:
@@ -407,11 +494,47 @@ func (b *Backend) Status(ctx context.Context, profile string) (service.Status, e
 	default:
 		st.State = service.StateStopped
 	}
-	st.Detail = fmt.Sprintf("SCM state %d", q.State)
 	if kind, err := queryStartType(s); err == nil {
 		st.Enabled = new(kind == startAutomatic)
 	}
 	return st, nil
+}
+
+// stateWords is an SCM state as services.msc names it.
+func stateWords(s svc.State) string {
+	switch s {
+	case svc.Stopped:
+		return "stopped"
+	case svc.StartPending:
+		return "start pending"
+	case svc.StopPending:
+		return "stop pending"
+	case svc.Running:
+		return "running"
+	case svc.ContinuePending:
+		return "continue pending"
+	case svc.PausePending:
+		return "pause pending"
+	case svc.Paused:
+		return "paused"
+	}
+	return fmt.Sprintf("state %d (unknown)", s)
+}
+
+// gatewayPID is the profile's gateway as its own files prove it (a
+// hermes-protocol gateway's gateway.pid, else a plain runner's record), 0
+// when none does.
+func (b *Backend) gatewayPID(profile string) int {
+	dir, err := b.ProfileDir(profile)
+	if err != nil {
+		return 0
+	}
+	for _, c := range []gateway.Claim{gateway.Upstream, gateway.Runner} {
+		if rec, err := c.Prove(dir); err == nil {
+			return rec.PID
+		}
+	}
+	return 0
 }
 
 // queryConfig reads the service's configuration with QueryServiceConfig

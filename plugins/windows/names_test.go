@@ -3,6 +3,7 @@ package windows
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,17 +17,25 @@ func TestNamesAndArgs(t *testing.T) {
 	}
 	s := Spec{Profile: "work", Home: `C:\Users\ada\.hermes`,
 		Command: gateway.RunnerArgv(`C:\Program Files\hermes\hermes.exe`, "work"),
-		Env:     map[string]string{"B": "two words", "A": `quo"te`, "C": "x=y"}, StopTimeout: 2 * time.Minute}
+		Env:     map[string]string{"B": "two words", "A": `quo"te`, "C": "x=y", "TOKEN": "secret%PATH%"}, StopTimeout: 2 * time.Minute,
+		StartAtBoot: true}
 	args := s.ServiceArgs()
-	want := []string{"service", "--profile", "work", "--home", `C:\Users\ada\.hermes`, "--stop-timeout", "120s",
-		"--env", `A=quo"te`, "--env", "B=two words", "--env", "C=x=y",
+	// The environment stays off the command line (EnvFile holds it).
+	want := []string{"service", "--profile", "work", "--home", `C:\Users\ada\.hermes`, "--stop-timeout", "120s", "--start-at-boot",
 		"--", `C:\Program Files\hermes\hermes.exe`, "-p", "work", "gateway", "run"}
 	if !reflect.DeepEqual(args, want) {
 		t.Fatalf("%q", args)
 	}
 	back, err := ParseServiceArgs(args[1:])
+	s.Env = map[string]string{}
 	if err != nil || !reflect.DeepEqual(back, s) {
 		t.Fatalf("%+v %v", back, err)
+	}
+	// A service made before EnvFile carried --env in its command line; it
+	// still reads back.
+	old, err := ParseServiceArgs([]string{"--profile", "work", "--home", `C:\h`, "--env", "A=1", "--", `C:\hermes.exe`, "gateway", "run"})
+	if err != nil || old.Env["A"] != "1" || old.StartAtBoot {
+		t.Fatalf("a service with --env: %+v %v", old, err)
 	}
 	for _, bad := range [][]string{{"--profile"}, {"--profile", "Bad"}, {"--profile", "w"}, {"--x", "y"}, {"--profile", "w", "--home", "h", "--env", "noeq", "--", "x"}, {"--profile", "w", "--home", "h", "--"}} {
 		if _, err := ParseServiceArgs(bad); err == nil {
@@ -45,6 +54,25 @@ func TestStartTypeAndExits(t *testing.T) {
 	for code, stopped := range map[int]bool{0: true, 78: true, 1: false, 75: false, 3: false} {
 		if RunExit(code) != stopped {
 			t.Errorf("exit %d", code)
+		}
+	}
+}
+
+// TestPersistedStartType: an operator's stop leaves the service manual,
+// so Windows does not start it at the next boot; a start gives back the
+// type the operator installed.
+func TestPersistedStartType(t *testing.T) {
+	for _, tt := range []struct {
+		atBoot, stopped bool
+		want            uint32
+	}{
+		{true, false, startAutomatic},
+		{true, true, startManual},
+		{false, false, startManual},
+		{false, true, startManual},
+	} {
+		if got := PersistedStartType(tt.atBoot, tt.stopped); got != tt.want {
+			t.Errorf("at boot %v, stopped %v: %d, want %d", tt.atBoot, tt.stopped, got, tt.want)
 		}
 	}
 }
@@ -94,7 +122,9 @@ var hostileValues = []string{
 
 // TestNamesCheck: Check takes every hostile value but those the SCM's
 // command line cannot keep as given (a %, which it expands, text that is
-// not UTF-8, a NUL), refused as invalid options naming their source.
+// not UTF-8, a NUL), refused as invalid options naming their source. The
+// environment is off the command line: a % is its own there, and only what
+// Windows text cannot hold is refused.
 func TestNamesCheck(t *testing.T) {
 	spec := func() Spec {
 		return Spec{Profile: "work", Home: `C:\Users\ada\.hermes`, Command: gateway.RunnerArgv(`C:\hermes\hermes.exe`, "work")}
@@ -108,13 +138,27 @@ func TestNamesCheck(t *testing.T) {
 			t.Errorf("%q refused: %v", v, err)
 		}
 	}
+	for _, v := range []string{"100%", "%PATH%", "%", "a%PATH%b"} {
+		s := spec()
+		s.Env = map[string]string{"GREETING": v}
+		if err := s.Check(`C:\plugins\hermes-service-windows.exe`); err != nil {
+			t.Errorf("env %q refused: %v", v, err)
+		}
+	}
 	for _, bad := range []string{"100%", "%PATH%", "%", "a\xffb", "nul\x00"} {
 		for _, tt := range []struct {
 			option string
 			edit   func(*Spec) string
 		}{
 			{"home", func(s *Spec) string { s.Home += bad; return "" }},
-			{"env", func(s *Spec) string { s.Env = map[string]string{"GREETING": bad}; return "" }},
+			{"env", func(s *Spec) string {
+				if strings.Contains(bad, "%") {
+					s.Env = map[string]string{"GREETING": "a\xffb"} // a % is fine there
+				} else {
+					s.Env = map[string]string{"GREETING": bad}
+				}
+				return ""
+			}},
 			{"command", func(s *Spec) string { s.Command = append(s.Command, bad); return "" }},
 			{"command", func(s *Spec) string { return `C:\plugins ` + bad + `\hermes-service-windows.exe` }},
 		} {

@@ -13,10 +13,12 @@ import (
 	win "golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
 	"golang.org/x/sys/windows/svc/eventlog"
+	"golang.org/x/sys/windows/svc/mgr"
 
 	"github.com/nousresearch/hermes-service/internal/wait"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/plugin"
+	"github.com/nousresearch/hermes-service/shared/service"
 )
 
 // ServiceMode is the plugin binary's service mode, for plugin.Serve.
@@ -46,6 +48,8 @@ func RunService(args []string) int {
 type handler struct {
 	spec   Spec
 	events *eventlog.Log
+	// env is the operator's environment from EnvFile.
+	env map[string]string
 }
 
 func (h *handler) event(failure bool, msg string) {
@@ -82,6 +86,9 @@ func (h *handler) start() (*exec.Cmd, <-chan int, error) {
 	for k, v := range h.spec.Env {
 		cmd.Env = append(cmd.Env, gateway.EnvPair(k, v))
 	}
+	for k, v := range h.env {
+		cmd.Env = append(cmd.Env, gateway.EnvPair(k, v))
+	}
 	if err := cmd.Start(); err != nil {
 		out.Close()
 		return nil, nil, err
@@ -98,12 +105,25 @@ func (h *handler) start() (*exec.Cmd, <-chan int, error) {
 // Execute is the service's life, as the SCM sees it.
 func (h *handler) Execute(_ []string, reqs <-chan svc.ChangeRequest, status chan<- svc.Status) (bool, uint32) {
 	status <- svc.Status{State: svc.StartPending}
+	env, err := readEnvFile(h.profileDir())
+	if err != nil {
+		// A fatal configuration: the SCM's recovery would only repeat it.
+		h.event(true, "the gateway's environment cannot be used: "+err.Error()+"; "+service.HintOf(err))
+		return true, gateway.ExitConfig
+	}
+	h.env = env
+	// Started by anyone (hermes, sc start, services.msc): the gateway is
+	// wanted, and at boot again if the operator installed it so (the start
+	// type is changed once the service runs: while it starts, the SCM may
+	// hold its database).
+	h.recordDesired(service.DesiredRunning)
 	child, done, err := h.start()
 	if err != nil {
 		h.event(true, "the gateway runner could not start: "+err.Error())
 		return true, gateway.ExitConfig
 	}
 	status <- svc.Status{State: svc.Running, Accepts: svc.AcceptStop | svc.AcceptShutdown}
+	h.persistStartType(false)
 	for {
 		select {
 		case code := <-done:
@@ -120,14 +140,20 @@ func (h *handler) Execute(_ []string, reqs <-chan svc.ChangeRequest, status chan
 			case svc.Interrogate:
 				status <- c.CurrentStatus
 			case svc.Stop:
-				// The operator's stop: marked, so the runner records "stopped".
+				// The operator's stop (hermes, sc stop, services.msc): it
+				// holds across a reboot, and it is marked, so the runner
+				// hands it to the gateway as planned and "stopped" is
+				// recorded.
+				h.persistStartType(true)
+				h.recordDesired(service.DesiredStopped)
 				gateway.MarkPlannedStop(nil, h.profileDir(), child.Process.Pid)
 				status <- h.stopPending()
 				h.stop(child, done)
 				return false, 0
 			case svc.Shutdown:
-				// The machine is going down: no marker, the intent stays
-				// "running" and the gateway comes back with the machine.
+				// The machine is going down: no marker and the start type
+				// untouched, the intent stays "running" and the gateway
+				// comes back with the machine.
 				status <- h.stopPending()
 				h.stop(child, done)
 				return false, 0
@@ -170,10 +196,45 @@ func (h *handler) stop(child *exec.Cmd, done <-chan int) {
 	case <-done:
 	case <-time.After(time.Until(deadline)):
 		h.event(true, "the gateway runner did not stop in time; ending it")
+		// A hermes-protocol gateway runs under the runner: it goes too,
+		// or it would outlive its service.
+		if rec, err := gateway.Upstream.Prove(h.profileDir()); err == nil {
+			_ = gateway.Kill(rec.PID)
+		}
 		_ = child.Process.Kill()
 		if rec, _ := gateway.Runner.ReadPIDRecord(h.profileDir()); rec != nil && rec.PID == child.Process.Pid {
 			_ = gateway.UpdateState(h.profileDir(), map[string]any{gateway.KeyGatewayState: gateway.GatewayStopped})
 		}
+	}
+}
+
+// recordDesired records the operator's intent, as hermes's own commands
+// do, for a start or stop that came from elsewhere. Best effort.
+func (h *handler) recordDesired(desired string) {
+	if err := gateway.SetDesiredState(h.profileDir(), desired); err != nil {
+		h.event(true, "the intent "+desired+" cannot be recorded: "+err.Error())
+	}
+}
+
+// persistStartType gives the service the start type that keeps the
+// operator's intent across a reboot (PersistedStartType), for a stop or a
+// start that did not come through hermes. Best effort: the gateway stops
+// or runs either way.
+func (h *handler) persistStartType(stopped bool) {
+	m, err := mgr.Connect()
+	if err != nil {
+		h.event(true, "the start type cannot be kept: "+err.Error())
+		return
+	}
+	defer m.Disconnect()
+	s, err := m.OpenService(ServiceName(h.spec.Profile))
+	if err != nil {
+		h.event(true, "the start type cannot be kept: "+err.Error())
+		return
+	}
+	defer s.Close()
+	if err := persistStartType(s, stopped); err != nil {
+		h.event(true, "the start type cannot be kept: "+err.Error())
 	}
 }
 

@@ -5,12 +5,14 @@ package windows
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/windows/svc"
+	"golang.org/x/sys/windows/svc/mgr"
 
 	"github.com/nousresearch/hermes-service/internal/wait"
 	"github.com/nousresearch/hermes-service/shared/backend"
@@ -23,22 +25,14 @@ import (
 // real runner, and takes it through its life. The binaries come from
 // `make wine-test`, built for Windows beforehand.
 func TestServiceUnderTheSCM(t *testing.T) {
-	bin := os.Getenv("HERMES_WIN_TEST_BIN")
-	if bin == "" {
-		t.Skip("needs the Windows binaries `make wine-test` builds (HERMES_WIN_TEST_BIN)")
-	}
+	bin := winTestBin(t)
 	ctx := context.Background()
-	// Not t.TempDir: Wine sometimes refuses to delete a file a just-ended
-	// process had open ("Invalid function"), which is no failure of ours.
-	home, err := os.MkdirTemp("", "hermes-wine-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(home) })
-	profile := fmt.Sprintf("wt%d", os.Getpid()%100000)
+	home := testHome(t)
+	profile := testProfile("wt")
 	b := New(Config{Settings: backend.Settings{Home: home}, ServiceExe: filepath.Join(bin, "hermes-service-windows.exe")})
 	t.Cleanup(func() { _ = b.Uninstall(ctx, profile) })
 	dir := filepath.Join(home, "profiles", profile)
+	t.Cleanup(func() { logOnFailure(t, dir) })
 	opts := service.InstallOptions{StartNow: true, Command: gateway.RunnerArgv(filepath.Join(bin, "hermes.exe"), profile),
 		Env: map[string]string{"HERMES_GATEWAY_COMMAND": `"` + filepath.Join(bin, "hermes-test-gateway.exe") + `" --from-service`,
 			"GREETING": "hello from the service"}, StopTimeout: 45 * time.Second}
@@ -172,5 +166,98 @@ func waitFunc(t *testing.T, what string, cond func() bool) {
 	p := wait.Poll{What: what, Timeout: 60 * time.Second, Interval: 100 * time.Millisecond}
 	if err := p.Until(context.Background(), func() (bool, error) { return cond(), nil }); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestShutdownIsNoOperatorStop runs the service process's handler with
+// the requests the SCM sends it, against a real service of its name (for
+// the start type it keeps) and a real runner and gateway: Wine's SCM sends
+// no Shutdown (it cannot shut a machine down), so the rule is tested at
+// the level of the handler and the SCM calls it makes. A Shutdown leaves no
+// marker, the gateway's state "running" and the service automatic, so it
+// comes back with the machine; a Stop is the operator's: marked, "stopped",
+// manual.
+func TestShutdownIsNoOperatorStop(t *testing.T) {
+	bin := winTestBin(t)
+	for _, tt := range []struct {
+		req     svc.Cmd
+		state   string
+		desired string
+		kind    uint32
+	}{
+		{svc.Shutdown, gateway.GatewayRunning, service.DesiredRunning, startAutomatic},
+		{svc.Stop, gateway.GatewayStopped, service.DesiredStopped, startManual},
+	} {
+		name := map[svc.Cmd]string{svc.Shutdown: "shutdown", svc.Stop: "stop"}[tt.req]
+		t.Run(name, func(t *testing.T) {
+			home := testHome(t)
+			profile := testProfile("ws" + name[:2])
+			dir := filepath.Join(home, "profiles", profile)
+			t.Cleanup(func() { logOnFailure(t, dir) })
+			hermes := filepath.Join(bin, "hermes.exe")
+			spec := Spec{Profile: profile, Home: home, StopTimeout: 45 * time.Second, StartAtBoot: true,
+				Command: gateway.RunnerArgv(hermes, profile, gateway.FlagProtocol, gateway.ProtocolHermes, gateway.ProgramSeparator,
+					filepath.Join(bin, "hermes-upstream-gateway.exe"), "-p", profile, "gateway", "run")}
+			m, err := mgr.Connect()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Disconnect()
+			s, err := m.CreateService(ServiceName(profile), filepath.Join(bin, "hermes-service-windows.exe"),
+				mgr.Config{StartType: startAutomatic, ErrorControl: mgr.ErrorNormal}, spec.ServiceArgs()...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = s.Delete(); s.Close() })
+			if err := gateway.SetDesiredState(dir, service.DesiredRunning); err != nil {
+				t.Fatal(err)
+			}
+
+			reqs := make(chan svc.ChangeRequest)
+			status := make(chan svc.Status, 16)
+			go func() {
+				for range status {
+				}
+			}()
+			done := make(chan uint32, 1)
+			go func() {
+				_, code := (&handler{spec: spec}).Execute(nil, reqs, status)
+				done <- code
+			}()
+			waitState(t, dir, gateway.GatewayRunning)
+			rec, err := gateway.Upstream.ReadPIDRecord(dir)
+			if err != nil || rec == nil {
+				t.Fatalf("no gateway.pid: %v", err)
+			}
+			reqs <- svc.ChangeRequest{Cmd: tt.req}
+			select {
+			case <-done:
+			case <-time.After(time.Minute):
+				t.Fatal("the handler did not return after the request")
+			}
+			close(status)
+			gs, _ := gateway.ReadState(dir)
+			kind, err := queryStartType(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if gs.GatewayState() != tt.state || gs.DesiredState() != tt.desired || kind != tt.kind {
+				t.Fatalf("after %s: gateway_state %q desired_state %q start type %d", name, gs.GatewayState(), gs.DesiredState(), kind)
+			}
+			if _, err := os.Stat(filepath.Join(dir, gateway.PlannedStopFile)); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("a planned-stop marker stayed after %s: %v", name, err)
+			}
+			if gateway.Alive(rec.PID) {
+				t.Errorf("the gateway (PID %d) outlived the %s", rec.PID, name)
+			}
+		})
+	}
+}
+
+// logOnFailure shows a failed test's gateway log.
+func logOnFailure(t *testing.T, dir string) {
+	if t.Failed() {
+		data, _ := os.ReadFile(filepath.Join(dir, "logs", "gateway.log"))
+		t.Logf("%s:\n%s", filepath.Join(dir, "logs", "gateway.log"), data)
 	}
 }

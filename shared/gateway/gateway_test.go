@@ -294,6 +294,15 @@ func TestWriteMarkerFormat(t *testing.T) {
 	if string(data) != want {
 		t.Fatalf("got  %s\nwant %s", data, want)
 	}
+	// A marker for upstream's watcher (no signal follows) leaves out
+	// trigger_watcher: false, so the watcher acts on it.
+	if err := WriteWatchedMarker(dir, 4242); err != nil {
+		t.Fatal(err)
+	}
+	data, _ = os.ReadFile(filepath.Join(dir, PlannedStopFile))
+	if want := strings.TrimSuffix(want, `,"trigger_watcher":false}`) + "}"; string(data) != want {
+		t.Fatalf("watched: got  %s\nwant %s", data, want)
+	}
 	// Best effort: a folder that cannot hold the marker reports false.
 	blocker := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(blocker, nil, 0o644); err != nil {

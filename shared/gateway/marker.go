@@ -29,7 +29,16 @@ type Marker struct {
 // WriteMarker marks the coming stop of pid, the gateway of the profile at
 // dir, as planned. It writes atomically, and the error says whether it
 // worked.
-func WriteMarker(dir string, pid int) error { return writeMarker(dir, PlannedStopFile, pid) }
+func WriteMarker(dir string, pid int) error { return writeMarker(dir, PlannedStopFile, pid, false) }
+
+// WriteWatchedMarker marks the coming stop of pid as planned for a stop no
+// signal follows: upstream's planned-stop watcher, which polls for a marker
+// naming its own gateway, picks it up and stops the gateway as planned.
+// That is how upstream stops its gateway on Windows, where a Python
+// gateway has no SIGTERM handler: the marker, then a wait.
+func WriteWatchedMarker(dir string, pid int) error {
+	return writeMarker(dir, PlannedStopFile, pid, true)
+}
 
 // RunnerTakeoverFile is a plain-protocol runner's --replace marker: "the
 // coming stop of target_pid is a new runner taking over", so the old one
@@ -39,23 +48,33 @@ const RunnerTakeoverFile = ".hermes-runner-takeover.json"
 
 // WriteRunnerTakeover marks the coming stop of the runner pid as a
 // takeover by this process.
-func WriteRunnerTakeover(dir string, pid int) error { return writeMarker(dir, RunnerTakeoverFile, pid) }
+func WriteRunnerTakeover(dir string, pid int) error {
+	return writeMarker(dir, RunnerTakeoverFile, pid, false)
+}
 
 // ConsumeRunnerTakeover is ConsumeMarker for RunnerTakeoverFile.
 func ConsumeRunnerTakeover(dir string, pid int) bool { return consume(dir, RunnerTakeoverFile, pid) }
 
-func writeMarker(dir, file string, pid int) error {
+// writeMarker writes a marker naming pid; watched leaves it to upstream's
+// watcher (no signal follows).
+func writeMarker(dir, file string, pid int, watched bool) error {
 	m := Marker{TargetPID: pid, TargetStartTime: StartTime(pid), StopperPID: os.Getpid(), WrittenAt: isoNow(now())}
 	o := newObject()
-	for _, kv := range []struct {
+	fields := []struct {
 		k string
 		v any
-	}{{"target_pid", m.TargetPID}, {"target_start_time", m.TargetStartTime}, {"stopper_pid", m.StopperPID}, {"written_at", m.WrittenAt},
+	}{{"target_pid", m.TargetPID}, {"target_start_time", m.TargetStartTime}, {"stopper_pid", m.StopperPID}, {"written_at", m.WrittenAt}}
+	if !watched {
 		// A signal follows at once: upstream's marker watcher must leave the
 		// marker to the signal handler, or it consumes it first and the
 		// SIGTERM then reads as a stop from outside (newer upstream writes
 		// the same field in its own stop hook's markers).
-		{"trigger_watcher", false}} {
+		fields = append(fields, struct {
+			k string
+			v any
+		}{"trigger_watcher", false})
+	}
+	for _, kv := range fields {
 		if err := o.put(kv.k, kv.v); err != nil {
 			return err
 		}

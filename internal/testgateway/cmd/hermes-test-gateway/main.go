@@ -5,6 +5,10 @@
 //	TESTGATEWAY_IGNORE_TERM=1  ignore SIGTERM (only SIGKILL ends it)
 //	TESTGATEWAY_PIDFILE=PATH   write its pid there once started
 //	TESTGATEWAY_ENV=K1,K2      print those variables, each on a line
+//	TESTGATEWAY_ENV_FILE=PATH  write its whole environment there once
+//	                           started (atomically), each NAME=value
+//	                           ended by a NUL byte, as the process got it,
+//	                           so a test compares values byte for byte
 //	TESTGATEWAY_DRAIN=D        on SIGTERM or SIGINT, drain for D (a Go
 //	                           duration) before it exits, as a gateway
 //	                           finishing its work would
@@ -56,6 +60,12 @@ func main() {
 			fmt.Printf("env %s=%q set=%v\n", k, v, ok)
 		}
 	}
+	if path := os.Getenv("TESTGATEWAY_ENV_FILE"); path != "" {
+		if err := writeEnv(path); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+	}
 	if path := os.Getenv("TESTGATEWAY_PIDFILE"); path != "" {
 		if err := os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -93,6 +103,21 @@ func main() {
 			}
 		}
 	}
+}
+
+// writeEnv writes the environment to path through a sibling and a rename:
+// a reader never sees half of it.
+func writeEnv(path string) error {
+	var b strings.Builder
+	for _, kv := range os.Environ() {
+		b.WriteString(kv)
+		b.WriteByte(0)
+	}
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // startGrandchild starts the copy of itself and waits until it has written
