@@ -173,9 +173,9 @@ type session struct {
 	privateTree bool
 	// userScope is --user: the user's own service manager, root's too.
 	userScope bool
-	log         hclog.Logger
-	stdout      io.Writer
-	stderr      io.Writer
+	log       hclog.Logger
+	stdout    io.Writer
+	stderr    io.Writer
 }
 
 // newSession resolves the global flags and validates the profile name, so

@@ -12,8 +12,8 @@ import (
 // rollback undoes them, newest first, so a failed install leaves the
 // machine as it found it.
 type transaction struct {
-	b     *Backend
-	s     scope
+	b    *Backend
+	s    scope
 	undo []func(context.Context)
 	done bool
 }

@@ -213,7 +213,7 @@ const (
 	// is gone: a service manager's readiness hook (systemd's
 	// ExecStartPost=) runs it.
 	CommandWaitReady = "wait-ready"
-	FlagPID         = "--pid"
+	FlagPID          = "--pid"
 	// FlagUnlessShutdown (with the manager's scope, system or user) makes
 	// mark-stop write nothing while that manager is going down: a
 	// shutdown, reboot or logout is no operator's stop.
