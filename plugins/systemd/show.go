@@ -101,14 +101,14 @@ func fill(st *service.Status, p map[string]string) {
 		case cldExited:
 			if ok {
 				st.LastExit = new(code)
-				ended = fmt.Sprintf("exited %d", code)
+				ended = fmt.Sprintf("ended with exit %d", code)
 				if code == gateway.ExitConfig {
 					ended += " (fatal configuration: restarting cannot help)"
 				}
 			}
 		case cldKilled, cldDumped:
 			if ok {
-				ended = "killed by " + signalName(code)
+				ended = "was killed by " + signalName(code)
 				if p["ExecMainCode"] == cldDumped {
 					ended += " (core dumped)"
 				}

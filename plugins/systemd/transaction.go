@@ -69,9 +69,22 @@ func (t *transaction) mkdirs(dir, home string, a account) error {
 // writeUnit writes the unit file (atomically); rollback puts back what was
 // there, or removes it.
 func (t *transaction) writeUnit(path string, old []byte, existed bool, data []byte) error {
+	// The folders made for it go too (deepest first), once empty.
+	var missing []string
+	for d := filepath.Dir(path); d != filepath.Dir(d); d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil {
+			break
+		}
+		missing = append(missing, d)
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return unitFileError(path, err)
 	}
+	t.add(func(context.Context) {
+		for _, d := range missing {
+			_ = os.Remove(d)
+		}
+	})
 	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
 		return unitFileError(path, err)
 	}
