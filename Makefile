@@ -16,7 +16,7 @@ FAULT_USER  := hermes-fault
 
 WINEPREFIX_DIR ?= $(CURDIR)/.wine
 
-.PHONY: all build demo deps test vet fmt-check unit fault container wine-test release-test dist proto proto-check bench
+.PHONY: all build demo deps test vet fmt-check unit fault container systemd-tier wine-test release-test dist proto proto-check bench
 
 all: build
 
@@ -36,7 +36,7 @@ demo:
 # test is what CI runs: formatting, vet on every OS we ship for, the race-
 # enabled unit and integration tests, and proof that the committed generated
 # code is what the pinned generators produce.
-test: deps fmt-check vet proto-check demo wine-test release-test unit fault container
+test: deps fmt-check vet proto-check demo wine-test release-test unit fault container systemd-tier
 
 # deps installs what the tests run for real, from Debian's packages when
 # missing: s6 (s6-svscan and its tools), systemd (for systemd-analyze
@@ -67,7 +67,7 @@ vet:
 	cd release && $(GO) vet ./...
 
 unit:
-	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -e /internal/faultsuite -e /internal/containertier)
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -e /internal/faultsuite -e /internal/containertier -e /internal/systemdtier)
 
 # fault runs the privilege-boundary fault suite: hermes as root beside the
 # unprivileged $(FAULT_USER). The test binary is built as the caller and
@@ -93,6 +93,22 @@ container: deps
 	status=$$?; took=$$(awk -v s="$$start" -v e="$$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }'); \
 	grep -v '^=== RUN' "$$tmp/out" | grep -E '^(--- |    --- |FAIL|ok|PASS|panic|Benchmark)|_test.go' | grep -v -- '--- PASS' ; \
 	echo "container tier: $$(grep -cE -- '--- PASS' "$$tmp/out") tests and cases passed, $$(grep -cE -- '--- FAIL' "$$tmp/out") failed, in $$took s"; \
+	rm -rf "$$tmp"; exit $$status
+
+# systemd-tier runs the systemd tier: real systemd 252 as PID 1 under
+# systemd-nspawn (scripts/nspawn.sh: contained in cgroups and namespaces of
+# its own; nspawn and a Debian tree fetched once into
+# /var/cache/hermes-test/systemd), hybrid and cgroup2, with reboots. Built
+# as the caller, run as root; it prints its cases, the status benchmark
+# and its wall time. It fails, never skips, when it cannot run.
+systemd-tier: deps
+	@tmp="$$(mktemp -d)"; chmod 755 "$$tmp"; \
+	$(GO) test -c -o "$$tmp/systemd.test" ./internal/systemdtier || exit 1; \
+	start=$$(date +%s.%N); \
+	cd internal/systemdtier && $(SUDO) env PATH="$$PATH" GOFLAGS="$$GOFLAGS" "$$tmp/systemd.test" -test.count=1 -test.v -test.timeout 10m > "$$tmp/out" 2>&1; \
+	status=$$?; took=$$(awk -v s="$$start" -v e="$$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }'); \
+	grep -v '^=== RUN' "$$tmp/out" | grep -E '^(--- |    --- |FAIL|ok|PASS|panic|status cost)|_test.go' | grep -v -- '--- PASS' ; \
+	echo "systemd tier: $$(grep -cE -- '--- PASS' "$$tmp/out") tests and cases passed, $$(grep -cE -- '--- FAIL' "$$tmp/out") failed, in $$took s"; \
 	rm -rf "$$tmp"; exit $$status
 
 # wine-test runs the Windows backend against a real Service Control Manager,

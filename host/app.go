@@ -171,9 +171,11 @@ type session struct {
 	scandir     string
 	// privateTree: the s6 backend runs on the tree of gateway supervise.
 	privateTree bool
-	log         hclog.Logger
-	stdout      io.Writer
-	stderr      io.Writer
+	// userScope is --user: the user's own service manager, root's too.
+	userScope bool
+	log       hclog.Logger
+	stdout    io.Writer
+	stderr    io.Writer
 }
 
 // newSession resolves the global flags and validates the profile name, so
@@ -187,6 +189,7 @@ func newSession(c *cli.Context) (*session, error) {
 		// c.Duration is 0 for a command without --timeout: Launch's default.
 		callTimeout: c.Duration("timeout"),
 		scandir:     c.String("scandir"),
+		userScope:   c.Bool("user"),
 		stdout:      c.App.Writer,
 		stderr:      c.App.ErrWriter,
 	}

@@ -99,6 +99,9 @@ func (s *session) pluginEnv() []string {
 	if s.privateTree {
 		env = append(env, gateway.EnvPair(gateway.EnvS6User, "")) // the tree is the user's own: no privilege drop
 	}
+	if s.userScope {
+		env = append(env, gateway.EnvPair(gateway.EnvSystemdScope, "user"))
+	}
 	if s.scandir != "" {
 		if abs, err := filepath.Abs(s.scandir); err == nil {
 			env = append(env, gateway.EnvPair(gateway.EnvS6ScanDir, abs))

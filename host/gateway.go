@@ -45,6 +45,7 @@ func gatewayCommand() *cli.Command {
 					&cli.BoolFlag{Name: "start-on-login", Value: true, Usage: "start the gateway at boot (system scope) or login (user scope)"},
 					&cli.BoolFlag{Name: "no-start-on-login", Usage: "do not start the gateway at boot or login"},
 					&cli.BoolFlag{Name: "system", Usage: "install a system-wide service instead of a per-user one (needs root)"},
+					userFlag(),
 					&cli.StringFlag{Name: "run-as-user", Usage: "the account a system-wide service runs as"},
 					&cli.BoolFlag{Name: "elevated-handoff", Usage: "on Windows, re-run elevated (UAC) when not already"},
 					envFlag(),
@@ -60,7 +61,7 @@ func gatewayCommand() *cli.Command {
 				Name:      "status",
 				Usage:     "show the profile's gateway, or --all: state, pid, uptime, restarts (exit 3 when not running)",
 				ArgsUsage: " ",
-				Flags: []cli.Flag{profileFlag(""), allFlag("show"), jsonFlag(), systemFlag(),
+				Flags: []cli.Flag{profileFlag(""), allFlag("show"), jsonFlag(), systemFlag(), userFlag(),
 					&cli.BoolFlag{Name: "deep", Usage: "more detail: what the gateway's own files say (state, intent, pid record, planned-stop marker) and its last log lines"},
 					&cli.BoolFlag{Name: "full", Aliases: []string{"l"}, Usage: "the same as --deep (the Hermes CLI's spelling)"}},
 				Action: status,
@@ -103,6 +104,7 @@ func gatewayCommand() *cli.Command {
 			reconcileCommand(),
 			superviseCommand(),
 			markStopCommand(),
+			waitReadyCommand(),
 			// hermes's own extras live here, never at the top level, where
 			// the Hermes CLI has its own doctor, version, completion and
 			// plugins.
@@ -426,11 +428,23 @@ func systemFlag() cli.Flag {
 	return &cli.BoolFlag{Name: "system", Usage: "the system-wide service (the default as root; needs root)"}
 }
 
+// userFlag is --user: the per-user service in this user's own manager,
+// which root asks for by name (as root, hermes's choice is the system's).
+func userFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "user", Usage: "the per-user service in this user's own service manager (the default but as root, whose own it then is)"}
+}
+
 // scopeOf is the scope a command acts in: --system asks for the system's,
-// which only root may control.
+// which only root may control; --user for the user's own, root's too.
 func scopeOf(c *cli.Context) (detect.Scope, error) {
+	if c.Bool("system") && c.Bool("user") {
+		return defaultScope(), usagef("--system and --user ask for two scopes: choose one")
+	}
 	if c.Bool("system") && runtime.GOOS != "windows" && os.Geteuid() != 0 {
 		return defaultScope(), usagef("--system acts on the system-wide service, which needs root: run it with sudo")
+	}
+	if c.Bool("user") {
+		return detect.ScopeUser, nil
 	}
 	return defaultScope(), nil
 }
@@ -458,8 +472,13 @@ func install(c *cli.Context) error {
 		return err
 	}
 	scope := defaultScope()
-	if c.Bool("system") {
+	switch {
+	case c.Bool("system") && c.Bool("user"):
+		return usagef("--system and --user ask for two scopes: choose one")
+	case c.Bool("system"):
 		scope = detect.ScopeSystem
+	case c.Bool("user"):
+		scope = detect.ScopeUser
 	}
 	program, err := gatewayProgramOf(c)
 	if err != nil {
@@ -502,7 +521,7 @@ func runInstall(ctx context.Context, m service.Manager, o installOptions) error 
 
 // lifecycleCommand is start, stop or restart, for one profile or --all.
 func lifecycleCommand(v verb, usage string) *cli.Command {
-	flags := append([]cli.Flag{profileFlag(""), allFlag(v.String()), systemFlag()}, waitFlags()...)
+	flags := append([]cli.Flag{profileFlag(""), allFlag(v.String()), systemFlag(), userFlag()}, waitFlags()...)
 	if v != verbStop {
 		flags = append(flags, settleFlag())
 	}
@@ -536,7 +555,7 @@ func removeCommand(v verb, usage string) *cli.Command {
 		Name:      v.String(),
 		Usage:     usage,
 		ArgsUsage: " ",
-		Flags:     []cli.Flag{profileFlag(""), systemFlag()},
+		Flags:     []cli.Flag{profileFlag(""), systemFlag(), userFlag()},
 		Action: func(c *cli.Context) error {
 			scope, err := scopeOf(c)
 			if err != nil {

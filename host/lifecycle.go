@@ -196,11 +196,26 @@ type removeOptions struct {
 	Out     io.Writer
 }
 
-// runRemove uninstalls or unregisters the profile's gateway.
+// runRemove uninstalls or unregisters the profile's gateway. An uninstall
+// with nothing installed says so rather than "uninstalled".
 func runRemove(ctx context.Context, m service.Manager, o removeOptions) error {
+	if o.Verb == verbUninstall {
+		if st, err := m.Status(ctx, o.Profile); err == nil && !st.Installed {
+			fmt.Fprintf(o.Out, "the %s gateway is not installed%s: nothing to uninstall\n", o.Profile, unitSuffix(st))
+			return nil
+		}
+	}
 	if err := o.Verb.call(ctx, m, o.Profile); err != nil {
 		return err
 	}
 	fmt.Fprintf(o.Out, "%s the %s gateway\n", o.Verb.done(), o.Profile)
 	return nil
+}
+
+// unitSuffix names the status's unit, " (hermes-gateway.service)".
+func unitSuffix(st service.Status) string {
+	if st.Unit == nil || *st.Unit == "" {
+		return ""
+	}
+	return " (" + *st.Unit + ")"
 }

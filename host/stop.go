@@ -3,19 +3,24 @@ package host
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/nousresearch/hermes-service/internal/detect"
 	"github.com/nousresearch/hermes-service/internal/runner"
 	"github.com/nousresearch/hermes-service/internal/shutdown"
+	"github.com/nousresearch/hermes-service/internal/wait"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 )
 
 func stopCommand() *cli.Command {
-	cmd := lifecycleCommand(verbStop, "stop the profile's gateway (an operator stop: it stays down after a reboot) and wait until it is down")
-	cmd.Description = "With a service manager, the backend stops the service. It stays down across a reboot: on Windows\n" +
-		"the service is made manual (start makes it automatic again, when installed to start at boot); a machine's\n" +
+	cmd := lifecycleCommand(verbStop, "stop the profile's gateway and wait until it is down: an operator's stop, which lasts "+
+		"(it stays down after a reboot: under systemd the unit is disabled, so neither a reboot nor a login starts it; "+
+		"on Windows the service is made manual; start undoes either)")
+	cmd.Description = "With a service manager, the backend stops the service. It stays down across a reboot: under systemd\n" +
+		"the unit is disabled too (start enables it again); on Windows the service is made manual (start makes it\n" +
+		"automatic again, when installed to start at boot); in an s6 container the slot keeps a down file. A machine's\n" +
 		"shutdown is never an operator's stop, so the gateway comes back with the machine. Without one (no backend detected and none\n" +
 		"chosen), stop finds the foreground `hermes gateway run` through the profile's pid record, marks the\n" +
 		"stop as planned, sends it SIGTERM and waits for it to exit. It signals only a process proven to be\n" +
@@ -121,6 +126,52 @@ func markStopCommand() *cli.Command {
 				// Best effort by contract: say so, never fail the stop it precedes.
 				fmt.Fprintf(s.stderr, "hermes: warning: could not mark the stop of PID %d as planned: %v\n", pid, err)
 			}
+			return nil
+		},
+	}
+}
+
+// readyPoll is how often wait-ready reads the gateway's state file.
+const readyPoll = 50 * time.Millisecond
+
+// waitReadyCommand is the hidden `gateway wait-ready`: a service manager's
+// readiness hook (systemd's ExecStartPost=) runs it, so the service counts
+// as started only once the gateway says it runs: its state file says
+// gateway_state "running" under the pid the manager started. It fails as
+// soon as that process is gone, and after gateway.StartBudget.
+func waitReadyCommand() *cli.Command {
+	return &cli.Command{
+		Name:   gateway.CommandWaitReady,
+		Usage:  "wait until the profile's gateway runs (for service definitions)",
+		Hidden: true,
+		Flags: []cli.Flag{
+			profileFlag(""),
+			&cli.IntFlag{Name: flagName(gateway.FlagPID), Usage: "the gateway's pid, as the service manager started it", Required: true},
+		},
+		Action: func(c *cli.Context) error {
+			s, err := flagsOnlySession(c)
+			if err != nil {
+				return err
+			}
+			dir, err := gateway.Home{Root: s.home}.ProfileDir(s.profile)
+			if err != nil {
+				return &UsageError{Err: err}
+			}
+			pid := c.Int(flagName(gateway.FlagPID))
+			err = wait.Poll{What: fmt.Sprintf("the %s gateway (PID %d) to run", s.profile, pid), Timeout: gateway.StartBudget, Interval: readyPoll}.
+				Until(s.ctx, func() (bool, error) {
+					if st, err := gateway.ReadState(dir); err == nil && st.GatewayState() == gateway.GatewayRunning && st.PID() == pid {
+						return true, nil
+					}
+					if !gateway.Alive(pid) {
+						return true, fmt.Errorf("the %s gateway (PID %d) exited before it was up", s.profile, pid)
+					}
+					return false, nil
+				})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(s.stderr, "hermes: the %s gateway runs (PID %d)\n", s.profile, pid)
 			return nil
 		},
 	}

@@ -34,7 +34,7 @@ const (
 var GatewaySubcommands = map[string]bool{
 	"install": true, "uninstall": true, "start": true, "stop": true, "restart": true, "status": true,
 	"register": true, "unregister": true, "list": true, "logs": true, "run": true, "reconcile": true,
-	"supervise": true, "mark-stop": true, "doctor": true, "plugins": true, "version": true,
+	"supervise": true, "mark-stop": true, "wait-ready": true, "doctor": true, "plugins": true, "version": true,
 	"completion": true, "man": true, "help": true, "h": true,
 }
 

@@ -11,9 +11,10 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
-	"github.com/nousresearch/hermes-service/internal/atomicfile"
 	"github.com/nousresearch/hermes-service/shared/backend"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
@@ -31,6 +32,10 @@ func New(cfg Config) *Backend { return &Backend{Base: cfg.Base(identity), cfg: c
 // FromEnv is the plugin's factory: the backend configured from the
 // environment the host passes.
 var FromEnv = backend.FromConfig(ConfigFromEnv, New)
+
+// installStartWithin bounds install's wait for the gateway it starts: the
+// unit stays installed either way, and start waits by the host's clock.
+const installStartWithin = 30 * time.Second
 
 // systemctl runs systemctl in the scope; a failure is a CommandFailedError
 // whose hint names the journalctl command that shows why.
@@ -51,9 +56,13 @@ func (b *Backend) tool(ctx context.Context, s scope, unitName, name string, args
 	return res.Stdout, err
 }
 
-// installScope decides where an install goes: root installs system units.
+// installScope decides where an install goes: root installs system units,
+// unless it asked for its own user manager (--user).
 func (b *Backend) installScope(opts service.InstallOptions, profile string) (scope, error) {
-	if !opts.System && !b.cfg.Root {
+	if b.cfg.UserScope && opts.System {
+		return scope{}, &service.InvalidOptionError{Option: "user", Value: "true", Reason: "--user and --system ask for two scopes; choose one"}
+	}
+	if !opts.System && (!b.cfg.Root || b.cfg.UserScope) {
 		return b.cfg.userScope(), nil
 	}
 	if !b.cfg.Root {
@@ -67,119 +76,216 @@ func (b *Backend) installScope(opts service.InstallOptions, profile string) (sco
 	return b.cfg.systemScope(), nil
 }
 
+// account is who a unit runs the gateway as.
+type account struct {
+	name, group, home string
+	uid, gid          int
+}
+
+// nobodyUID is the overflow account's uid: files of every account mapped
+// away (NFS root squash, user namespaces) are nobody's.
+const nobodyUID = 65534
+
 // runAs resolves the account a system unit runs the gateway as. Root must
-// be asked for by name: a gateway has no need to run as root.
-func (b *Backend) runAs(opts service.InstallOptions) (name, group, home string, err error) {
-	name = opts.RunAsUser
+// be asked for by name: a gateway has no need to run as root. nobody is
+// refused: whatever it owns, every unmapped process owns too, and systemd
+// warns against running services as it.
+func (b *Backend) runAs(opts service.InstallOptions) (account, error) {
+	name := opts.RunAsUser
 	if name == "" {
 		if sudoer := os.Getenv("SUDO_USER"); sudoer != "" && sudoer != "root" {
 			name = sudoer
 		} else {
-			return "", "", "", &service.InvalidOptionError{Option: "run-as-user", Value: "",
+			return account{}, &service.InvalidOptionError{Option: "run-as-user", Value: "",
 				Reason: "a system unit would run the gateway as root; pass --run-as-user root to mean it, or --run-as-user NAME"}
 		}
 	}
 	u, err := user.Lookup(name)
 	if err != nil {
-		return "", "", "", &service.InvalidOptionError{Option: "run-as-user", Value: name, Reason: "no such user on this machine"}
+		return account{}, &service.InvalidOptionError{Option: "run-as-user", Value: name, Reason: "no such user on this machine"}
 	}
-	group = u.Gid
-	if g, err := user.LookupGroupId(u.Gid); err == nil {
-		group = g.Name
+	a, err := accountOf(u)
+	if err != nil {
+		return account{}, err
 	}
-	return u.Username, group, u.HomeDir, nil
+	if a.name == "nobody" || a.uid == nobodyUID {
+		return account{}, &service.InvalidOptionError{Option: "run-as-user", Value: name,
+			Reason: "nobody owns what every unmapped process owns, and systemd warns against running services as it; " +
+				"make an account for the gateway (sudo useradd --system --create-home --home-dir /var/lib/hermes hermes) and pass --run-as-user hermes"}
+	}
+	return a, nil
 }
 
-// Install writes the profile's unit (atomically; an identical one is left
-// as it is), reloads systemd, and enables and starts it as asked.
+func accountOf(u *user.User) (account, error) {
+	uid, err1 := strconv.Atoi(u.Uid)
+	gid, err2 := strconv.Atoi(u.Gid)
+	if err1 != nil || err2 != nil {
+		return account{}, fmt.Errorf("the account %s has no numeric uid and gid (%s, %s)", u.Username, u.Uid, u.Gid)
+	}
+	a := account{name: u.Username, group: u.Gid, home: u.HomeDir, uid: uid, gid: gid}
+	if g, err := user.LookupGroupId(u.Gid); err == nil {
+		a.group = g.Name
+	}
+	return a, nil
+}
+
+// Install writes the profile's unit and, as asked, enables and starts it.
+// It is one transaction: the home's folders it needs (made with the
+// gateway's account as owner), the unit, the linger it enabled, a unit of
+// upstream's installer it took over: on any failure before the gateway's
+// start, each is put back as it was. A gateway that then fails to start
+// leaves the unit installed and says why.
 func (b *Backend) Install(ctx context.Context, profile string, opts service.InstallOptions) error {
-	dir, err := b.InstallDir(profile, opts)
-	if err != nil {
+	if _, err := b.InstallDir(profile, opts); err != nil {
 		return err
 	}
 	s, err := b.installScope(opts, profile)
 	if err != nil {
 		return err
 	}
-	spec := unitSpec{Profile: profile, Command: opts.Command, Home: b.cfg.Home, ProfileDir: dir,
-		Env: opts.Env, System: s.system, StopTimeout: opts.StopTimeout}
+	acct, home := account{}, b.cfg.Home
 	if s.system {
-		if spec.User, spec.Group, spec.UserHome, err = b.runAs(opts); err != nil {
+		if acct, err = b.runAs(opts); err != nil {
 			return err
 		}
+		home = b.cfg.homeFor(acct.home)
+	} else {
+		acct = account{name: b.cfg.User, home: b.cfg.UserHome, uid: os.Getuid(), gid: os.Getgid()}
+	}
+	dir, err := gateway.Home{Root: home}.ProfileDir(profile)
+	if err != nil {
+		return err
+	}
+	spec := unitSpec{Profile: profile, Command: opts.Command, Home: home, ProfileDir: dir, Env: opts.Env,
+		System: s.system, StopTimeout: opts.StopTimeout, StartAtBoot: opts.StartOnLogin}
+	if s.system {
+		spec.User, spec.Group, spec.UserHome = acct.name, acct.group, acct.home
 	}
 	data, err := spec.render()
 	if err != nil {
 		return err
 	}
 	name, path := UnitName(profile), s.path(profile)
-	_, statErr := os.Stat(path)
-	existed := statErr == nil
-	changed, err := b.writeUnit(profile, path, data, opts.Force)
-	if err != nil {
+	old, err := os.ReadFile(path)
+	existed := err == nil
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return unitFileError(path, err)
+	}
+	if existed {
+		if err := b.mayReplace(profile, path, old, home, opts.Force); err != nil {
+			return err
+		}
+	}
+	tx := &transaction{b: b, s: s}
+	defer tx.rollback(ctx)
+	if !s.system {
+		tx.linger(ctx, acct.name)
+	}
+	if err := tx.mkdirs(dir, home, acct); err != nil {
 		return err
 	}
-	if !s.system {
-		if err := b.ensureLinger(ctx); err != nil {
+	if profile == service.DefaultProfile {
+		if err := tx.takeOverLegacy(ctx, home); err != nil {
+			return err
+		}
+	}
+	changed := !existed || !bytes.Equal(old, data)
+	if changed {
+		if err := tx.writeUnit(path, old, existed, data); err != nil {
 			return err
 		}
 	}
 	if _, err := b.systemctl(ctx, s, name, "daemon-reload"); err != nil {
 		var cf *service.CommandFailedError
 		if !s.system && errors.As(err, &cf) {
-			cf.HintText = "the user's systemd manager did not answer: log in as " + b.cfg.User +
-				" (a session starts it), or run `sudo loginctl enable-linger " + b.cfg.User + "` and set XDG_RUNTIME_DIR=/run/user/$(id -u); " +
-				"or install a system unit: sudo hermes gateway install --system --run-as-user " + b.cfg.User
+			cf.HintText = "the user's systemd manager did not answer: log in as " + acct.name +
+				" (a session starts it), or run `sudo loginctl enable-linger " + acct.name + "` and set XDG_RUNTIME_DIR=/run/user/$(id -u); " +
+				"or install a system unit: sudo hermes gateway install --system --run-as-user " + acct.name
 		}
 		return err
 	}
 	if opts.StartOnLogin {
-		if _, err := b.systemctl(ctx, s, name, "enable", name); err != nil {
+		if err := tx.enable(ctx, name, existed); err != nil {
+			return err
+		}
+	} else if existed {
+		if err := tx.disable(ctx, name); err != nil {
 			return err
 		}
 	}
-	if opts.StartNow {
-		verb := "start"
-		if changed && existed {
-			verb = "restart" // a running gateway picks up the rewritten unit
+	tx.commit()
+	if !opts.StartNow {
+		return nil
+	}
+	verb := "start"
+	if changed && existed {
+		verb = "restart" // a running gateway picks up the rewritten unit
+	}
+	base := b.at(home)
+	_ = base.RecordDesired(profile, service.DesiredRunning)
+	sctx, cancel := context.WithTimeout(ctx, installStartWithin)
+	defer cancel()
+	if _, err := b.systemctl(sctx, s, name, verb, name); err != nil {
+		if ctx.Err() == nil && sctx.Err() != nil {
+			return &service.CommandFailedError{Service: name, Action: verb, ExitCode: -1,
+				Stderr:   fmt.Sprintf("the unit is installed; the gateway was not up after %s", installStartWithin),
+				HintText: "it may still come up: " + gateway.CommandHint(profile, "status") + "; see why in " + gateway.CommandHint(profile, "logs")}
 		}
-		if _, err := b.systemctl(ctx, s, name, verb, name); err != nil {
-			return err
+		var cf *service.CommandFailedError
+		if errors.As(err, &cf) {
+			cf.Stderr = "the unit is installed, but the gateway did not start: " + cf.Stderr
+			cf.HintText = "see why in " + gateway.CommandHint(profile, "logs") + "; fix it, then " + gateway.CommandHint(profile, "start")
 		}
-		_ = b.RecordDesired(profile, service.DesiredRunning)
+		return err
 	}
 	return nil
 }
 
-// writeUnit writes data to path unless the same bytes are there. A
-// different unit is replaced only with force, or when it is hermes's own,
-// for this home, and merely outdated.
-func (b *Backend) writeUnit(profile, path string, data []byte, force bool) (changed bool, err error) {
-	old, err := os.ReadFile(path)
+// mayReplace says whether install may write over the unit at path: its
+// own, for this home, when outdated; upstream's installer's, taken over
+// with a word; anything else with --force only.
+func (b *Backend) mayReplace(profile, path string, old []byte, home string, force bool) error {
+	if force {
+		return nil
+	}
+	if h := unitHome(old); h != "" && h != home {
+		return &service.AlreadyExistsError{Profile: profile, Service: UnitName(profile),
+			HintText: "it runs the gateway of another Hermes home (" + h + "); use --force to take it over, or --home " + h}
+	}
 	switch {
-	case err == nil && bytes.Equal(old, data):
-		return false, nil
-	case err == nil && !force:
-		ours := bytes.HasPrefix(old, []byte(header))
-		if home := unitHome(old); home != "" && home != b.cfg.Home {
-			return false, &service.AlreadyExistsError{Profile: profile, Service: UnitName(profile),
-				HintText: "it runs the gateway of another Hermes home (" + home + "); use --force to take it over, or --home " + home}
-		}
-		if !ours {
-			return false, &service.AlreadyExistsError{Profile: profile, Service: UnitName(profile),
-				HintText: "a unit not written by hermes is in the way at " + path + "; use --force to replace it"}
-		}
-	case err != nil && !errors.Is(err, os.ErrNotExist):
-		return false, unitFileError(path, err)
+	case bytes.HasPrefix(old, []byte(header)):
+		return nil
+	case upstreamUnit(old):
+		b.Log().Warn("taking over the unit upstream's installer wrote (hermes runs the gateway from now on; its ExecStart was " +
+			strconv.Quote(unitValue(old, "Service", "ExecStart")) + ")")
+		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return false, unitFileError(path, err)
-	}
-	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
-		return false, unitFileError(path, err)
-	}
-	return true, nil
+	return &service.AlreadyExistsError{Profile: profile, Service: UnitName(profile),
+		HintText: "a unit not written by hermes is in the way at " + path + "; use --force to replace it"}
 }
+
+// upstreamMarkers are what the ExecStart of a unit upstream's Python
+// installer wrote contains: its gateway run, however started.
+var upstreamMarkers = []string{"hermes_cli.main gateway", "hermes_cli/main.py gateway", "gateway/run.py", " hermes gateway ", "/hermes gateway "}
+
+// upstreamUnit reports whether data is a unit of upstream's installer.
+func upstreamUnit(data []byte) bool {
+	if bytes.HasPrefix(data, []byte(header)) {
+		return false
+	}
+	start := unitValue(data, "Service", "ExecStart") + " "
+	for _, m := range upstreamMarkers {
+		if strings.Contains(start, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// legacyUnit is the unit upstream installed before it named its units
+// hermes-gateway: it runs the default profile's gateway too, and two
+// gateways fight over one bot token.
+const legacyUnit = "hermes.service"
 
 func unitFileError(path string, err error) error {
 	if errors.Is(err, os.ErrPermission) {
@@ -189,24 +295,25 @@ func unitFileError(path string, err error) error {
 	return fmt.Errorf("unit file %s: %w", path, err)
 }
 
-// ensureLinger makes sure the user's manager outlives their login, so the
-// gateway runs after logout and starts at boot: logind's linger flag,
-// enabled here when it can be.
-func (b *Backend) ensureLinger(ctx context.Context) error {
-	u := b.cfg.User
-	if _, err := os.Stat(filepath.Join(b.cfg.LingerDir, u)); err == nil {
-		return nil
+// lingering reports whether logind keeps user's manager running without a
+// session, and why not when it cannot tell.
+func (b *Backend) lingering(ctx context.Context, user string) (yes bool, why string) {
+	if _, err := os.Stat(filepath.Join(b.cfg.LingerDir, user)); err == nil {
+		return true, ""
 	}
-	s := b.cfg.userScope()
-	if out, err := b.tool(ctx, s, "", "loginctl", "show-user", u, "-p", "Linger", "--value"); err == nil && strings.TrimSpace(out) == "yes" {
-		return nil
+	out, err := b.tool(ctx, b.cfg.userScope(), "", "loginctl", "show-user", user, "-p", "Linger", "--value")
+	switch v := strings.TrimSpace(out); {
+	case err == nil && v == "yes":
+		return true, ""
+	case err == nil:
+		return false, "logind says " + user + " does not linger"
 	}
-	if _, err := b.tool(ctx, s, "", "loginctl", "enable-linger", u); err == nil {
-		b.Log().Info("enabled lingering so the gateway runs without a login", "user", u)
-		return nil
-	}
-	return &service.PermissionError{Operation: "keep " + u + "'s systemd manager running after logout (linger)",
-		HintText: "run `sudo loginctl enable-linger " + u + "`, then `hermes gateway install` again; or install a system unit: sudo hermes gateway install --system --run-as-user " + u}
+	return false, "logind cannot say (" + oneLine(err) + ")"
+}
+
+func oneLine(err error) string {
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return msg
 }
 
 // locate finds the profile's unit or says it is not installed.
@@ -218,87 +325,165 @@ func (b *Backend) locate(profile string) (scope, error) {
 	return s, nil
 }
 
-// mainPID is the runner's pid, 0 when not running.
-func (b *Backend) mainPID(ctx context.Context, s scope, name string) int {
-	out, err := b.systemctl(ctx, s, name, "show", "-p", "MainPID", "--value", name)
-	if err != nil {
-		return 0
-	}
-	pid, _ := atoi(out)
-	return pid
+// installed is the profile's unit as found: its scope, bytes and the home
+// it serves.
+type installed struct {
+	s    scope
+	data []byte
+	home string
 }
 
-// Uninstall stops, disables and removes the unit, then reloads systemd. A
-// unit for another Hermes home is refused; a missing one is a no-op.
+// unitOf reads the profile's unit. Its home is what it says, for hermes's
+// own units; else the home hermes serves, moved to the unit's account's
+// home folder as install would have.
+func (b *Backend) unitOf(profile string) (installed, error) {
+	s, err := b.locate(profile)
+	if err != nil {
+		return installed{}, err
+	}
+	data, err := os.ReadFile(s.path(profile))
+	if err != nil {
+		return installed{}, unitFileError(s.path(profile), err)
+	}
+	in := installed{s: s, data: data, home: b.cfg.Home}
+	if s.system {
+		if u, err := user.Lookup(unitValue(data, "Service", "User")); err == nil {
+			in.home = b.cfg.homeFor(u.HomeDir)
+		}
+	}
+	if h := unitHome(data); h != "" && h == in.home {
+		return in, nil
+	}
+	if h := unitHome(data); h != "" && h != b.cfg.Home {
+		return in, &service.PermissionError{Path: s.path(profile), Operation: "act on the unit of another Hermes home (" + h + ") at",
+			HintText: "run it with --home " + h}
+	}
+	return in, nil
+}
+
+// at is the backend's base for the home a unit serves.
+func (b *Backend) at(home string) *backend.Base {
+	if home == b.cfg.Home {
+		return &b.Base
+	}
+	set := b.cfg.Settings
+	set.Home = home
+	base := set.Base(identity)
+	return &base
+}
+
+// unitState is what stop and start need to know of a unit: its main pid
+// (0 when not running) and whether it is enabled.
+func (b *Backend) unitState(ctx context.Context, s scope, name string) (pid int, enabled bool) {
+	out, err := b.systemctl(ctx, s, name, "show", "-p", "MainPID,UnitFileState", name)
+	if err != nil {
+		return 0, false
+	}
+	p := parseShow(out)
+	if len(p) == 0 {
+		return 0, false
+	}
+	pid, _ = atoi(p[0]["MainPID"])
+	return pid, enabledState(p[0]["UnitFileState"])
+}
+
+func enabledState(v string) bool {
+	switch v {
+	case "enabled", "enabled-runtime", "linked", "alias":
+		return true
+	}
+	return false
+}
+
+// Uninstall stops, disables and removes the unit, reloads systemd and
+// forgets a failure it recorded (reset-failed), so the manager is not left
+// "degraded" by a unit that no longer exists. A unit for another Hermes
+// home is refused; a missing one is a no-op.
 func (b *Backend) Uninstall(ctx context.Context, profile string) error {
-	s, ok := b.cfg.find(profile)
-	if !ok {
+	if _, ok := b.cfg.find(profile); !ok {
 		return nil
 	}
-	name, path := UnitName(profile), s.path(profile)
-	data, err := os.ReadFile(path)
+	in, err := b.unitOf(profile)
 	if err != nil {
-		return unitFileError(path, err)
+		return err
 	}
-	if home := unitHome(data); home != "" && home != b.cfg.Home {
-		return &service.PermissionError{Path: path, Operation: "uninstall the unit of another Hermes home (" + home + ") at",
-			HintText: "run it with --home " + home + ", or remove " + path + " yourself"}
+	s, name, path := in.s, UnitName(profile), in.s.path(profile)
+	if pid, _ := b.unitState(ctx, s, name); pid > 0 {
+		b.at(in.home).MarkPlannedStop(profile, pid)
 	}
-	if pid := b.mainPID(ctx, s, name); pid > 0 {
-		b.MarkPlannedStop(profile, pid)
-	}
-	if _, err := b.systemctl(ctx, s, name, "stop", name); err != nil {
-		b.Log().Warn("stop before uninstall failed", "unit", name, "error", err)
-	}
-	if _, err := b.systemctl(ctx, s, name, "disable", name); err != nil {
-		b.Log().Warn("disable before uninstall failed", "unit", name, "error", err)
+	if _, err := b.systemctl(ctx, s, name, "disable", "--now", name); err != nil {
+		b.Log().Warn("stop and disable before uninstall failed", "unit", name, "error", err)
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return unitFileError(path, err)
 	}
-	_, err = b.systemctl(ctx, s, name, "daemon-reload")
-	return err
-}
-
-// Start starts the unit.
-func (b *Backend) Start(ctx context.Context, profile string) error {
-	s, err := b.locate(profile)
-	if err != nil {
+	if _, err := b.systemctl(ctx, s, name, "daemon-reload"); err != nil {
 		return err
 	}
-	if _, err := b.systemctl(ctx, s, UnitName(profile), "start", UnitName(profile)); err != nil {
-		return err
-	}
-	_ = b.RecordDesired(profile, service.DesiredRunning)
+	// Not loaded, not failed: nothing to forget, and systemctl says so.
+	_, _ = b.systemctl(ctx, s, name, "reset-failed", name)
 	return nil
 }
 
-// Stop marks the stop as planned for the runner's pid, then stops the unit.
-func (b *Backend) Stop(ctx context.Context, profile string) error {
-	s, err := b.locate(profile)
+// Start enables the unit again when install enabled it (an operator's stop
+// disabled it), and starts it without waiting: the host watches it come
+// up, and readiness (ExecStartPost) keeps it "starting" until then.
+func (b *Backend) Start(ctx context.Context, profile string) error {
+	in, err := b.unitOf(profile)
 	if err != nil {
 		return err
 	}
 	name := UnitName(profile)
+	_ = b.at(in.home).RecordDesired(profile, service.DesiredRunning)
+	args := []string{"start", "--no-block", name}
+	if unitValue(in.data, "Unit", startAtBootKey) == "yes" {
+		if _, enabled := b.unitState(ctx, in.s, name); !enabled {
+			args = []string{"enable", "--now", "--no-block", name}
+		}
+	}
+	_, err = b.systemctl(ctx, in.s, name, args...)
+	return err
+}
+
+// Stop is an operator's stop, and lasts: the stop is marked as planned for
+// the main pid, the unit stopped, and disabled, so that neither a reboot
+// nor a login starts it again; start enables it again.
+func (b *Backend) Stop(ctx context.Context, profile string) error {
+	in, err := b.unitOf(profile)
+	if err != nil {
+		return err
+	}
+	name := UnitName(profile)
+	pid, enabled := b.unitState(ctx, in.s, name)
 	// systemctl stop returns once the unit is down.
-	return b.OperatorStop(profile, b.mainPID(ctx, s, name), func() error {
-		_, err := b.systemctl(ctx, s, name, "stop", name)
+	return b.at(in.home).OperatorStop(profile, pid, func() error {
+		args := []string{"stop", name}
+		if enabled {
+			args = []string{"disable", "--now", name}
+		}
+		_, err := b.systemctl(ctx, in.s, name, args...)
 		return err
 	})
 }
 
-// Restart restarts the unit (its ExecStop marks the stop, the new runner
-// records running again).
+// Restart restarts the unit (its ExecStop marks the stop, the new gateway
+// records running again) without waiting, enabled again as start does.
 func (b *Backend) Restart(ctx context.Context, profile string) error {
-	s, err := b.locate(profile)
+	in, err := b.unitOf(profile)
 	if err != nil {
 		return err
 	}
-	if _, err := b.systemctl(ctx, s, UnitName(profile), "restart", UnitName(profile)); err != nil {
-		return err
+	name := UnitName(profile)
+	_ = b.at(in.home).RecordDesired(profile, service.DesiredRunning)
+	if unitValue(in.data, "Unit", startAtBootKey) == "yes" {
+		if _, enabled := b.unitState(ctx, in.s, name); !enabled {
+			if _, err := b.systemctl(ctx, in.s, name, "enable", name); err != nil {
+				return err
+			}
+		}
 	}
-	_ = b.RecordDesired(profile, service.DesiredRunning)
-	return nil
+	_, err = b.systemctl(ctx, in.s, name, "restart", "--no-block", name)
+	return err
 }
 
 // Status asks systemctl show for machine-readable properties.
@@ -321,10 +506,11 @@ func (b *Backend) Statuses(ctx context.Context, profiles []string) ([]service.St
 	scopes := map[bool]scope{}
 	for i, p := range profiles {
 		out[i] = b.base(p)
-		if s, ok := b.cfg.find(p); ok {
+		if in, err := b.unitOf(p); err == nil || in.data != nil {
+			out[i] = b.at(in.home).BaseStatus(p, UnitName(p))
 			out[i].Installed = true
-			byScope[s.system] = append(byScope[s.system], i)
-			scopes[s.system] = s
+			byScope[in.s.system] = append(byScope[in.s.system], i)
+			scopes[in.s.system] = in.s
 		}
 	}
 	for system, idx := range byScope {
@@ -333,8 +519,7 @@ func (b *Backend) Statuses(ctx context.Context, profiles []string) ([]service.St
 		for j, i := range idx {
 			names[j] = UnitName(profiles[i])
 		}
-		args := append([]string{"show", "-p", strings.Join(showProps, ",")}, names...)
-		res, err := b.systemctl(ctx, s, "", args...)
+		res, err := b.show(ctx, s, names)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -345,12 +530,8 @@ func (b *Backend) Statuses(ctx context.Context, profiles []string) ([]service.St
 			}
 			continue
 		}
-		blocks := map[string]map[string]string{}
-		for _, blk := range parseShow(res) {
-			blocks[blk["Id"]] = blk
-		}
 		for j, i := range idx {
-			if blk, ok := blocks[names[j]]; ok {
+			if blk, ok := res[names[j]]; ok {
 				fill(&out[i], blk)
 			}
 		}
@@ -362,46 +543,6 @@ func (b *Backend) base(profile string) service.Status {
 	st := b.BaseStatus(profile, UnitName(profile))
 	st.Detail = "not installed"
 	return st
-}
-
-// fill maps systemctl show's properties onto the shared status.
-func fill(st *service.Status, p map[string]string) {
-	if p["LoadState"] == "not-found" {
-		st.Installed = false
-		st.Detail = "not loaded by systemd (run systemctl daemon-reload)"
-		return
-	}
-	switch p["ActiveState"] {
-	case "active", "reloading":
-		st.State = service.StateRunning
-	case "activating":
-		st.State = service.StateStarting
-	case "failed":
-		st.State = service.StateFailed
-	case "inactive", "deactivating":
-		st.State = service.StateStopped
-	default:
-		st.State = service.StateUnknown
-	}
-	st.Detail = strings.TrimSpace(p["ActiveState"] + " (" + p["SubState"] + ")")
-	if pid, ok := atoi(p["MainPID"]); ok && pid > 0 {
-		st.PID = new(pid)
-	}
-	if code, ok := atoi(p["ExecMainStatus"]); ok && st.State != service.StateRunning {
-		st.LastExit = new(code)
-	}
-	if n, ok := atoi(p["NRestarts"]); ok {
-		st.Restarts = new(n)
-	}
-	switch p["UnitFileState"] {
-	case "enabled", "enabled-runtime", "linked", "alias":
-		st.Enabled = new(true)
-	case "disabled", "static", "indirect", "masked":
-		st.Enabled = new(false)
-	}
-	if t, ok := parseTimestamp(p["ActiveEnterTimestamp"]); ok {
-		st.Since = &t
-	}
 }
 
 // installed lists the profiles with a unit file, in either scope.
@@ -421,13 +562,20 @@ func (b *Backend) installed() []string {
 	return out
 }
 
-// Logs reads the unit's journal.
+// journalSocket is where systemd-journald listens; without it nothing
+// keeps a unit's output.
+const journalSocket = "/run/systemd/journal/socket"
+
+// Logs reads the unit's journal. No line at all is an error saying why:
+// no journald, or a journal this user cannot read (journalctl would print
+// "-- No entries --" and succeed).
 func (b *Backend) Logs(ctx context.Context, profile string, opts service.LogOptions, emit func(service.LogLine) error) error {
 	s, err := b.locate(profile)
 	if err != nil {
 		return err
 	}
-	args := append(s.flag(), "-u", UnitName(profile), "-n", fmt.Sprint(backend.LogLines(opts.Lines)), "--no-pager")
+	name := UnitName(profile)
+	args := append(s.flag(), "-q", "-u", name, "-n", fmt.Sprint(backend.LogLines(opts.Lines)), "--no-pager")
 	if opts.Follow {
 		args = append(args, "-f")
 	}
@@ -441,12 +589,15 @@ func (b *Backend) Logs(ctx context.Context, profile string, opts service.LogOpti
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
-		return &service.CommandFailedError{Service: UnitName(profile), Action: "journalctl", ExitCode: -1, Stderr: err.Error()}
+		return &service.CommandFailedError{Service: name, Action: "journalctl", ExitCode: -1, Stderr: err.Error(),
+			HintText: "install systemd's journalctl (Debian package systemd)"}
 	}
 	sc := bufio.NewScanner(stdout)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	var emitErr error
+	lines := 0
 	for sc.Scan() {
+		lines++
 		if emitErr = emit(service.LogLine{Text: sc.Text()}); emitErr != nil {
 			cancel()
 			break
@@ -454,6 +605,7 @@ func (b *Backend) Logs(ctx context.Context, profile string, opts service.LogOpti
 	}
 	_, _ = io.Copy(io.Discard, stdout)
 	werr := cmd.Wait()
+	action := strings.TrimSpace("journalctl " + strings.Join(s.flag(), " "))
 	switch {
 	case emitErr != nil:
 		return emitErr
@@ -465,8 +617,26 @@ func (b *Backend) Logs(ctx context.Context, profile string, opts service.LogOpti
 		if errors.As(werr, &ee) {
 			code = ee.ExitCode()
 		}
-		return &service.CommandFailedError{Service: UnitName(profile), Action: "journalctl " + strings.Join(s.flag(), " "),
-			ExitCode: code, Stderr: strings.TrimSpace(stderr.String())}
+		return &service.CommandFailedError{Service: name, Action: action, ExitCode: code, Stderr: strings.TrimSpace(stderr.String())}
+	case lines == 0:
+		return noJournalError(name, s, strings.TrimSpace(stderr.String()))
 	}
 	return nil
+}
+
+// noJournalError says why journalctl found no line of the unit.
+func noJournalError(name string, s scope, said string) error {
+	e := &service.CommandFailedError{Service: name, Action: strings.TrimSpace("journalctl " + strings.Join(s.flag(), " ")), ExitCode: 0}
+	if _, err := os.Stat(journalSocket); err != nil {
+		e.Stderr = "no journal: systemd-journald is not running here (no " + journalSocket + "), so nothing keeps the gateway's output"
+		e.HintText = "start it (systemctl start systemd-journald), or read the gateway's own log files in its home"
+		return e
+	}
+	e.Stderr = "the journal holds no line of " + name + " that this user may read"
+	if said != "" {
+		e.Stderr += " (journalctl: " + said + ")"
+	}
+	e.HintText = "if it ran, read it as root (sudo journalctl " + strings.Join(append(s.flag(), "-u", name), " ") +
+		"); a user reads their own journal only where it is kept on disk (mkdir /var/log/journal)"
+	return e
 }

@@ -160,7 +160,8 @@ func TestInstallSequence(t *testing.T) {
 	if info2, _ := os.Stat(path); !info2.ModTime().Equal(info1.ModTime()) {
 		t.Fatal("an identical unit was rewritten")
 	}
-	m.expectCalls("systemctl "+flag+"daemon-reload", "systemctl "+flag+"enable "+unit, "systemctl "+flag+"start "+unit)
+	m.expectCalls("systemctl "+flag+"daemon-reload", "systemctl "+flag+"show -p MainPID,UnitFileState "+unit,
+		"systemctl "+flag+"enable "+unit, "systemctl "+flag+"start "+unit)
 
 	// --no-start --no-start-on-login: reload only.
 	if err := m.install(c, "other", service.InstallOptions{RunAsUser: "daemon"}); err != nil {
@@ -195,9 +196,9 @@ func TestInstallSequence(t *testing.T) {
 	if err := c.Uninstall(context.Background(), "other"); err != nil {
 		t.Fatal(err)
 	}
-	m.expectCalls("systemctl "+flag+"show -p MainPID --value hermes-gateway-other.service",
-		"systemctl "+flag+"stop hermes-gateway-other.service", "systemctl "+flag+"disable hermes-gateway-other.service",
-		"systemctl "+flag+"daemon-reload")
+	m.expectCalls("systemctl "+flag+"show -p MainPID,UnitFileState hermes-gateway-other.service",
+		"systemctl "+flag+"disable --now hermes-gateway-other.service", "systemctl "+flag+"daemon-reload",
+		"systemctl "+flag+"reset-failed hermes-gateway-other.service")
 	if _, err := os.Stat(filepath.Join(dir, "hermes-gateway-other.service")); !os.IsNotExist(err) {
 		t.Fatal("unit file left")
 	}
@@ -258,14 +259,16 @@ func TestLifecycle(t *testing.T) {
 	if err := c.Start(ctx, "work"); err != nil {
 		t.Fatal(err)
 	}
-	m.expectCalls("systemctl " + flag + "start " + unit)
+	m.expectCalls("systemctl " + flag + "start --no-block " + unit)
 
-	// Stop: the marker names the runner's pid before systemctl stop.
-	_ = m.tools.Set(fakecmd.Reply{Argv: append(append([]string{"systemctl"}, strings.Fields(flag)...), "show", "-p", "MainPID", "--value", unit), Stdout: "4242\n"})
+	// Stop: the marker names the runner's pid before systemctl stop; an
+	// enabled unit is disabled as it stops, so that it stays down.
+	_ = m.tools.Set(fakecmd.Reply{Argv: append(append([]string{"systemctl"}, strings.Fields(flag)...), "show", "-p", "MainPID,UnitFileState", unit),
+		Stdout: "MainPID=4242\nUnitFileState=enabled\n"})
 	if err := c.Stop(ctx, "work"); err != nil {
 		t.Fatal(err)
 	}
-	m.expectCalls("systemctl "+flag+"show -p MainPID --value "+unit, "systemctl "+flag+"stop "+unit)
+	m.expectCalls("systemctl "+flag+"show -p MainPID,UnitFileState "+unit, "systemctl "+flag+"disable --now "+unit)
 	data, err := os.ReadFile(filepath.Join(m.home, "profiles", "work", gateway.PlannedStopFile))
 	if err != nil || !strings.Contains(string(data), `"target_pid":4242`) {
 		t.Fatalf("marker: %s %v", data, err)
@@ -299,10 +302,10 @@ func TestStatusFromSystemctlShow(t *testing.T) {
 	// Key=Value blocks as systemctl show prints them (systemctl(1), show;
 	// property names and values from org.freedesktop.systemd1(5)), in
 	// systemd's own property order, not the order asked for.
-	show := "Id=hermes-gateway-work.service\nMainPID=4242\nExecMainStatus=0\nNRestarts=2\nLoadState=loaded\nActiveState=active\n" +
-		"SubState=running\nUnitFileState=enabled\nActiveEnterTimestamp=Wed 2026-11-25 10:00:00 UTC\n\n" +
-		"Id=hermes-gateway.service\nMainPID=0\nExecMainStatus=78\nNRestarts=0\nLoadState=loaded\nActiveState=failed\n" +
-		"SubState=failed\nUnitFileState=disabled\nActiveEnterTimestamp=\n"
+	show := "Id=hermes-gateway-work.service\nMainPID=4242\nExecMainCode=0\nExecMainStatus=0\nNRestarts=2\nLoadState=loaded\nActiveState=active\n" +
+		"SubState=running\nResult=success\nUnitFileState=enabled\nStateChangeTimestamp=Wed 2026-11-25 10:00:00.250000 UTC\n\n" +
+		"Id=hermes-gateway.service\nMainPID=0\nExecMainCode=1\nExecMainStatus=78\nNRestarts=0\nLoadState=loaded\nActiveState=failed\n" +
+		"SubState=failed\nResult=exit-code\nUnitFileState=disabled\nStateChangeTimestamp=Wed 2026-11-25 10:00:01.000000 UTC\n"
 	_ = m.tools.Set(fakecmd.Reply{Argv: []string{"systemctl", "**"}, Stdout: show})
 	sts, err := c.Statuses(ctx, []string{"work", "default", "ghost"})
 	if err != nil {
@@ -319,7 +322,7 @@ func TestStatusFromSystemctlShow(t *testing.T) {
 		t.Errorf("ghost: %+v", g)
 	}
 	calls := m.tools.Calls()
-	if n := len(calls); n == 0 || !strings.Contains(calls[n-1], "show -p Id,LoadState,ActiveState,SubState,MainPID,ExecMainStatus,NRestarts,UnitFileState,ActiveEnterTimestamp hermes-gateway-work.service hermes-gateway.service") {
+	if n := len(calls); n == 0 || !strings.Contains(calls[n-1], "show --timestamp=us+utc -p Id,LoadState,ActiveState,SubState,Result,MainPID,ExecMainCode,ExecMainStatus,NRestarts,UnitFileState,StateChangeTimestamp hermes-gateway-work.service hermes-gateway.service") {
 		t.Errorf("one systemctl show for both units: %v", calls)
 	}
 	// All installed profiles, when none are named.
@@ -399,20 +402,20 @@ func TestThroughTheCLI(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "installed the work gateway") {
 		t.Fatalf("install: %d %s", code, out)
 	}
-	dir, scope := m.user, "user"
+	dir, scope, privileged := m.user, "user", ""
 	if os.Geteuid() == 0 {
-		dir, scope = m.system, "system"
+		dir, scope, privileged = m.system, "system", "+"
 	}
 	data, _ := os.ReadFile(filepath.Join(dir, "hermes-gateway-work.service"))
 	sh, _ := exec.LookPath("sh")
 	sh, _ = filepath.Abs(sh)
 	if !strings.Contains(string(data), "ExecStart="+hermesBin+" -p work gateway run --protocol hermes -- "+sh+" -p work gateway run\n") ||
-		!strings.Contains(string(data), "ExecStop=-"+hermesBin+" -p work gateway mark-stop --unless-shutdown "+scope+" --pid $MAINPID") ||
+		!strings.Contains(string(data), "ExecStop=-"+privileged+hermesBin+" -p work gateway mark-stop --unless-shutdown "+scope+" --pid $MAINPID") ||
 		!strings.Contains(string(data), `Environment="GREETING=hello world"`) {
 		t.Fatalf("unit:\n%s", data)
 	}
 	_ = m.tools.Set(fakecmd.Reply{Argv: []string{"systemctl", "**"}, Stdout: "Id=hermes-gateway-work.service\nMainPID=77\nExecMainStatus=0\n" +
-		"NRestarts=0\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\nActiveEnterTimestamp=Wed 2026-11-25 10:00:00 UTC\n"})
+		"NRestarts=0\nLoadState=loaded\nActiveState=active\nSubState=running\nUnitFileState=enabled\nStateChangeTimestamp=Wed 2026-11-25 10:00:00 UTC\n"})
 	out, code = run("-p", "work", "gateway", "status", "--json")
 	if code != 0 || !strings.Contains(out, `"state": "running"`) || !strings.Contains(out, `"pid": 77`) {
 		t.Fatalf("status: %d %s", code, out)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"strings"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -25,6 +26,13 @@ type Config struct {
 	User string
 	// Root is true when hermes runs as root.
 	Root bool
+	// UserHome is the home folder of the account running hermes: a home
+	// under it (~/.hermes, the default) moves to the run-as user's for a
+	// system unit.
+	UserHome string
+	// UserScope keeps root in the user scope: root's own user manager
+	// (--user), instead of the system's.
+	UserScope bool
 }
 
 // ConfigFromEnv reads the configuration from the environment.
@@ -50,6 +58,8 @@ func ConfigFromEnv(log hclog.Logger) (Config, error) {
 		config = filepath.Join(dir, ".config")
 	}
 	cfg.UserUnitDir = filepath.Join(config, "systemd", "user")
+	cfg.UserHome, _ = os.UserHomeDir()
+	cfg.UserScope = os.Getenv(gateway.EnvSystemdScope) == "user"
 	if u, err := user.Current(); err == nil {
 		cfg.User = u.Username
 	} else {
@@ -78,10 +88,13 @@ func (s scope) flag() []string {
 func (s scope) path(profile string) string { return filepath.Join(s.dir, UnitName(profile)) }
 
 // find is the scope whose folder holds the profile's unit: the user's
-// first, except for root, whose units are the system's.
+// first, except for root, whose units are the system's (unless --user).
 func (c Config) find(profile string) (scope, bool) {
 	order := []scope{c.userScope(), c.systemScope()}
-	if c.Root {
+	switch {
+	case c.UserScope:
+		order = order[:1]
+	case c.Root:
 		order = []scope{c.systemScope(), c.userScope()}
 	}
 	for _, s := range order {
@@ -90,4 +103,23 @@ func (c Config) find(profile string) (scope, bool) {
 		}
 	}
 	return scope{}, false
+}
+
+// homeFor is the Hermes home a system unit gives an account whose home
+// folder is accountHome: the home hermes serves, except that one in the
+// invoking user's home folder (root's ~/.hermes, under sudo) moves to the
+// same place in the account's, as upstream's installer does. A unit running
+// alice's gateway with root's home would fail at every start.
+func (c Config) homeFor(accountHome string) string {
+	if c.UserHome == "" || accountHome == "" || accountHome == c.UserHome {
+		return c.Home
+	}
+	rel, err := filepath.Rel(c.UserHome, c.Home)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") || !strings.HasPrefix(rel, ".hermes") {
+		return c.Home
+	}
+	if rel != ".hermes" && !strings.HasPrefix(rel, ".hermes/") {
+		return c.Home
+	}
+	return filepath.Join(accountHome, rel)
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/nousresearch/hermes-service/internal/fakecmd"
 	"github.com/nousresearch/hermes-service/shared/backend"
 	"github.com/nousresearch/hermes-service/shared/gateway"
@@ -52,38 +54,51 @@ func TestUserScopeInstall(t *testing.T) {
 	}
 }
 
+// TestLinger: linger is confirmed from logind's file or loginctl, enabled
+// when it can be (and taken back on rollback), and when it cannot be
+// confirmed the install goes on with a warning saying what happens at
+// logout and how to fix it.
 func TestLinger(t *testing.T) {
 	tests := []struct {
-		name    string
-		file    bool
-		replies []fakecmd.Reply
-		calls   string
-		err     string
+		name     string
+		file     bool
+		replies  []fakecmd.Reply
+		calls    string
+		warn     string
+		rollback string
 	}{
 		{name: "linger file", file: true, calls: ""},
 		{name: "logind says yes", replies: []fakecmd.Reply{{Argv: []string{"loginctl", "show-user", "**"}, Stdout: "yes\n"}},
 			calls: "loginctl show-user tester -p Linger --value"},
 		{name: "enabled here", replies: []fakecmd.Reply{{Argv: []string{"loginctl", "show-user", "**"}, Stdout: "no\n"}},
-			calls: "loginctl show-user tester -p Linger --value\nloginctl enable-linger tester"},
+			calls: "loginctl show-user tester -p Linger --value\nloginctl enable-linger tester", rollback: "loginctl disable-linger tester"},
 		{name: "cannot enable", replies: []fakecmd.Reply{{Argv: []string{"loginctl", "show-user", "**"}, Exit: 1, Stderr: "Failed to get user: No such user"},
 			{Argv: []string{"loginctl", "enable-linger", "**"}, Exit: 1, Stderr: "Access denied"}},
 			calls: "loginctl show-user tester -p Linger --value\nloginctl enable-linger tester",
-			err:   "sudo loginctl enable-linger tester"},
+			warn:  "the gateway stops when tester's last session ends (logout)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b, tools, _ := userBackend(t)
+			var logged strings.Builder
+			b.Base = backend.NewBaseFor(identity, b.cfg.Home, hclog.New(&hclog.LoggerOptions{Output: &logged}))
 			_ = os.MkdirAll(b.cfg.LingerDir, 0o755)
 			if tt.file {
 				_ = os.WriteFile(filepath.Join(b.cfg.LingerDir, "tester"), nil, 0o644)
 			}
 			_ = tools.Set(tt.replies...)
-			err := b.ensureLinger(context.Background())
+			tx := &transaction{b: b, s: b.cfg.userScope()}
+			tx.linger(context.Background(), "tester")
 			if got := strings.Join(tools.Calls(), "\n"); got != tt.calls {
 				t.Fatalf("calls:\n%s\nwant:\n%s", got, tt.calls)
 			}
-			if tt.err == "" && err != nil || tt.err != "" && (err == nil || !strings.Contains(service.HintOf(err), tt.err)) {
-				t.Fatalf("got %v (%s)", err, service.HintOf(err))
+			if tt.warn != "" && (!strings.Contains(logged.String(), tt.warn) || !strings.Contains(logged.String(), "sudo loginctl enable-linger tester")) {
+				t.Fatalf("warning: %s", logged.String())
+			}
+			tools.Reset()
+			tx.rollback(context.Background())
+			if got := strings.Join(tools.Calls(), "\n"); got != tt.rollback {
+				t.Fatalf("rollback calls:\n%s\nwant:\n%s", got, tt.rollback)
 			}
 		})
 	}

@@ -38,7 +38,14 @@ type unitSpec struct {
 	User, Group, UserHome string
 	// StopTimeout is TimeoutStopSec (0: gateway.StopBudget).
 	StopTimeout time.Duration
+	// StartAtBoot records that install enabled the unit (start at boot or
+	// login): start enables it again after an operator's stop disabled it.
+	StartAtBoot bool
 }
+
+// startAtBootKey is the unit's record of StartAtBoot. systemd ignores keys
+// that begin with X-.
+const startAtBootKey = "X-HermesStartAtBoot"
 
 // quoteArg writes one word of a command line for systemd: specifiers (%)
 // doubled, variables ($) doubled (systemd expands them inside quotes too),
@@ -227,6 +234,15 @@ func (u unitSpec) markStopLine() string {
 	return commandLine(argv) + " $MAINPID"
 }
 
+// waitReadyLine is ExecStartPost's hermes wait-ready for the main pid: the
+// unit is "activating" until the gateway says it runs, and fails when the
+// gateway dies first, so a start is over once the gateway is up or gone.
+func (u unitSpec) waitReadyLine() string {
+	argv := append([]string{u.Command[0]}, gateway.ProfileArgs(u.Profile)...)
+	argv = append(argv, gateway.CommandGateway, gateway.CommandWaitReady, gateway.FlagPID)
+	return commandLine(argv) + " $MAINPID"
+}
+
 // options renders the unit as go-systemd options.
 func (u unitSpec) options() []*unit.UnitOption {
 	o := unit.NewUnitOption
@@ -239,12 +255,26 @@ func (u unitSpec) options() []*unit.UnitOption {
 	if u.System {
 		opts = append(opts, o("Unit", "After", "network-online.target"), o("Unit", "Wants", "network-online.target"))
 	}
+	if u.StartAtBoot {
+		opts = append(opts, o("Unit", startAtBootKey, "yes"))
+	}
+	// Before systemd's SIGTERM: mark the stop as the operator's. The "-"
+	// keeps a failure from failing the stop; $MAINPID is the gateway (or
+	// the plain runner). In a system unit it runs with full privileges
+	// ("+"): root asks the manager over its private socket, which answers
+	// to the very end of a shutdown, where the gateway's account would go
+	// through D-Bus, which may already be gone.
+	stop := "-" + u.markStopLine()
+	if u.System {
+		stop = "-+" + u.markStopLine()
+	}
 	opts = append(opts,
-		o("Service", "Type", "simple"),
+		// exec: a program that cannot be run fails the start itself.
+		o("Service", "Type", "exec"),
 		o("Service", "ExecStart", commandLine(u.Command)),
-		// Before systemd's SIGTERM: mark the stop as the operator's. The "-"
-		// keeps a failure from failing the stop; $MAINPID is the runner.
-		o("Service", "ExecStop", "-"+u.markStopLine()),
+		o("Service", "ExecStartPost", u.waitReadyLine()),
+		o("Service", "TimeoutStartSec", gateway.Seconds(gateway.StartBudget+startMargin)),
+		o("Service", "ExecStop", stop),
 		// Taken literally by systemd (no quotes, no $): specifiers only.
 		o("Service", "WorkingDirectory", lineValue(u.ProfileDir)),
 	)
@@ -290,6 +320,26 @@ func (u unitSpec) render() ([]byte, error) {
 		return nil, err
 	}
 	return append([]byte(header), body...), nil
+}
+
+// startMargin is what TimeoutStartSec adds to wait-ready's own budget, so
+// that wait-ready, not systemd's kill, says why a gateway did not come up.
+const startMargin = 10 * time.Second
+
+// unitValue is the last value of a [section] key in a unit file, "" when
+// it has none or cannot be parsed.
+func unitValue(data []byte, section, key string) string {
+	opts, err := unit.Deserialize(strings.NewReader(string(data)))
+	if err != nil {
+		return ""
+	}
+	v := ""
+	for _, o := range opts {
+		if o.Section == section && o.Name == key {
+			v = o.Value
+		}
+	}
+	return v
 }
 
 // unitHome reads the HERMES_HOME a unit file was written for, "" when it

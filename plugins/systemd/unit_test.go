@@ -164,14 +164,14 @@ func TestParseShow(t *testing.T) {
 	// block per unit, blocks separated by an empty line (systemctl(1),
 	// "show"; the properties are org.freedesktop.systemd1's).
 	out := "Id=hermes-gateway-work.service\nMainPID=4242\nExecMainStatus=0\nNRestarts=3\nLoadState=loaded\n" +
-		"ActiveState=active\nSubState=running\nUnitFileState=enabled\nActiveEnterTimestamp=Wed 2026-11-25 10:00:00 UTC\n\n" +
+		"ActiveState=active\nSubState=running\nUnitFileState=enabled\nStateChangeTimestamp=Wed 2026-11-25 10:00:00.500000 UTC\n\n" +
 		"Id=hermes-gateway.service\nMainPID=0\nExecMainStatus=78\nNRestarts=0\nLoadState=loaded\nActiveState=failed\n" +
-		"SubState=failed\nUnitFileState=disabled\nActiveEnterTimestamp=\n"
+		"SubState=failed\nUnitFileState=disabled\nStateChangeTimestamp=\n"
 	blocks := parseShow(out)
 	if len(blocks) != 2 || blocks[0]["MainPID"] != "4242" || blocks[1]["ActiveState"] != "failed" {
 		t.Fatalf("%v", blocks)
 	}
-	if ts, ok := parseTimestamp(blocks[0]["ActiveEnterTimestamp"]); !ok || ts.Hour() != 10 {
+	if ts, ok := parseTimestamp(blocks[0]["StateChangeTimestamp"]); !ok || ts.Hour() != 10 {
 		t.Fatalf("timestamp %v %v", ts, ok)
 	}
 	if _, ok := parseTimestamp(""); ok {

@@ -36,6 +36,12 @@ const (
 	StopBudget = Drain + 30*time.Second
 )
 
+// StartBudget is how long a gateway may take from its start until it says
+// it runs (gateway_state "running" under its own pid) before a service
+// manager's readiness check gives up on it and the manager restarts it:
+// long enough for a slow first connection at boot.
+const StartBudget = 5 * time.Minute
+
 // The stop budgets an operator may choose (install and register's
 // --stop-timeout). Below MinStopBudget a gateway has no time to drain at all;
 // past MaxStopBudget a stop is a hung gateway, not a drain, and every wait
@@ -132,6 +138,9 @@ const (
 	// backend's system unit folder and linger folder (tests, chroots).
 	EnvSystemdSystemDir = "HERMES_SYSTEMD_SYSTEM_DIR"
 	EnvSystemdLingerDir = "HERMES_SYSTEMD_LINGER_DIR"
+	// EnvSystemdScope=user puts the systemd backend in the user scope
+	// even as root (`--user`): root's own user manager.
+	EnvSystemdScope = "HERMES_SYSTEMD_SCOPE"
 	// EnvLaunchdDaemonsDir moves launchd's daemon folder (tests).
 	EnvLaunchdDaemonsDir = "HERMES_LAUNCHD_DAEMONS_DIR"
 	// EnvNoSupervise is upstream's `gateway run --no-supervise` as a
@@ -199,7 +208,12 @@ const (
 	// CommandMarkStop marks the coming stop of a pid as planned (a service
 	// manager's stop hook runs it); FlagPID names the pid.
 	CommandMarkStop = "mark-stop"
-	FlagPID         = "--pid"
+	// CommandWaitReady returns once the gateway FlagPID names is up (its
+	// state file says running for that pid), and fails once that process
+	// is gone: a service manager's readiness hook (systemd's
+	// ExecStartPost=) runs it.
+	CommandWaitReady = "wait-ready"
+	FlagPID          = "--pid"
 	// FlagUnlessShutdown (with the manager's scope, system or user) makes
 	// mark-stop write nothing while that manager is going down: a
 	// shutdown, reboot or logout is no operator's stop.
