@@ -108,6 +108,7 @@ func gatewayCommand() *cli.Command {
 			// plugins.
 			doctorCommand(),
 			pluginsCommand(),
+			witnessCommand(),
 			versionCommand(),
 			completionCommand(),
 			manCommand(),

@@ -31,6 +31,10 @@ type Config struct {
 	Logger hclog.Logger
 	// Timeout bounds each check; default 30 s.
 	Timeout time.Duration
+	// Lifecycle, when set, opts into the lifecycle tier (CheckLifecycle):
+	// a real supervisor, the author's, driven through the whole life of a
+	// gateway.
+	Lifecycle *Lifecycle
 }
 
 // Result is one check's outcome.
