@@ -36,9 +36,6 @@ type Lifecycle struct {
 	// tier installs runs its `gateway run`, with the witness gateway
 	// (`hermes gateway conformance-gateway`) as the program.
 	Hermes string
-	// StatusBudget bounds every Status call the tier makes; default
-	// DefaultStatusBudget.
-	StatusBudget time.Duration
 	// Settle is how long a change (a start, a stop, a supervisor restart)
 	// may take to show; default DefaultSettle.
 	Settle time.Duration
@@ -97,9 +94,6 @@ func CheckLifecycle(ctx context.Context, cfg Config) []Result {
 		return r.failAll(errors.New("no lifecycle configuration: set Config.Lifecycle (a Hook and the hermes binary)"))
 	}
 	r.lc = *cfg.Lifecycle
-	if r.lc.StatusBudget <= 0 {
-		r.lc.StatusBudget = DefaultStatusBudget
-	}
 	if r.lc.Settle <= 0 {
 		r.lc.Settle = DefaultSettle
 	}
@@ -151,9 +145,9 @@ func CheckLifecycle(ctx context.Context, cfg Config) []Result {
 	}
 	r.results[lcStates] = &Result{Name: lcStates, Err: errors.Join(r.stateErrs...)}
 	lat := &Result{Name: lcLatency}
-	if r.slowest > r.lc.StatusBudget {
+	if budget := cfg.statusBudget(); r.slowest > budget {
 		lat.Err = fmt.Errorf("%s took %s, over the budget of %s: Status runs on every hermes gateway status, start and stop", r.slowestCall,
-			r.slowest.Round(time.Millisecond), r.lc.StatusBudget)
+			r.slowest.Round(time.Millisecond), budget)
 	}
 	r.results[lcLatency] = lat
 	start := time.Now()
