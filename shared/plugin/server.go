@@ -15,8 +15,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	pb "github.com/nousresearch/hermes-service/shared/proto/hermes/service/v1"
 	"github.com/nousresearch/hermes-service/shared/gateway"
+	pb "github.com/nousresearch/hermes-service/shared/proto/hermes/service/v1"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
