@@ -16,7 +16,7 @@ FAULT_USER  := hermes-fault
 
 WINEPREFIX_DIR ?= $(CURDIR)/.wine
 
-.PHONY: all build demo deps test vet fmt-check unit fault container systemd-tier wine-test release-test dist proto proto-check bench
+.PHONY: all build demo deps test vet fmt-check unit fault container systemd-tier example wine-test release-test dist proto proto-check bench
 
 all: build
 
@@ -36,7 +36,7 @@ demo:
 # test is what CI runs: formatting, vet on every OS we ship for, the race-
 # enabled unit and integration tests, and proof that the committed generated
 # code is what the pinned generators produce.
-test: deps fmt-check vet proto-check demo wine-test release-test unit fault container systemd-tier
+test: deps fmt-check vet proto-check demo wine-test release-test unit fault container systemd-tier example
 
 # deps installs what the tests run for real, from Debian's packages when
 # missing: s6 (s6-svscan and its tools), systemd (for systemd-analyze
@@ -51,6 +51,9 @@ deps:
 		echo "installing Debian's$$missing for the backends' tests"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
 	fi
+	@# runit for examples/runit: without its recommends, which would make it the init system.
+	@command -v runsvdir >/dev/null 2>&1 || { echo "installing Debian's runit (no runit-init) for examples/runit"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends runit >/dev/null; }
 	@id -u $(FAULT_USER) >/dev/null 2>&1 || { echo "adding the account $(FAULT_USER) for the fault suite"; \
 		$(SUDO) useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin $(FAULT_USER); }
 
@@ -67,7 +70,7 @@ vet:
 	cd release && $(GO) vet ./...
 
 unit:
-	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -e /internal/faultsuite -e /internal/containertier -e /internal/systemdtier)
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -e /internal/faultsuite -e /internal/containertier -e /internal/systemdtier -e /internal/examplerunit)
 
 # fault runs the privilege-boundary fault suite: hermes as root beside the
 # unprivileged $(FAULT_USER). The test binary is built as the caller and
@@ -110,6 +113,18 @@ systemd-tier: deps
 	grep -v '^=== RUN' "$$tmp/out" | grep -E '^(--- |    --- |FAIL|ok|PASS|panic|status cost)|_test.go' | grep -v -- '--- PASS' ; \
 	echo "systemd tier: $$(grep -cE -- '--- PASS' "$$tmp/out") tests and cases passed, $$(grep -cE -- '--- FAIL' "$$tmp/out") failed, in $$took s"; \
 	rm -rf "$$tmp"; exit $$status
+
+# example runs examples/runit, the out-of-tree backend in a module of its
+# own, through the conformance kit's lifecycle tier on a private runsvdir
+# (from Go: plugintest.Run), then proves the tier catches a broken stop: a
+# copy of it whose stop writes no planned-stop marker must fail it (through
+# the CLI: hermes gateway plugins check --lifecycle). It prints its time.
+example: deps
+	@start=$$(date +%s.%N); \
+	(cd examples/runit && $(GO) vet ./... && $(GO) test -race -count=1 ./...) && \
+	$(GO) test -count=1 ./internal/examplerunit; status=$$?; \
+	echo "example tier: $$(awk -v s="$$start" -v e="$$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }') s, examples/runit is $$(cat $$(ls examples/runit/*.go examples/runit/cmd/*/*.go | grep -v _test.go) | grep -cvE '^[[:space:]]*(//|$$)') lines of code"; \
+	exit $$status
 
 # wine-test runs the Windows backend against a real Service Control Manager,
 # Wine's, through hermes.exe: scripts/wine-setup.sh installs Wine and MinGW

@@ -3,7 +3,9 @@ package host
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
+	"strings"
 
 	"github.com/nousresearch/hermes-service/internal/detect"
 	"github.com/nousresearch/hermes-service/internal/discovery"
@@ -29,9 +31,36 @@ func (s *session) detect(scope detect.Scope) (detect.Detection, error) {
 		}
 	}
 	if d.Kind == "" {
+		// Third-party backends last: the first whose manifest matches.
+		if m, _ := detect.ThisMachine().DetectWith(scope, s.manifests()); m.Kind != "" {
+			return m, nil
+		}
 		return d, &ConfigError{Err: &NoBackendError{Reason: d.Reason}}
 	}
 	return d, nil
+}
+
+// manifests are the detection manifests beside the plugins found, in
+// search order (a shadowed plugin's too: its kind is the same); one that
+// cannot be read is skipped, with a debug line.
+func (s *session) manifests() []detect.Manifest {
+	cands, _ := discovery.FromEnv().All()
+	var out []detect.Manifest
+	for _, c := range cands {
+		if c.Shadowed {
+			continue
+		}
+		path := strings.TrimSuffix(c.Path, ".exe") + detect.ManifestSuffix
+		m, err := detect.ReadManifest(path, c.Kind)
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				s.log.Debug("detection manifest", "path", path, "error", err)
+			}
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 // open finds, verifies and launches the backend plugin for scope. Any

@@ -79,6 +79,15 @@ func doctor(c *cli.Context) error {
 			checkBackend(s, &f)
 		}
 	}
+	// Third-party backends' detection manifests, matched or not.
+	_, verdicts := detect.ThisMachine().DetectWith(defaultScope(), s.manifests())
+	for _, v := range verdicts {
+		detail := fmt.Sprintf("%s does not match: %s (%s)", v.Manifest.Kind, v.Reason, v.Manifest.Path)
+		if v.Matched {
+			detail = fmt.Sprintf("%s matches: %s (%s)", v.Manifest.Kind, v.Reason, v.Manifest.Path)
+		}
+		f.add("detection manifest", true, detail, "")
+	}
 	checkHome(s.home, &f)
 	checkHomeFiles(s.home, &f)
 	checkPluginPath(&f)

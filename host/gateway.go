@@ -110,6 +110,7 @@ func gatewayCommand() *cli.Command {
 			// plugins.
 			doctorCommand(),
 			pluginsCommand(),
+			witnessCommand(),
 			versionCommand(),
 			completionCommand(),
 			manCommand(),

@@ -41,8 +41,17 @@ func pluginsCommand() *cli.Command {
 				Usage:     "run the conformance checks against one plugin binary",
 				ArgsUsage: "PATH",
 				Description: "The checks launch the plugin as hermes does and test the contract: handshake, name\n" +
-					"validation, not-found and unsupported errors, status, concurrency and cancellation. They only\n" +
-					"use a profile that does not exist, so they change nothing on this machine.",
+					"validation, not-found and unsupported errors, status, concurrency and cancellation. Each runs in\n" +
+					"a private world of its own (a fresh home, scandir, unit and config folders, all removed after),\n" +
+					"and only uses a profile that does not exist: nothing on this machine is read or changed.\n\n" +
+					"--lifecycle HOOK adds the lifecycle tier: a real supervisor, which HOOK starts privately\n" +
+					"(`HOOK setup DIR` prints the plugin's environment as NAME=VALUE lines; `HOOK restart DIR`\n" +
+					"restarts the supervisor as a reboot would; `HOOK teardown DIR` ends it), runs a gateway under\n" +
+					"each protocol through install, restart, stop, start, a supervisor restart and uninstall,\n" +
+					"checking the planned-stop marker, the recorded intent, status and logs at every step.",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "lifecycle", Usage: "run the lifecycle tier too, with the supervisor `HOOK` (a program) starts"},
+				},
 				Action: pluginCheck,
 			},
 		},
@@ -193,6 +202,10 @@ func pluginCheck(c *cli.Context) error {
 	if err != nil {
 		return usagef("plugin path %s: %v", path, fserr.Reason(err))
 	}
+	lifecycle, err := lifecycleOf(c.String("lifecycle"))
+	if err != nil {
+		return err
+	}
 	cand, ok := discovery.Examine(path, "command line")
 	if !ok {
 		return usagef("%s is not an executable file (mode %s)", path, info.Mode())
@@ -204,10 +217,12 @@ func pluginCheck(c *cli.Context) error {
 	if cand.ChecksumFile != "" {
 		fmt.Fprintf(s.stdout, "  checksum %s from %s\n", hex.EncodeToString(cand.Checksum), cand.ChecksumFile)
 	}
-	results := conformance.Check(s.ctx, conformance.Config{
-		Binary: cand.Exec, Checksum: cand.Checksum, Logger: s.log,
-		Env: s.pluginEnv(),
-	})
+	cfg := conformance.Config{Binary: cand.Exec, Checksum: cand.Checksum, Logger: s.log, Setup: privateWorld}
+	results := conformance.Check(s.ctx, cfg)
+	if lifecycle != nil {
+		cfg.Lifecycle = lifecycle
+		results = append(results, conformance.CheckLifecycle(s.ctx, cfg)...)
+	}
 	failed, skipped := 0, 0
 	for _, r := range results {
 		took := r.Elapsed.Round(time.Millisecond)
@@ -228,6 +243,74 @@ func pluginCheck(c *cli.Context) error {
 		return &pluginCheckFailed{failed: failed}
 	}
 	return nil
+}
+
+// lifecycleOf is the lifecycle tier for --lifecycle HOOK, nil without it.
+// Its services run this very hermes binary.
+func lifecycleOf(hook string) (*conformance.Lifecycle, error) {
+	if hook == "" {
+		return nil, nil
+	}
+	abs, err := filepath.Abs(hook)
+	if err != nil {
+		return nil, usagef("--lifecycle %q: %v", hook, err)
+	}
+	info, err := os.Stat(abs)
+	if err != nil {
+		return nil, usagef("--lifecycle %s: %s", abs, fserr.Reason(err))
+	}
+	if info.IsDir() || info.Mode()&0o111 == 0 {
+		return nil, usagef("--lifecycle %s is not an executable program (mode %s): it is run as HOOK setup|restart|teardown DIR", abs, info.Mode())
+	}
+	hermes, err := executable()
+	if err != nil {
+		return nil, &ConfigError{Err: fmt.Errorf("cannot find the hermes executable the lifecycle tier's services run: %w", err)}
+	}
+	return &conformance.Lifecycle{Hook: conformance.CommandHook(abs), Hermes: hermes}, nil
+}
+
+// privateWorld is a check's world of its own: a fresh home, and empty
+// folders for everything our backends would otherwise read of this machine
+// (s6's scandir, systemd's unit and linger folders, launchd's daemons, the
+// user's config and runtime folders), so that the checks neither see the
+// machine's gateways nor leave anything behind (no lock file, no state).
+func privateWorld(context.Context) ([]string, func(), error) {
+	dir, err := os.MkdirTemp("", "hermes-check-")
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanup := func() { _ = os.RemoveAll(dir) }
+	env := []string{gateway.EnvPair("DBUS_SESSION_BUS_ADDRESS", "")}
+	for _, v := range []struct{ name, sub string }{
+		{gateway.EnvHome, "home"}, {"HOME", "user"}, {"XDG_CONFIG_HOME", "user/.config"}, {"XDG_DATA_HOME", "user/.local/share"},
+		{"XDG_STATE_HOME", "user/.local/state"}, {"XDG_RUNTIME_DIR", "run"}, {gateway.EnvS6ScanDir, "scandir"},
+		{gateway.EnvSystemdSystemDir, "systemd"}, {gateway.EnvSystemdLingerDir, "linger"}, {gateway.EnvLaunchdDaemonsDir, "daemons"},
+	} {
+		path := filepath.Join(dir, v.sub)
+		if err := os.MkdirAll(path, 0o700); err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		env = append(env, gateway.EnvPair(v.name, path))
+	}
+	return env, cleanup, nil
+}
+
+// witnessCommand is the hidden `gateway conformance-gateway`: the gateway
+// the lifecycle tier's services run (conformance.Witness).
+func witnessCommand() *cli.Command {
+	return &cli.Command{
+		Name:            conformance.WitnessCommand,
+		Usage:           "the conformance kit's stand-in gateway (for the lifecycle tier's services)",
+		Hidden:          true,
+		SkipFlagParsing: true,
+		Action: func(c *cli.Context) error {
+			if code := conformance.Witness(c.Args().Slice(), c.App.Writer); code != 0 {
+				return exitStatus(code)
+			}
+			return nil
+		},
+	}
 }
 
 type pluginCheckFailed struct{ failed int }

@@ -36,6 +36,7 @@ var GatewaySubcommands = map[string]bool{
 	"register": true, "unregister": true, "list": true, "logs": true, "run": true, "reconcile": true,
 	"supervise": true, "mark-stop": true, "wait-ready": true, "doctor": true, "plugins": true, "version": true,
 	"completion": true, "man": true, "help": true, "h": true,
+	"conformance-gateway": true, // conformance.WitnessCommand: the lifecycle check's gateway
 }
 
 // ourGlobalFlags are the flags hermes takes before `gateway`, and whether

@@ -19,6 +19,12 @@
 // HERMES_TESTBACKEND_BROKEN=1 breaks the contract on purpose (lifecycle on a
 // missing profile succeeds, list is never empty, status names another
 // profile) so that tests can see the conformance kit catch it.
+// Three more break the contract the way the conformance kit must catch:
+// HERMES_TESTBACKEND_STATE=S makes every status report state S (one the
+// contract does not name); HERMES_TESTBACKEND_SLOW_STATUS=D makes every
+// status take D (a Go duration); HERMES_TESTBACKEND_HOLLOW=LIST keeps the
+// declared capabilities but leaves those listed (logs, follow, install,
+// registration) unimplemented: they answer "unsupported".
 // HERMES_TESTBACKEND_DIAGNOSE=fail makes Diagnose find a problem and a
 // warning besides its usual ok finding.
 //
@@ -260,6 +266,9 @@ func (b *Backend) Uninstall(ctx context.Context, profile string) error {
 	if err := b.trigger(ctx, "uninstall", profile); err != nil {
 		return err
 	}
+	if err := hollow("install", "uninstall"); err != nil {
+		return err
+	}
 	return b.with(func(s map[string]*entry) error {
 		if e := s[profile]; e != nil && e.Installed {
 			delete(s, profile)
@@ -328,6 +337,13 @@ func (b *Backend) Status(ctx context.Context, profile string) (service.Status, e
 	if err := b.trigger(ctx, "status", profile); err != nil {
 		return service.Status{}, err
 	}
+	if d, err := time.ParseDuration(os.Getenv("HERMES_TESTBACKEND_SLOW_STATUS")); err == nil {
+		select { // the slowness is the behaviour under test
+		case <-time.After(d):
+		case <-ctx.Done():
+			return service.Status{}, ctx.Err()
+		}
+	}
 	if os.Getenv("HERMES_TESTBACKEND_CHATTY") == "1" {
 		fmt.Println("a stray line on the plugin's stdout")
 		plugin.Logger().Warn("the test backend warns", "profile", profile)
@@ -341,7 +357,22 @@ func (b *Backend) Status(ctx context.Context, profile string) (service.Status, e
 	if b.broken {
 		st.Profile = "someone-else"
 	}
+	if v := os.Getenv("HERMES_TESTBACKEND_STATE"); v != "" {
+		st.State = service.State(v)
+	}
 	return st, err
+}
+
+// hollow is a declared capability left unimplemented
+// (HERMES_TESTBACKEND_HOLLOW): its operation answers as service.Unimplemented
+// would.
+func hollow(capability, op string) error {
+	for _, c := range strings.Split(os.Getenv("HERMES_TESTBACKEND_HOLLOW"), ",") {
+		if strings.TrimSpace(c) == capability {
+			return &service.UnsupportedError{Operation: op, Backend: Kind}
+		}
+	}
+	return nil
 }
 
 func statusOf(profile string, e *entry) service.Status {
@@ -451,6 +482,9 @@ func (b *Backend) Unregister(ctx context.Context, profile string) error {
 	if err := b.trigger(ctx, "unregister", profile); err != nil {
 		return err
 	}
+	if err := hollow("registration", "unregister"); err != nil {
+		return err
+	}
 	return b.with(func(s map[string]*entry) error {
 		delete(s, profile)
 		return nil
@@ -524,6 +558,14 @@ func (b *Backend) List(ctx context.Context) ([]string, error) {
 func (b *Backend) Logs(ctx context.Context, profile string, o service.LogOptions, emit func(service.LogLine) error) error {
 	if err := b.trigger(ctx, "logs", profile); err != nil {
 		return err
+	}
+	if err := hollow("logs", "logs"); err != nil {
+		return err
+	}
+	if o.Follow {
+		if err := hollow("follow", "logs --follow"); err != nil {
+			return err
+		}
 	}
 	if err := b.with(func(s map[string]*entry) error {
 		if s[profile] == nil {

@@ -810,9 +810,11 @@ func (b *Backend) Stop(ctx context.Context, profile string) error {
 	})
 }
 
-// Restart signals the gateway to restart (s6 brings it back: it is wanted
-// up), or starts it when it is down. No planned-stop marker: a planned stop
-// exits 0, which the finish script turns into "do not restart".
+// Restart is the contract's: a planned stop (the marker names the
+// supervised pid, so the gateway records an operator's stop, not one from
+// outside), then a start; the intent stays running. s6-svc -d then -u, not
+// -t: a planned stop exits 0, which the finish script turns into "do not
+// restart", and -u then wants it up again.
 func (b *Backend) Restart(ctx context.Context, profile string) error {
 	unlock, err := b.lockRegistered(ctx, profile)
 	if err != nil {
@@ -825,15 +827,18 @@ func (b *Backend) Restart(ctx context.Context, profile string) error {
 	if err := b.setDown(profile, false); err != nil {
 		return err
 	}
-	flag := "-u"
-	if st, err := b.svstat(ctx, profile); err == nil && st.Up {
-		flag = "-t"
-	}
-	if _, err := b.runOnSlot(ctx, profile, "s6-svc", flag); err != nil {
+	return b.OperatorRestart(profile, b.supervisedPID(ctx, profile), func() error {
+		if _, err := b.runOnSlot(ctx, profile, "s6-svc", "-d"); err != nil {
+			return err
+		}
+		downCtx, cancel := context.WithTimeout(ctx, b.stopBudget(profile)+stopMargin)
+		defer cancel()
+		_, err := b.runOnSlot(downCtx, profile, "s6-svwait", "-D")
 		return err
-	}
-	_ = b.RecordDesired(profile, service.DesiredRunning)
-	return nil
+	}, func() error {
+		_, err := b.runOnSlot(ctx, profile, "s6-svc", "-u")
+		return err
+	})
 }
 
 func (b *Backend) svstat(ctx context.Context, profile string) (svStatus, error) {

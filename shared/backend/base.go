@@ -226,3 +226,33 @@ func (b *Base) OperatorStop(profile string, pid int, stop func() error) error {
 	}
 	return nil
 }
+
+// OperatorRestart is an operator's restart of profile's gateway: a planned
+// stop, then a start, the contract's one meaning of Restart on every
+// backend. The intent is recorded as running first and stays so: a restart
+// never means "stay down", and a reboot in the middle of one brings the
+// gateway back. The stop is marked as planned for pid, the process that
+// will receive the stop signal (0 when nothing runs: then only start
+// runs), so the gateway records an operator's stop rather than one from
+// outside; stop signals and returns once the gateway is down; start brings
+// it up again. A stop that fails takes its marker back. The intent is said
+// again before start: a plain-protocol runner records "stopped" on the
+// planned stop it was given.
+func (b *Base) OperatorRestart(profile string, pid int, stop, start func() error) error {
+	dir, err := b.ProfileDir(profile)
+	if err != nil {
+		return err
+	}
+	_ = b.RecordDesired(profile, service.DesiredRunning)
+	if pid > 0 {
+		marked := b.MarkPlannedStop(profile, pid)
+		if err := stop(); err != nil {
+			if marked {
+				gateway.ConsumeMarker(dir, pid)
+			}
+			return err
+		}
+		_ = b.RecordDesired(profile, service.DesiredRunning)
+	}
+	return start()
+}

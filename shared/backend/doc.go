@@ -23,6 +23,11 @@
 //
 //	func main() { plugin.Serve(mybackend.New) }
 //
+// Stop and Restart keep the contract's order through OperatorStop and
+// OperatorRestart: the intent recorded, the planned-stop marker naming the
+// supervised pid, then your signal. docs/backend-guide.md in the SDK's
+// repository is the whole contract.
+//
 // Base embeds service.Unimplemented, so every operation the backend does not
 // define answers with an *UnsupportedError, and the backend keeps compiling
 // when the contract grows.

@@ -31,6 +31,19 @@ type Config struct {
 	Logger hclog.Logger
 	// Timeout bounds each check; default 30 s.
 	Timeout time.Duration
+	// StatusBudget bounds every Status call; default DefaultStatusBudget.
+	StatusBudget time.Duration
+	// Lifecycle, when set, opts into the lifecycle tier (CheckLifecycle):
+	// a real supervisor, the author's, driven through the whole life of a
+	// gateway.
+	Lifecycle *Lifecycle
+}
+
+func (c Config) statusBudget() time.Duration {
+	if c.StatusBudget > 0 {
+		return c.StatusBudget
+	}
+	return DefaultStatusBudget
 }
 
 // Result is one check's outcome.
@@ -54,6 +67,7 @@ func (s skip) Error() string { return string(s) }
 type session struct {
 	client *plugin.Client
 	id     service.Identity
+	cfg    Config
 }
 
 type check struct {
@@ -66,11 +80,13 @@ var checks = []check{
 	{"invalid profile names are refused", checkInvalidNames},
 	{"a missing profile is not found", checkMissing},
 	{"unsupported operations say so", checkUnsupported},
+	{"declared capabilities are implemented", checkDeclared},
 	{"list is empty on an empty backend", checkEmptyList},
 	{"status comes back complete", checkStatus},
 	{"removing a missing profile is a no-op", checkRemoveMissing},
 	{"16 concurrent calls", checkConcurrent},
 	{"a cancelled call returns promptly", checkCancel},
+	{"status answers within its budget", checkStatusBudget},
 }
 
 // Check runs every check against cfg.Binary and returns their results in
@@ -144,7 +160,7 @@ func runOne(ctx context.Context, cfg Config, c check) (r Result) {
 		r.Err = fmt.Errorf("identify: %w", err)
 		return r
 	}
-	err = c.run(ctx, &session{client: client, id: id})
+	err = c.run(ctx, &session{client: client, id: id, cfg: cfg})
 	var s skip
 	if errors.As(err, &s) {
 		r.Skipped = string(s)
@@ -462,4 +478,55 @@ func checkCancel(ctx context.Context, s *session) error {
 		errs = append(errs, fmt.Errorf("identify after a cancelled call: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// checkDeclared calls, on the missing profile, each optional operation the
+// backend declares and that changes nothing there: none may answer
+// "unsupported" (a capability declared but left to service.Unimplemented).
+func checkDeclared(ctx context.Context, s *session) error {
+	m, caps := s.client, s.id.Capabilities
+	var probes []struct {
+		name string
+		call func() error
+	}
+	add := func(on bool, name string, call func() error) {
+		if on {
+			probes = append(probes, struct {
+				name string
+				call func() error
+			}{name, call})
+		}
+	}
+	add(caps.Install, "install (uninstall of a missing profile)", func() error { return m.Uninstall(ctx, MissingProfile) })
+	add(caps.Registration, "registration (unregister of a missing profile)", func() error { return m.Unregister(ctx, MissingProfile) })
+	add(caps.Logs, "logs", func() error {
+		return m.Logs(ctx, MissingProfile, service.LogOptions{Lines: 1}, func(service.LogLine) error { return nil })
+	})
+	add(caps.FollowLogs, "follow-logs", func() error {
+		fctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		defer cancel()
+		return m.Logs(fctx, MissingProfile, service.LogOptions{Lines: 1, Follow: true}, func(service.LogLine) error { return nil })
+	})
+	if len(probes) == 0 {
+		return skip("the backend declares no optional capability")
+	}
+	var errs []error
+	for _, p := range probes {
+		if err := p.call(); errors.Is(err, service.ErrUnsupported) {
+			errs = append(errs, fmt.Errorf("the backend declares %s, but it answers: %w", p.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkStatusBudget times a status: the host asks for one on every status,
+// start and stop, and polls it while it waits.
+func checkStatusBudget(ctx context.Context, s *session) error {
+	budget := s.cfg.statusBudget()
+	start := time.Now()
+	_, err := s.client.Status(ctx, MissingProfile)
+	if took := time.Since(start); took > budget {
+		return fmt.Errorf("status took %s, over the budget of %s", took.Round(time.Millisecond), budget)
+	}
+	return err
 }

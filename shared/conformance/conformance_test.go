@@ -84,3 +84,31 @@ func TestCheckOneRunsOnlyTheNamedCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckCatchesWhatTheKitOnceMissed: a state the contract does not name,
+// a capability declared but not implemented, a slow status, each fail the
+// check that is about it.
+func TestCheckCatchesWhatTheKitOnceMissed(t *testing.T) {
+	for _, tc := range []struct {
+		env, check, want string
+	}{
+		{"HERMES_TESTBACKEND_STATE=sleeping", "status comes back complete", `reported the state "sleeping"`},
+		{"HERMES_TESTBACKEND_HOLLOW=logs", "declared capabilities are implemented", "declares logs, but it answers"},
+		{"HERMES_TESTBACKEND_HOLLOW=follow", "declared capabilities are implemented", "declares follow-logs"},
+		{"HERMES_TESTBACKEND_HOLLOW=install", "declared capabilities are implemented", "declares install"},
+		{"HERMES_TESTBACKEND_SLOW_STATUS=3s", "status answers within its budget", "status took 3"},
+	} {
+		t.Run(tc.env, func(t *testing.T) {
+			cfg := conformance.Config{Binary: testPlugin, Env: []string{tc.env}, Setup: testbackend.FreshState}
+			r := conformance.CheckOne(context.Background(), cfg, tc.check)
+			if r.Err == nil || !strings.Contains(r.Err.Error(), tc.want) {
+				t.Errorf("%s: got %v, want it to mention %q", tc.check, r.Err, tc.want)
+			}
+			// Without the flaw, the same check passes.
+			cfg.Env = nil
+			if r := conformance.CheckOne(context.Background(), cfg, tc.check); r.Err != nil {
+				t.Errorf("%s on a sound backend: %v", tc.check, r.Err)
+			}
+		})
+	}
+}

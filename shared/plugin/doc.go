@@ -4,12 +4,13 @@
 // A backend plugin is a program named hermes-service-<kind> whose main is
 // one call:
 //
-//	func main() {
-//		plugin.Serve(mybackend.New(plugin.Logger()))
-//	}
+//	func main() { plugin.Serve(mybackend.FromEnv) } // a Factory
 //
-// where mybackend implements service.Manager (embed service.Unimplemented
-// and override what you support). Serve enforces the contract's rules that
+// where mybackend implements service.Manager (embed backend.Base and
+// override what you support). The contract a backend keeps (what its
+// services run, stop, restart and the planned-stop marker, status, logs,
+// capabilities, protocol versions) is written down in docs/backend-guide.md
+// of the SDK's repository; examples/runit there is a whole backend to copy. Serve enforces the contract's rules that
 // do not depend on an init system: it validates profile names and
 // environment keys before the backend sees them, answers "unsupported" for
 // operations outside the capabilities the backend declares, turns a panic

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/nousresearch/hermes-service/shared/gateway"
 	pb "github.com/nousresearch/hermes-service/shared/proto/hermes/service/v1"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
@@ -208,7 +209,23 @@ func (s *server) status(ctx context.Context, profile string) (service.Status, er
 	if err != nil {
 		return st, err
 	}
+	if err := s.invalidState(ctx, profile, st); err != nil {
+		return st, err
+	}
 	return s.complete(ctx, profile, st), nil
+}
+
+// invalidState refuses a status whose state the contract does not name: a
+// backend's bug, said as one, where showing "unknown" would hide it. An
+// empty state is one the backend did not set: complete makes it unknown.
+func (s *server) invalidState(ctx context.Context, profile string, st service.Status) error {
+	if st.State == "" || st.State.Valid() {
+		return nil
+	}
+	id, _ := s.identity(ctx)
+	return status.Errorf(codes.Internal, "the %s backend reported the state %q for profile %s, which is not one of "+
+		"running, stopped, starting, failed, unknown: a bug in the backend (run %s on it)", id.Kind, st.State, profile,
+		gateway.CommandLinePluginsCheck)
 }
 
 func (s *server) complete(ctx context.Context, profile string, st service.Status) service.Status {
@@ -245,6 +262,9 @@ func (s *server) Statuses(ctx context.Context, req *pb.StatusesRequest) (*pb.Sta
 	}
 	out := &pb.StatusesResponse{Statuses: make([]*pb.Status, len(sts))}
 	for i, st := range sts {
+		if err := s.invalidState(ctx, st.Profile, st); err != nil {
+			return nil, err
+		}
 		want := st.Profile
 		if i < len(req.GetProfiles()) {
 			want = req.GetProfiles()[i]

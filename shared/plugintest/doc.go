@@ -20,4 +20,12 @@
 //			},
 //		})
 //	}
+//
+// With conformance.Config.Lifecycle set, Run also runs the lifecycle tier
+// against the supervisor the hook starts; BuildHermes builds the hermes
+// binary its services run:
+//
+//	Lifecycle: &conformance.Lifecycle{Hook: conformance.CommandHook(hookPath), Hermes: plugintest.BuildHermes(t)},
+//
+// examples/runit/runit_test.go in the SDK's repository is a whole test.
 package plugintest
