@@ -310,25 +310,27 @@ func (b *Backend) Register(ctx context.Context, profile string, opts service.Reg
 	if b.registered(profile) {
 		return b.registerAgain(ctx, profile, argv, opts)
 	}
-	if _, err := b.publish(profile, argv, opts, false); err != nil {
-		return err
-	}
-	// Registered means supervised: the lock is let go only once s6-supervise
-	// runs on the slot, so a register that comes next finds it registered,
-	// never a slot to repair.
-	if err := b.svscanctl(ctx, slotName(profile), "-a"); err != nil {
-		if rmErr := os.RemoveAll(b.cfg.slot(profile)); rmErr != nil {
-			b.Log().Error("could not roll back the slot", "slot", b.cfg.slot(profile), "error", rmErr)
+	place := func() error {
+		if _, err := b.publish(profile, argv, opts, false); err != nil {
+			return err
 		}
-		return err
-	}
-	if err := b.awaitSupervisor(ctx, profile); err != nil {
-		return err // the slot stays: register or start again repairs it
+		// Registered means supervised: the lock is let go only once
+		// s6-supervise runs on the slot, so a register that comes next finds
+		// it registered, never a slot to repair.
+		if err := b.svscanctl(ctx, slotName(profile), "-a"); err != nil {
+			if rmErr := os.RemoveAll(b.cfg.slot(profile)); rmErr != nil {
+				b.Log().Error("could not roll back the slot", "slot", b.cfg.slot(profile), "error", rmErr)
+			}
+			return err
+		}
+		return b.awaitSupervisor(ctx, profile) // on failure the slot stays: register or start again repairs it
 	}
 	if opts.StartNow {
-		_ = b.RecordDesired(profile, service.DesiredRunning)
+		// The slot has no down file: s6 starts the gateway as soon as it
+		// supervises it, so the intent goes first (OperatorStart).
+		return b.OperatorStart(profile, place)
 	}
-	return nil
+	return place()
 }
 
 // registerAgain is Register of a profile whose slot exists (see Register).
@@ -465,14 +467,13 @@ func (b *Backend) awaitSupervisor(ctx context.Context, profile string) error {
 // up brings the gateway up and records the intent: no down file, s6
 // wanting it up.
 func (b *Backend) up(ctx context.Context, profile string) error {
-	if err := b.setDown(profile, false); err != nil {
+	return b.OperatorStart(profile, func() error {
+		if err := b.setDown(profile, false); err != nil {
+			return err
+		}
+		_, err := b.runOnSlot(ctx, profile, "s6-svc", "-u")
 		return err
-	}
-	if _, err := b.runOnSlot(ctx, profile, "s6-svc", "-u"); err != nil {
-		return err
-	}
-	_ = b.RecordDesired(profile, service.DesiredRunning)
-	return nil
+	})
 }
 
 // Reconcile brings every entry's slot to its registration and has

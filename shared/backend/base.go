@@ -227,6 +227,32 @@ func (b *Base) OperatorStop(profile string, pid int, stop func() error) error {
 	return nil
 }
 
+// OperatorStart is an operator's start of profile's gateway: the intent is
+// recorded as running first, then start brings the gateway up. First,
+// because a gateway that starts writes its own state file with a
+// read-modify-write that takes no lock (upstream's): written after, the
+// intent could read the state the gateway was about to replace and write
+// it back, and a gateway that said "running" would read "starting" until
+// it next writes. A start that fails takes back the intent it replaced.
+func (b *Base) OperatorStart(profile string, start func() error) error {
+	dir, err := b.ProfileDir(profile)
+	if err != nil {
+		return err
+	}
+	prior := ""
+	if st, err := gateway.ReadState(dir); err == nil {
+		prior = st.DesiredState()
+	}
+	_ = b.RecordDesired(profile, service.DesiredRunning)
+	if err := start(); err != nil {
+		if prior != "" && prior != service.DesiredRunning {
+			_ = b.RecordDesired(profile, prior)
+		}
+		return err
+	}
+	return nil
+}
+
 // OperatorRestart is an operator's restart of profile's gateway: a planned
 // stop, then a start, the contract's one meaning of Restart on every
 // backend. The intent is recorded as running first and stays so: a restart
