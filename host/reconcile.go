@@ -27,7 +27,9 @@ func reconcileCommand() *cli.Command {
 		Description: "For the default profile and every profiles/<name> that holds SOUL.md, the intent recorded in\n" +
 			"gateway_state.json decides: desired_state, else gateway_state (draining and degraded count as\n" +
 			"running). A profile that was running is registered and started; any other is registered down.\n" +
-			"Stale pid records go, and one audit line per profile is appended to logs/container-boot.log.",
+			"Stale pid records go, and one audit line per profile is appended to logs/container-boot.log.\n" +
+			"Run as root, it raises its own priority (nice -10; not the gateways'): the gateways it starts\n" +
+			"all start at its end, and its last steps would otherwise wait behind them.",
 		Action: reconcile,
 	}
 }
@@ -46,6 +48,7 @@ type reconcileOptions struct {
 }
 
 func reconcile(c *cli.Context) error {
+	raisePriority()
 	return withManager(c, defaultScope(), func(s *session, m service.Manager, _ detect.Detection) error {
 		// Upstream's CLI is looked for once, not once per profile: the search
 		// reads every hermes on PATH and may start Python.
