@@ -16,15 +16,10 @@ import (
 var showProps = []string{"Id", "LoadState", "ActiveState", "SubState", "Result", "MainPID", "ExecMainCode", "ExecMainStatus",
 	"NRestarts", "UnitFileState", "StateChangeTimestamp"}
 
-// show asks for the units' properties, by unit name: the system manager
-// itself over its private socket where it can (showOverBus), else
-// systemctl show.
+// show asks systemctl show for the units' properties, by unit name.
 // Timestamps come to the microsecond: two failures within one second must
 // not look like one.
 func (b *Backend) show(ctx context.Context, s scope, names []string) (map[string]map[string]string, error) {
-	if blocks, ok := b.showOverBus(ctx, s, names); ok {
-		return blocks, nil
-	}
 	args := append([]string{"show", "--timestamp=us+utc", "-p", strings.Join(showProps, ",")}, names...)
 	res, err := b.systemctl(ctx, s, "", args...)
 	if err != nil {
