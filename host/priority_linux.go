@@ -2,6 +2,7 @@ package host
 
 import (
 	"os"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -26,5 +27,19 @@ func raisePriority() {
 	if err != nil || 20-raw <= reconcileNice {
 		return
 	}
-	_ = unix.Setpriority(unix.PRIO_PROCESS, 0, reconcileNice)
+	// Linux keeps a nice value per thread, and a new thread or process
+	// takes its creator's: every thread of this process is raised (a second
+	// pass for one made meanwhile), so that whichever thread starts the
+	// plugin passes the value on.
+	for range 2 {
+		tasks, err := os.ReadDir("/proc/self/task")
+		if err != nil {
+			return
+		}
+		for _, t := range tasks {
+			if tid, err := strconv.Atoi(t.Name()); err == nil {
+				_ = unix.Setpriority(unix.PRIO_PROCESS, tid, reconcileNice)
+			}
+		}
+	}
 }

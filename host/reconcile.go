@@ -13,7 +13,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/nousresearch/hermes-service/internal/boot"
-	"github.com/nousresearch/hermes-service/internal/detect"
 	"github.com/nousresearch/hermes-service/internal/registration"
 	"github.com/nousresearch/hermes-service/shared/gateway"
 	"github.com/nousresearch/hermes-service/shared/service"
@@ -49,29 +48,55 @@ type reconcileOptions struct {
 
 func reconcile(c *cli.Context) error {
 	raisePriority()
-	return withManager(c, defaultScope(), func(s *session, m service.Manager, _ detect.Detection) error {
-		// Upstream's CLI is looked for once, not once per profile: the search
-		// reads every hermes on PATH and may start Python.
-		find := sync.OnceValues(upstream().Find)
-		byDefault := func(profile string) ([]string, error) { return defaultLineWith(find, profile) }
-		return runReconcile(s.ctx, m, reconcileOptions{Home: gateway.Home{Root: s.home}, Argv: runnerLine, Default: byDefault,
-			Out: s.stdout, Err: s.stderr, Now: time.Now})
-	})
+	s, err := flagsOnlySession(c)
+	if err != nil {
+		return err
+	}
+	// Upstream's CLI is looked for once, not once per profile: the search
+	// reads every hermes on PATH and may start Python.
+	find := sync.OnceValues(upstream().Find)
+	byDefault := func(profile string) ([]string, error) { return defaultLineWith(find, profile) }
+	o := reconcileOptions{Home: gateway.Home{Root: s.home}, Argv: runnerLine, Default: byDefault,
+		Out: s.stdout, Err: s.stderr, Now: time.Now}
+	// The profiles are read while the plugin starts: a thousand profiles'
+	// files take as long as the launch, and neither needs the other.
+	prepared := make(chan bootPlan, 1)
+	go func() { prepared <- prepareReconcile(o) }()
+	m, _, err := s.open(defaultScope())
+	plan := <-prepared
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	return applyReconcile(s.ctx, m, o, plan)
+}
+
+// bootPlan is what reconcile will register: every profile read, its
+// registration, or why it is skipped.
+type bootPlan struct {
+	err     error // the profiles could not be listed
+	regs    []service.Registration
+	kept    []boot.Entry
+	skipped []string
 }
 
 // runReconcile registers every profile again in one call, started when its
 // intent was running, and writes and prints one audit line per profile.
 func runReconcile(ctx context.Context, m service.Manager, o reconcileOptions) error {
+	return applyReconcile(ctx, m, o, prepareReconcile(o))
+}
+
+// prepareReconcile reads every profile's intent and registration settings
+// (warnings to o.Err as it goes).
+func prepareReconcile(o reconcileOptions) bootPlan {
 	entries, err := boot.Entries(o.Home, o.Err)
 	if err != nil {
-		return fmt.Errorf("list the profiles of %s: %w", o.Home.Root, err)
+		return bootPlan{err: fmt.Errorf("list the profiles of %s: %w", o.Home.Root, err)}
 	}
 	// One profile whose settings cannot be used (unreadable, a link
 	// planted in their place, a value its service definition cannot carry)
 	// is skipped and reported; it never keeps the others down.
-	var regs []service.Registration
-	var kept []boot.Entry
-	var skipped []string
+	var plan bootPlan
 	// Each profile's files are its own: read side by side (a boot reads a
 	// thousand profiles' settings and pid records).
 	prepared := make([]service.Registration, len(entries))
@@ -96,17 +121,26 @@ func runReconcile(ctx context.Context, m service.Manager, o reconcileOptions) er
 			if h := service.HintOf(err); h != "" {
 				fmt.Fprintf(o.Err, "reconcile: hint: %s\n", h)
 			}
-			skipped = append(skipped, e.Profile)
+			plan.skipped = append(plan.skipped, e.Profile)
 			continue
 		}
-		regs, kept = append(regs, reg), append(kept, e)
+		plan.regs, plan.kept = append(plan.regs, reg), append(plan.kept, e)
 	}
-	if err := m.Reconcile(ctx, regs); err != nil {
+	return plan
+}
+
+// applyReconcile registers what plan holds in one call, then writes and
+// prints one audit line per profile.
+func applyReconcile(ctx context.Context, m service.Manager, o reconcileOptions, plan bootPlan) error {
+	if plan.err != nil {
+		return plan.err
+	}
+	if err := m.Reconcile(ctx, plan.regs); err != nil {
 		return err
 	}
 	now := o.Now()
-	lines := make([]string, len(kept))
-	for i, e := range kept {
+	lines := make([]string, len(plan.kept))
+	for i, e := range plan.kept {
 		lines[i] = boot.AuditLine(e, now)
 	}
 	// One write, not one a line: by now s6 (or the manager) is starting
@@ -117,8 +151,8 @@ func runReconcile(ctx context.Context, m service.Manager, o reconcileOptions) er
 	}
 	_, _ = io.WriteString(o.Out, out.String())
 	logErr := boot.WriteLog(o.Home, lines, o.Err)
-	if len(skipped) > 0 {
-		return errors.Join(fmt.Errorf("reconciled every profile but %q (see the warnings above)", skipped), logErr)
+	if len(plan.skipped) > 0 {
+		return errors.Join(fmt.Errorf("reconciled every profile but %q (see the warnings above)", plan.skipped), logErr)
 	}
 	// The gateways are registered whatever becomes of the audit log; a log
 	// that cannot be written safely (a symlink planted where it should be)

@@ -58,6 +58,7 @@ func BenchmarkReconcileThousand(b *testing.B) {
 		floor = append(floor, c.timed("gateway", "version"))
 		c.stop("kill")
 	}
+	b.Logf("every run: fresh %v, unchanged %v, version %v", fresh, unchanged, floor)
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(ms(median(fresh)), "fresh-ms")
 	b.ReportMetric(ms(median(unchanged)), "unchanged-ms")
