@@ -897,7 +897,7 @@ func (b *Backend) Status(ctx context.Context, profile string) (service.Status, e
 }
 
 // statusReaders bounds how many slots' status files are read at once.
-const statusReaders = 8
+const statusReaders = 4
 
 // Statuses reads every slot's status straight from s6's files, from the
 // scandir held open: a few calls per slot and nothing else, no process, no
@@ -943,16 +943,14 @@ func (b *Backend) fileStatus(scan *os.File, profile string) service.Status {
 		base.Detail = "not registered"
 		return base
 	}
-	slot, err := unix.Openat(int(scan.Fd()), slotName(profile), unix.O_RDONLY|unix.O_DIRECTORY|openFlags, 0)
-	if err != nil {
+	st, err := slotStatusIn(int(scan.Fd()), slotName(profile), b.cfg.slot(profile))
+	if errors.Is(err, errNotSlot) {
 		// No slot, or a link or file in its place (registered says the
 		// same): not registered.
 		base.Detail = "not registered"
 		return base
 	}
-	defer unix.Close(slot)
 	base.Installed = true
-	st, err := readStatusFd(slot, b.cfg.slot(profile))
 	if err != nil {
 		base.State = service.StateUnknown
 		base.Detail = err.Error()

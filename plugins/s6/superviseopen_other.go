@@ -13,3 +13,9 @@ func openSuperviseStatus(slot int, path string) (int, error) {
 func openSuperviseControl(slot int, path string) (int, error) {
 	return openSuperviseControlWalk(slot, path)
 }
+
+// slotStatusIn reads the status of the slot name in the scandir held open
+// as scan, a name at a time (slotStatusWalk).
+func slotStatusIn(scan int, name, path string) (svStatus, error) {
+	return slotStatusWalk(scan, name, path)
+}

@@ -120,9 +120,21 @@ func readStatusFd(slot int, path string) (svStatus, error) {
 	if err != nil {
 		return svStatus{}, err
 	}
-	// O_NONBLOCK: a FIFO there reads nothing at once (a wrong size below)
-	// rather than waiting for a writer; a folder fails the read.
-	defer unix.Close(fd)
+	st, err := statusFrom(fd, statusPath)
+	unix.Close(fd)
+	if err != nil {
+		return svStatus{}, err
+	}
+	var down unix.Stat_t
+	st.NormallyUp = unix.Fstatat(slot, "down", &down, unix.AT_SYMLINK_NOFOLLOW) != nil
+	return st, nil
+}
+
+// statusFrom reads the open supervise/status (at statusPath) and decodes
+// it; NormallyUp is the caller's. O_NONBLOCK opens: a FIFO there reads
+// nothing at once (a wrong size) rather than waiting for a writer, and a
+// folder fails the read.
+func statusFrom(fd int, statusPath string) (svStatus, error) {
 	var buf [statusFileSize + 1]byte
 	n, err := unix.Pread(fd, buf[:], 0)
 	if err != nil || n != statusFileSize {
@@ -136,10 +148,7 @@ func readStatusFd(slot int, path string) (svStatus, error) {
 		}
 		return svStatus{}, fmt.Errorf("%s: %d bytes, want %d (an s6 other than 2.11?)", statusPath, n, statusFileSize)
 	}
-	st := parseStatus(buf[:statusFileSize])
-	var down unix.Stat_t
-	st.NormallyUp = unix.Fstatat(slot, "down", &down, unix.AT_SYMLINK_NOFOLLOW) != nil
-	return st, nil
+	return parseStatus(buf[:statusFileSize]), nil
 }
 
 // parseStatus decodes s6 2.11's supervise/status (statusFileSize bytes).
@@ -233,4 +242,18 @@ func openSuperviseControlWalk(slot int, path string) (int, error) {
 		return -1, &unsafeError{Path: path, Reason: "it is a symbolic link"}
 	}
 	return fd, err
+}
+
+// errNotSlot is a slot name with no folder there (nothing, a link, a file).
+var errNotSlot = errors.New("no slot folder")
+
+// slotStatusWalk is slotStatusIn a name at a time: the slot opened without
+// following a link, then readStatusFd.
+func slotStatusWalk(scan int, name, path string) (svStatus, error) {
+	slot, err := unix.Openat(scan, name, unix.O_RDONLY|unix.O_DIRECTORY|openFlags, 0)
+	if err != nil {
+		return svStatus{}, errNotSlot
+	}
+	defer unix.Close(slot)
+	return readStatusFd(slot, path)
 }
