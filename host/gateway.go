@@ -22,6 +22,7 @@ import (
 	"github.com/nousresearch/hermes-service/internal/runner"
 	"github.com/nousresearch/hermes-service/internal/upstreamcli"
 	"github.com/nousresearch/hermes-service/shared/gateway"
+	"github.com/nousresearch/hermes-service/shared/plugin"
 	"github.com/nousresearch/hermes-service/shared/service"
 )
 
@@ -585,6 +586,9 @@ type statusOptions struct {
 }
 
 func status(c *cli.Context) error {
+	if c.Bool("all") {
+		plugin.ShortLivedGC()
+	}
 	scope, err := scopeOf(c)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -113,3 +114,21 @@ func serveByHand(impl service.Manager, args []string) int {
 		"To see it, run: "+gateway.CommandLinePlugins+"\nTo test it, run: "+gateway.CommandLinePluginsCheck+" %s\n", os.Args[0], os.Args[0])
 	return 1
 }
+
+// shortLivedGCPercent is the garbage collector's target while a process
+// that lives for one command (a plugin, the host) handles thousands of
+// statuses: with Go's default a status --all of 1,000 profiles spent about
+// 3 ms of its 26 in collections that free memory the process is about to
+// give back by exiting. A GOGC the operator set wins.
+const shortLivedGCPercent = 400
+
+// shortLivedGC applies shortLivedGCPercent, unless GOGC is set.
+func shortLivedGC() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(shortLivedGCPercent)
+	}
+}
+
+// ShortLivedGC is shortLivedGC for the host's commands that read many
+// statuses and exit (status --all).
+func ShortLivedGC() { shortLivedGC() }

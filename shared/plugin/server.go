@@ -243,6 +243,7 @@ func (s *server) complete(ctx context.Context, profile string, st service.Status
 }
 
 func (s *server) Statuses(ctx context.Context, req *pb.StatusesRequest) (*pb.StatusesResponse, error) {
+	shortLivedGC() // a plugin lives for one command; this one may read thousands
 	for _, p := range req.GetProfiles() {
 		if err := validate(p); err != nil {
 			return nil, err
