@@ -117,8 +117,11 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 			return nil, err
 		}
 	}
+	// What this user's cache knows of this very file (see sumcache.go).
+	cache := cfg.sumCache()
+	id, known := identityOf(info)
 	if cfg.Checksum != nil {
-		if err := verifyChecksum(f, info, cfg); err != nil {
+		if err := verifyChecksum(f, cache, id, known, cfg); err != nil {
 			return nil, err
 		}
 	}
@@ -172,21 +175,24 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	m.describe = c.describe
 	c.Manager = m
 	c.protocol = c.gp.NegotiatedVersion()
-	if cfg.Kind != "" {
+	// The kind a file identified as is the file's: asked once per file
+	// identity, not on every launch (a round trip of every command).
+	if cfg.Kind != "" && !(known && cache.knownKind(id) == cfg.Kind) {
 		if err := c.checkKind(ctx, cfg); err != nil {
 			c.Close()
 			return nil, err
+		}
+		if known {
+			cache.rememberKind(id, cfg.Kind, time.Now())
 		}
 	}
 	return c, nil
 }
 
 // verifyChecksum checks the open plugin f against cfg.Checksum: hashed,
-// unless this user's digest cache says this very file (its identity, from
-// info: the open file's status) was hashed to it before.
-func verifyChecksum(f *os.File, info os.FileInfo, cfg LaunchConfig) error {
-	cache := cfg.sumCache()
-	id, known := identityOf(info)
+// unless this user's digest cache says this very file (id, from the open
+// file's status; known false: none) was hashed to it before.
+func verifyChecksum(f *os.File, cache sumCache, id fileIdentity, known bool, cfg LaunchConfig) error {
 	if known && cache.verified(id, cfg.Checksum) {
 		return nil
 	}

@@ -15,9 +15,10 @@ import (
 )
 
 // A plugin with a checksum file beside it is hashed before it runs: 13 MiB
-// of SHA-256, 13 ms, on every command. The digest cache remembers, per
-// file identity, a digest that matched, so that an unchanged file is
-// hashed once. DESIGN.md ("Plugin checksums") has the threat model; in
+// of SHA-256, 13 ms, on every command; and every launch asked the plugin
+// its kind, a round trip. The digest cache remembers, per file identity, a
+// digest that matched and the kind the file identified as, so that an
+// unchanged file is hashed and asked once. DESIGN.md ("Plugin checksums") has the threat model; in
 // short: a file's content cannot change without its identity changing (a
 // write moves mtime and ctime, ctime cannot be set back but by changing
 // the clock, a replaced file is a new inode), the cache belongs to the
@@ -79,34 +80,70 @@ const rootCacheDir = "/var/cache/hermes"
 // verified reports whether the cache holds want as the digest of the file
 // with identity id.
 func (c sumCache) verified(id fileIdentity, want []byte) bool {
+	e, ok := c.lookup(id)
+	return ok && e.digest != nil && bytes.Equal(e.digest, want)
+}
+
+// knownKind is the kind the file with identity id identified as before,
+// "" when the cache does not know.
+func (c sumCache) knownKind(id fileIdentity) string {
+	e, _ := c.lookup(id)
+	return e.kind
+}
+
+func (c sumCache) lookup(id fileIdentity) (sumEntry, bool) {
 	for _, e := range c.read() {
 		if e.id == id {
-			return bytes.Equal(e.digest, want)
+			return e, true
 		}
 	}
-	return false
+	return sumEntry{}, false
 }
 
 // remember records digest for the file with identity id, unless its last
 // change is too recent to be sure of; failures are ignored (the next run
 // hashes again).
 func (c sumCache) remember(id fileIdentity, digest []byte, now time.Time) {
+	c.update(id, now, func(e *sumEntry) { e.digest = digest })
+}
+
+// rememberKind records that the file with identity id identified as kind
+// (the launch's kind check), as remember records a digest.
+func (c sumCache) rememberKind(id fileIdentity, kind string, now time.Time) {
+	c.update(id, now, func(e *sumEntry) { e.kind = kind })
+}
+
+// update changes the entry of id (a new one when there is none) and writes
+// the cache back, oldest entries dropped past sumCacheLimit.
+func (c sumCache) update(id fileIdentity, now time.Time, change func(*sumEntry)) {
 	if c.Path == "" || now.Sub(time.Unix(0, id.Ctime)) < racyWindow || now.Sub(time.Unix(0, id.Mtime)) < racyWindow {
 		return
 	}
+	entry := sumEntry{id: id}
 	var keep []sumEntry
 	for _, e := range c.read() {
-		if e.id.Dev != id.Dev || e.id.Ino != id.Ino {
+		switch {
+		case e.id == id:
+			entry = e
+		case e.id.Dev != id.Dev || e.id.Ino != id.Ino:
 			keep = append(keep, e)
 		}
 	}
+	change(&entry)
 	if len(keep) >= sumCacheLimit {
 		keep = keep[len(keep)-sumCacheLimit+1:]
 	}
-	keep = append(keep, sumEntry{id: id, digest: digest})
+	keep = append(keep, entry)
 	var b strings.Builder
 	for _, e := range keep {
-		fmt.Fprintf(&b, "%s %s\n", e.id, hex.EncodeToString(e.digest))
+		sum, kind := "-", "-"
+		if e.digest != nil {
+			sum = hex.EncodeToString(e.digest)
+		}
+		if e.kind != "" {
+			kind = e.kind
+		}
+		fmt.Fprintf(&b, "%s %s %s\n", e.id, sum, kind)
 	}
 	dir := filepath.Dir(c.Path)
 	if err := os.MkdirAll(dir, 0o700); err != nil || !ownedSafely(dir, false) {
@@ -115,9 +152,13 @@ func (c sumCache) remember(id fileIdentity, digest []byte, now time.Time) {
 	_ = atomicfile.WriteFile(c.Path, []byte(b.String()), 0o600)
 }
 
+// sumEntry is what the cache knows of one file: the digest that matched
+// its checksum file (nil: none checked), the kind it identified as ("":
+// not asked).
 type sumEntry struct {
 	id     fileIdentity
 	digest []byte
+	kind   string
 }
 
 // read is the cache's entries, oldest first; none when the file or its
@@ -140,12 +181,20 @@ func (c sumCache) read() []sumEntry {
 	sc := bufio.NewScanner(io.LimitReader(f, sumCacheMax))
 	for sc.Scan() {
 		var e sumEntry
-		var sum string
-		if _, err := fmt.Sscan(sc.Text(), &e.id.Dev, &e.id.Ino, &e.id.Size, &e.id.Mtime, &e.id.Ctime, &sum); err != nil {
+		f := strings.Fields(sc.Text())
+		if len(f) < 6 {
 			continue
 		}
-		if e.digest, err = hex.DecodeString(sum); err != nil || len(e.digest) != 32 {
+		if _, err := fmt.Sscan(strings.Join(f[:5], " "), &e.id.Dev, &e.id.Ino, &e.id.Size, &e.id.Mtime, &e.id.Ctime); err != nil {
 			continue
+		}
+		if f[5] != "-" {
+			if e.digest, err = hex.DecodeString(f[5]); err != nil || len(e.digest) != 32 {
+				continue
+			}
+		}
+		if len(f) > 6 && f[6] != "-" {
+			e.kind = f[6]
 		}
 		out = append(out, e)
 	}

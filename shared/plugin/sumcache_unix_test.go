@@ -4,6 +4,7 @@ package plugin
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -159,5 +160,42 @@ func writeT(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o755); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSumCacheKeepsKindAndDigest: the kind a file identified as and the
+// digest it was hashed to live in one entry; either update keeps the other,
+// and a changed file knows neither.
+func TestSumCacheKeepsKindAndDigest(t *testing.T) {
+	dir := t.TempDir()
+	plugin := filepath.Join(dir, "p")
+	writeT(t, plugin, "AAAA")
+	sum := sha256.Sum256([]byte("AAAA"))
+	c := sumCache{Path: filepath.Join(dir, sumCacheFile)}
+	id := identityT(t, plugin)
+	if c.knownKind(id) != "" {
+		t.Fatal("a kind known before any launch")
+	}
+	c.rememberKind(id, "s6", later())
+	c.remember(id, sum[:], later())
+	if c.knownKind(id) != "s6" || !c.verified(id, sum[:]) {
+		t.Fatalf("kind %q, verified %t", c.knownKind(id), c.verified(id, sum[:]))
+	}
+	c.rememberKind(id, "s6", later())
+	if !c.verified(id, sum[:]) {
+		t.Error("remembering the kind again lost the digest")
+	}
+	writeT(t, plugin, "BBBB")
+	if id2 := identityT(t, plugin); c.knownKind(id2) != "" || c.verified(id2, sum[:]) {
+		t.Error("a rewritten file kept its kind or digest")
+	}
+	// A cache written before kinds were kept (six fields a line) still reads.
+	old := filepath.Join(dir, "old")
+	line := id.String() + " " + hex.EncodeToString(sum[:]) + "\n"
+	if err := os.WriteFile(old, []byte(line), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if oc := (sumCache{Path: old}); !oc.verified(id, sum[:]) || oc.knownKind(id) != "" {
+		t.Error("an entry without a kind is not read")
 	}
 }
