@@ -92,7 +92,7 @@ container: deps
 	$(GO) test -race -c -o "$$tmp/container.test" ./internal/containertier || exit 1; \
 	start=$$(date +%s.%N); \
 	cd internal/containertier && $(SUDO) env PATH="$$PATH" GOFLAGS="$$GOFLAGS" "$$tmp/container.test" -test.count=1 -test.v -test.timeout 10m \
-		-test.bench BenchmarkReconcileThousand -test.benchtime 3x > "$$tmp/out" 2>&1; \
+		-test.bench BenchmarkReconcileThousand -test.benchtime 5x > "$$tmp/out" 2>&1; \
 	status=$$?; took=$$(awk -v s="$$start" -v e="$$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }'); \
 	grep -v '^=== RUN' "$$tmp/out" | grep -E '^(--- |    --- |FAIL|ok|PASS|panic|Benchmark)|_test.go' | grep -v -- '--- PASS' ; \
 	echo "container tier: $$(grep -cE -- '--- PASS' "$$tmp/out") tests and cases passed, $$(grep -cE -- '--- FAIL' "$$tmp/out") failed, in $$took s"; \

@@ -574,6 +574,9 @@ const reconcilers = 4
 // retire, up that the gateway must be told to come up once s6-svscan has
 // rescanned (an existing slot s6 does not want up).
 func (b *Backend) reconcileOne(ctx context.Context, scan *os.File, e service.Registration, argv []string) (displaced string, up bool, err error) {
+	if up, ok := b.alreadyRight(scan, e, argv); ok {
+		return "", up, nil
+	}
 	unlock, err := b.lockProfileIn(ctx, scan, e.Profile)
 	if err != nil {
 		return "", false, err
@@ -605,6 +608,29 @@ func (b *Backend) reconcileOne(ctx context.Context, scan *os.File, e service.Reg
 	// its supervisor starts the gateway.
 	st, err := readStatusAt(slot)
 	return "", err == nil && !st.WantedUp, nil
+}
+
+// alreadyRight reports (ok) whether the entry's slot holds exactly its
+// definition and the down file its intent asks for, looked at without the
+// profile's lock: on a live tree that is every slot, and it changes nothing,
+// so a call under way on the profile (which holds the lock) is neither
+// waited for nor disturbed: reconcileOne under the lock would leave the
+// same slot as it is. up is as reconcileOne's.
+func (b *Backend) alreadyRight(scan *os.File, e service.Registration, argv []string) (up, ok bool) {
+	slot, err := openDirAt(scan, slotName(e.Profile))
+	if err != nil {
+		return false, false
+	}
+	defer slot.Close()
+	changed, err := changedFiles(slot, b.cfg.definition(e.Profile, argv, e.Env, e.StopTimeout))
+	if err != nil || len(changed) > 0 || hasDownAt(slot) == e.StartNow {
+		return false, false
+	}
+	if !e.StartNow {
+		return false, true
+	}
+	st, err := readStatusAt(slot)
+	return err == nil && !st.WantedUp, true
 }
 
 // Unregister stops the slot's gateway, waits for it (bounded), takes the
