@@ -185,6 +185,6 @@ bench:
 	$(GO) test -run '^$$' -bench 'BenchmarkStatusVsSvstat|BenchmarkThousandSlots' -benchtime 20x -count 3 ./plugins/s6/
 	@# A command passed to the Hermes CLI, against calling it directly (target: at most 2 ms more),
 	@# with hermes built as the release builds it: static (no dynamic loader at start), stripped.
-	@tmp="$$(mktemp -d)"; CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o "$$tmp/hermes" ./cmd/hermes && \
+	@tmp="$$(mktemp -d)"; (cd release && $(GO) run ./cmd/dist -bin "$$tmp" -version bench >/dev/null) && \
 	HERMES_BENCH_HERMES="$$tmp/hermes" $(GO) test -run '^$$' -bench PassThrough -benchtime 300x -count 3 ./internal/fakeupstream/; \
 	status=$$?; rm -rf "$$tmp"; echo "== issue 21's targets (plugins/s6/floor_bench_test.go)"; grep '^bench:' .bench-out; rm -f .bench-out; exit $$status

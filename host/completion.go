@@ -83,11 +83,7 @@ func manCommand() *cli.Command {
 		Usage:     "print hermes's man page (roff), generated from the commands and flags",
 		ArgsUsage: " ",
 		Action: func(c *cli.Context) error {
-			page, err := c.App.ToMan()
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprint(c.App.Writer, page)
+			_, err := fmt.Fprint(c.App.Writer, manPage(c.App))
 			return err
 		},
 	}

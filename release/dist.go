@@ -34,6 +34,7 @@ import (
 	"github.com/goreleaser/nfpm/v2/files"
 	_ "github.com/goreleaser/nfpm/v2/rpm" // registers the rpm packager
 
+	"github.com/nousresearch/hermes-service/internal/buildtags"
 	"github.com/nousresearch/hermes-service/shared/plugin"
 )
 
@@ -158,9 +159,9 @@ func BuildMain(cfg Config, t Target, dir, pkg string) error {
 }
 
 // goBuild is the release's one go build: static, stripped, no build id or
-// VCS stamp, paths trimmed.
+// VCS stamp, paths trimmed, with the project's build tags.
 func goBuild(cfg Config, t Target, out, pkg, ldflags string) error {
-	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags", ldflags, "-o", out, pkg)
+	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-tags", buildtags.Tags, "-ldflags", ldflags, "-o", out, pkg)
 	cmd.Dir = cfg.Root
 	cmd.Env = append(os.Environ(), "GOOS="+t.OS, "GOARCH="+t.Arch, "CGO_ENABLED=0", "GOFLAGS=")
 	if msg, err := cmd.CombinedOutput(); err != nil {

@@ -31,10 +31,12 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+
+	"github.com/nousresearch/hermes-service/internal/buildtags"
 )
 
 // buildFlags are the flags of every build; part of the cache key.
-var buildFlags = []string{"-trimpath"}
+var buildFlags = []string{"-trimpath", "-tags=" + buildtags.Tags}
 
 // buildEnv is the environment of every go command here; part of the key.
 var buildEnv = []string{"CGO_ENABLED=0"}
