@@ -104,10 +104,15 @@ func isType(st unix.Stat_t, t uint32) bool { return uint32(st.Mode)&unix.S_IFMT 
 
 // createFileAt creates name in dir with content and exactly mode (fchmod,
 // when the umask took bits away), failing if anything is there already.
-// A plain descriptor, not an *os.File: a boot creates thousands of these.
 func createFileAt(dir *os.File, name, content string, mode uint32) error {
-	path := filepath.Join(dir.Name(), name)
-	fd, err := unix.Openat(int(dir.Fd()), name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|openFlags, mode)
+	return createIn(int(dir.Fd()), name, filepath.Join(dir.Name(), name), content, mode)
+}
+
+// createIn is createFileAt of the folder held open as dirfd (path names the
+// new file in errors). A plain descriptor, not an *os.File: a boot creates
+// thousands of these.
+func createIn(dirfd int, name, path, content string, mode uint32) error {
+	fd, err := unix.Openat(dirfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|openFlags, mode)
 	if err != nil {
 		return &os.PathError{Op: "create", Path: path, Err: err}
 	}

@@ -101,30 +101,7 @@ func (s *staging) mkfifo(rel string, mode uint32) error {
 
 // create creates the regular file rel with content and exactly mode.
 func (s *staging) create(rel, content string, mode uint32) error {
-	path := s.pathOf(rel)
-	fd, err := unix.Openat(s.fd, rel, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|openFlags, mode)
-	if err != nil {
-		return &os.PathError{Op: "create", Path: path, Err: err}
-	}
-	defer func() {
-		if fd >= 0 {
-			unix.Close(fd)
-		}
-	}()
-	if err := writeAll(fd, content); err != nil {
-		return &os.PathError{Op: "write", Path: path, Err: err}
-	}
-	if mode&umask() != 0 {
-		if err := unix.Fchmod(fd, mode); err != nil {
-			return &os.PathError{Op: "chmod", Path: path, Err: err}
-		}
-	}
-	err = unix.Close(fd)
-	fd = -1
-	if err != nil {
-		return &os.PathError{Op: "close", Path: path, Err: err}
-	}
-	return nil
+	return createIn(s.fd, rel, s.pathOf(rel), content, mode)
 }
 
 // chown hands rel to uid:gid, a link not followed.
