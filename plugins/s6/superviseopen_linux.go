@@ -7,13 +7,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// openSuperviseStatus opens supervise/status below the slot held open as
-// slot, for reading, in one call: no link followed on the way (supervise
-// is the service user's), nothing outside the slot reached. Where openat2
-// is refused it goes a name at a time (openSuperviseStatusWalk).
-func openSuperviseStatus(slot int, path string) (int, error) {
-	fd, err := unix.Openat2(slot, "supervise/status", &unix.OpenHow{
-		Flags:   unix.O_RDONLY | unix.O_NONBLOCK | unix.O_CLOEXEC,
+// openInSupervise opens supervise/name below the slot held open as slot,
+// with flags (O_RDONLY for status; O_WRONLY for control, ENXIO when no
+// supervisor reads it), never blocking, in one call: no link followed on
+// the way (supervise is the service user's), nothing outside the slot
+// reached. Where openat2 is refused it goes a name at a time
+// (openInSuperviseWalk). path names the file in errors.
+func openInSupervise(slot int, name string, flags int, path string) (int, error) {
+	fd, err := unix.Openat2(slot, "supervise/"+name, &unix.OpenHow{
+		Flags:   uint64(flags | unix.O_NONBLOCK | unix.O_CLOEXEC),
 		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
 	})
 	switch {
@@ -21,30 +23,11 @@ func openSuperviseStatus(slot int, path string) (int, error) {
 		return fd, nil
 	case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EPERM):
 		// No openat2 (an old kernel, a seccomp filter that refuses it).
-		return openSuperviseStatusWalk(slot, path)
+		return openInSuperviseWalk(slot, name, flags, path)
 	case errors.Is(err, unix.ELOOP), errors.Is(err, unix.EXDEV):
 		return -1, &unsafeError{Path: path, Reason: "a symbolic link is on its way"}
 	}
 	return -1, statusOpenError(path, err)
-}
-
-// openSuperviseControl opens supervise/control below the slot held open as
-// slot for writing, without blocking (ENXIO: no reader), as
-// openSuperviseStatus opens status.
-func openSuperviseControl(slot int, path string) (int, error) {
-	fd, err := unix.Openat2(slot, "supervise/control", &unix.OpenHow{
-		Flags:   unix.O_WRONLY | unix.O_NONBLOCK | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
-	})
-	switch {
-	case err == nil:
-		return fd, nil
-	case errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EPERM):
-		return openSuperviseControlWalk(slot, path)
-	case errors.Is(err, unix.ELOOP), errors.Is(err, unix.EXDEV):
-		return -1, &unsafeError{Path: path, Reason: "a symbolic link is on its way"}
-	}
-	return -1, err
 }
 
 // slotStatusIn reads the status of the slot name in the scandir held open

@@ -2,16 +2,10 @@
 
 package s6
 
-// openSuperviseStatus opens supervise/status below the slot held open as
-// slot, a name at a time, no link followed.
-func openSuperviseStatus(slot int, path string) (int, error) {
-	return openSuperviseStatusWalk(slot, path)
-}
-
-// openSuperviseControl opens supervise/control for writing without
-// blocking, a name at a time, no link followed.
-func openSuperviseControl(slot int, path string) (int, error) {
-	return openSuperviseControlWalk(slot, path)
+// openInSupervise opens supervise/name below the slot held open as slot
+// with flags, a name at a time, no link followed.
+func openInSupervise(slot int, name string, flags int, path string) (int, error) {
+	return openInSuperviseWalk(slot, name, flags, path)
 }
 
 // slotStatusIn reads the status of the slot name in the scandir held open

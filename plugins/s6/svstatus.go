@@ -113,7 +113,7 @@ func readStatusAt(dir *os.File) (svStatus, error) {
 // calls, for status --all reads thousands.
 func readStatusFd(slot int, path string) (svStatus, error) {
 	statusPath := filepath.Join(path, "supervise", "status")
-	fd, err := openSuperviseStatus(slot, statusPath)
+	fd, err := openInSupervise(slot, "status", unix.O_RDONLY, statusPath)
 	if errors.Is(err, unix.ENOENT) {
 		return svStatus{}, errNoSupervisor
 	}
@@ -176,9 +176,9 @@ func parseStatus(data []byte) svStatus {
 	return st
 }
 
-// openSuperviseStatusWalk opens supervise, then status in it, each without
-// following a link.
-func openSuperviseStatusWalk(slot int, path string) (int, error) {
+// openInSuperviseWalk opens supervise, then name in it with flags, each
+// without following a link; path names the file in errors.
+func openInSuperviseWalk(slot int, name string, flags int, path string) (int, error) {
 	sup, err := unix.Openat(slot, "supervise", unix.O_RDONLY|unix.O_DIRECTORY|openFlags, 0)
 	if err != nil {
 		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
@@ -187,7 +187,7 @@ func openSuperviseStatusWalk(slot int, path string) (int, error) {
 		return -1, statusOpenError(path, err)
 	}
 	defer unix.Close(sup)
-	fd, err := unix.Openat(sup, "status", unix.O_RDONLY|unix.O_NONBLOCK|openFlags, 0)
+	fd, err := unix.Openat(sup, name, flags|unix.O_NONBLOCK|openFlags, 0)
 	if errors.Is(err, unix.ELOOP) {
 		return -1, &unsafeError{Path: path, Reason: "it is a symbolic link"}
 	}
@@ -197,8 +197,8 @@ func openSuperviseStatusWalk(slot int, path string) (int, error) {
 	return fd, nil
 }
 
-// statusOpenError is a failed open of supervise/status; a missing one
-// stays recognisable (unix.ENOENT).
+// statusOpenError is a failed open of a file under supervise; a missing
+// one stays recognisable (unix.ENOENT), as does ENXIO (a FIFO no one reads).
 func statusOpenError(path string, err error) error {
 	return &os.PathError{Op: "open", Path: path, Err: err}
 }
@@ -210,7 +210,7 @@ func statusOpenError(path string, err error) error {
 // or something other than a FIFO there: the caller asks s6's tools.
 func superviseRunning(slot int, path string) (bool, error) {
 	control := filepath.Join(path, "supervise", "control")
-	fd, err := openSuperviseControl(slot, control)
+	fd, err := openInSupervise(slot, "control", unix.O_WRONLY, control)
 	switch {
 	case err == nil:
 		var info unix.Stat_t
@@ -224,24 +224,6 @@ func superviseRunning(slot int, path string) (bool, error) {
 		return false, nil
 	}
 	return false, err
-}
-
-// openSuperviseControlWalk opens supervise, then control in it for writing
-// without blocking, each without following a link.
-func openSuperviseControlWalk(slot int, path string) (int, error) {
-	sup, err := unix.Openat(slot, "supervise", unix.O_RDONLY|unix.O_DIRECTORY|openFlags, 0)
-	if err != nil {
-		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) {
-			return -1, &unsafeError{Path: filepath.Dir(path), Reason: "it is a symbolic link or not a folder"}
-		}
-		return -1, err
-	}
-	defer unix.Close(sup)
-	fd, err := unix.Openat(sup, "control", unix.O_WRONLY|unix.O_NONBLOCK|openFlags, 0)
-	if errors.Is(err, unix.ELOOP) {
-		return -1, &unsafeError{Path: path, Reason: "it is a symbolic link"}
-	}
-	return fd, err
 }
 
 // errNotSlot is a slot name with no folder there (nothing, a link, a file).
