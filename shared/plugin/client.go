@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -26,6 +27,9 @@ const DefaultCallTimeout = 2 * time.Minute
 type client struct {
 	rpc     pb.ManagerServiceClient
 	timeout time.Duration
+	// busy counts the calls under way: Close ends an idle plugin at once,
+	// a busy one gracefully (its calls finish first).
+	busy atomic.Int64
 	// describe turns a transport failure into a *PluginError that names the
 	// plugin and, when it died, its exit and last output.
 	describe func(op string, err error) error
@@ -100,6 +104,8 @@ func call[Req, Resp any](c *client, ctx context.Context, op string,
 	if err := sendable(profiles...); err != nil {
 		return zero, err
 	}
+	c.busy.Add(1)
+	defer c.busy.Add(-1)
 	cctx, cancel := c.ctx(ctx)
 	defer cancel()
 	resp, err := rpc(cctx, req)
@@ -208,6 +214,8 @@ func (c *client) Logs(ctx context.Context, profile string, o service.LogOptions,
 	if err := sendable(profile); err != nil {
 		return err
 	}
+	c.busy.Add(1)
+	defer c.busy.Add(-1)
 	var (
 		cctx   context.Context
 		cancel context.CancelFunc

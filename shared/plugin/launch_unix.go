@@ -143,3 +143,12 @@ func sweepSocketFolders(base string) {
 		_ = os.RemoveAll(path)
 	}
 }
+
+// killedBySignal reports whether the process ended by SIGKILL (killTree's).
+func killedBySignal(ps *os.ProcessState) bool {
+	if ps == nil {
+		return false
+	}
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
+}

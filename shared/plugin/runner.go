@@ -88,7 +88,13 @@ func (r *procRunner) Wait(context.Context) error {
 	err := r.cmd.Wait()
 	r.mu.Lock()
 	r.waited = true
+	killed := r.killed
 	r.mu.Unlock()
+	// A plugin this host killed (Close, a launch given up) ended as meant:
+	// not an error for go-plugin to log.
+	if killed && killedBySignal(r.cmd.ProcessState) {
+		return nil
+	}
 	return err
 }
 
