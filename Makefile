@@ -36,7 +36,7 @@ demo:
 # test is what CI runs: formatting, vet on every OS we ship for, the race-
 # enabled unit and integration tests, and proof that the committed generated
 # code is what the pinned generators produce.
-test: deps fmt-check vet proto-check demo wine-test release-test unit fault container systemd-tier example
+test: deps fmt-check vet proto-check demo wine-test release-test unit fault systemd-tier container example
 
 # deps installs what the tests run for real, from Debian's packages when
 # missing: s6 (s6-svscan and its tools), systemd (for systemd-analyze
